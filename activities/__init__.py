@@ -1,0 +1,1 @@
+"""Activities: classes whose instances hold their dependencies (sessions, mailer, gateways)."""

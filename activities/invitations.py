@@ -1,0 +1,171 @@
+"""Activities of the invitation workflow: fresh facts, the invitation row, the binding."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from activities.errors import business_errors
+from activities.parties import active_binding, customer_snapshot, partner_snapshot
+from domain.errors import NotFoundError
+from domain.invitations import (
+    Channel,
+    InvitationContext,
+    InvitationStatus,
+    Refusal,
+    already_bound_here,
+    binding_refusals,
+)
+from domain.parties import AssociationMode
+from domain.tasks import Done
+from infra.tables import Binding, Invitation
+
+
+class LoadContext(BaseModel):
+    """Which partner and customer to load."""
+
+    partner_id: str
+    customer_id: str
+    requested_by: str | None = None
+
+
+class RecordInvitation(BaseModel):
+    """Writes (once) or updates the row of one invitation run."""
+
+    run_key: str
+    workflow_id: str
+    partner_id: str
+    customer_id: str
+    mode: AssociationMode
+    channel: Channel
+    status: InvitationStatus
+    sent_to: str
+    invited_by: str
+    created_at: datetime
+    expires_at: datetime | None = None
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    reason: str | None = None
+
+
+class CreateBinding(BaseModel):
+    """Binds the customer to the partner, once per key, after re-checking eligibility."""
+
+    key: str
+    workflow_id: str
+    partner_id: str
+    customer_id: str
+    mode: AssociationMode
+    decided_by: str
+    at: datetime
+
+
+class BindingOutcome(BaseModel):
+    """Either the binding, or why it was refused at acceptance."""
+
+    binding_id: int | None = None
+    already_bound: bool = False
+    refusals: list[Refusal] = []
+
+
+class InvitationActivities:
+    """Database work of the invitation workflow."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    @activity.defn
+    @business_errors
+    async def load_invitation_context(self, req: LoadContext) -> InvitationContext:
+        """Partner, customer and the customer's active binding, read now."""
+        async with self._sessions() as s:
+            return InvitationContext(
+                partner=await partner_snapshot(s, req.partner_id),
+                customer=await customer_snapshot(s, req.customer_id),
+                active_binding=await active_binding(s, req.customer_id),
+            )
+
+    @activity.defn
+    @business_errors
+    async def record_invitation(self, req: RecordInvitation) -> Done:
+        """Upserts the invitation row keyed by workflow run."""
+        values = req.model_dump(mode="python")
+        async with self._sessions.begin() as s:
+            row = await s.scalar(select(Invitation).where(Invitation.run_key == req.run_key))
+            if row is None:
+                s.add(Invitation(**values))
+            else:
+                await s.execute(
+                    update(Invitation)
+                    .where(Invitation.id == row.id)
+                    .values(
+                        status=req.status.value,
+                        sent_to=req.sent_to,
+                        expires_at=req.expires_at,
+                        decided_at=req.decided_at,
+                        decided_by=req.decided_by,
+                        reason=req.reason,
+                    )
+                )
+        return Done()
+
+    @activity.defn
+    @business_errors
+    async def create_binding(self, req: CreateBinding) -> BindingOutcome:
+        """Re-checks eligibility and writes the binding in one transaction.
+
+        The partial unique index on active bindings settles a race between two partners: the
+        loser's insert fails and it gets the "bound to another partner" refusal.
+        """
+        async with self._sessions.begin() as s:
+            existing = await s.scalar(select(Binding).where(Binding.idempotency_key == req.key))
+            if existing is not None:  # a retry after the commit
+                return BindingOutcome(binding_id=existing.id)
+            partner = await partner_snapshot(s, req.partner_id)
+            customer = await customer_snapshot(s, req.customer_id)
+            if partner is None or customer is None:
+                raise NotFoundError(
+                    f"partner {req.partner_id} or customer {req.customer_id} no longer exists"
+                )
+            bound = await active_binding(s, req.customer_id)
+            if already_bound_here(req.partner_id, bound):
+                assert bound is not None
+                return BindingOutcome(binding_id=bound.id, already_bound=True)
+            refusals = binding_refusals(partner, customer, req.mode, bound)
+            if refusals:
+                return BindingOutcome(refusals=refusals)
+        try:
+            async with self._sessions.begin() as s:
+                row = Binding(
+                    idempotency_key=req.key,
+                    partner_id=req.partner_id,
+                    customer_id=req.customer_id,
+                    mode=req.mode.value,
+                    status="active",
+                    awaiting_budget=req.mode == AssociationMode.RESALE,
+                    created_by=req.decided_by,
+                    started_at=req.at,
+                    workflow_id=req.workflow_id,
+                )
+                s.add(row)
+                await s.flush()
+                return BindingOutcome(binding_id=row.id)
+        except IntegrityError:
+            async with self._sessions() as s:
+                mine = await s.scalar(select(Binding).where(Binding.idempotency_key == req.key))
+                if mine is not None:
+                    return BindingOutcome(binding_id=mine.id)
+            return BindingOutcome(
+                refusals=[
+                    Refusal(
+                        rule="bound_to_other_partner",
+                        message=f"customer {req.customer_id} was bound to another partner "
+                        "meanwhile: a customer has one partner",
+                    )
+                ]
+            )

@@ -1,0 +1,105 @@
+"""The email activity: outbox row first, then SMTP, then mark sent."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from activities.errors import business_errors
+from domain.notifications import EmailRequest, EmailResult
+from infra.db import insert_ignore, utcnow
+from infra.links import LinkSigner
+from infra.mailer import EmailRenderer, SmtpMailer, build_message, check_header, message_id_for
+from infra.tables import EmailOutbox
+
+
+class EmailActivities:
+    """Sends each email exactly once per idempotency key.
+
+    The outbox row is written before sending, with a Message-ID derived from the key. If the
+    worker dies after the SMTP 250 but before the row is marked sent, the retry sends again
+    with the *same* Message-ID, which receiving systems use to drop the duplicate.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        mailer: SmtpMailer,
+        renderer: EmailRenderer,
+        signer: LinkSigner,
+        *,
+        sender: str,
+        message_id_domain: str,
+    ) -> None:
+        self._sessions = sessions
+        self._mailer = mailer
+        self._renderer = renderer
+        self._signer = signer
+        self._sender = sender
+        self._domain = message_id_domain
+
+    @activity.defn
+    @business_errors
+    async def send_email(self, req: EmailRequest) -> EmailResult:
+        """Renders, records and sends one email (once per ``req.key``)."""
+        check_header("To", req.to)
+        message_id = message_id_for(req.key, self._domain)
+        async with self._sessions.begin() as s:
+            row = await s.scalar(select(EmailOutbox).where(EmailOutbox.idempotency_key == req.key))
+            if row is None:
+                context = dict(req.context)
+                for link in req.links:
+                    context[link.name] = self._signer.url(link)
+                rendered = self._renderer.render(req.template, context)
+                await s.execute(
+                    insert_ignore(s, EmailOutbox, ["idempotency_key"]).values(
+                        idempotency_key=req.key,
+                        message_id=message_id,
+                        workflow_id=req.workflow_id,
+                        template=req.template,
+                        to_addr=req.to,
+                        subject=rendered.subject,
+                        body_text=rendered.text,
+                        body_html=rendered.html,
+                        status="pending",
+                        attempts=0,
+                        created_at=utcnow(),
+                    )
+                )
+                row = await s.scalar(
+                    select(EmailOutbox).where(EmailOutbox.idempotency_key == req.key)
+                )
+                assert row is not None
+            if row.status == "sent":
+                return EmailResult(key=req.key, message_id=row.message_id, status="already_sent")
+            await s.execute(
+                update(EmailOutbox)
+                .where(EmailOutbox.id == row.id)
+                .values(attempts=EmailOutbox.attempts + 1)
+            )
+        msg = build_message(
+            sender=self._sender,
+            to=row.to_addr,
+            subject=row.subject,
+            text=row.body_text,
+            html=row.body_html,
+            message_id=row.message_id,
+        )
+        try:
+            await self._mailer.send(msg)
+        except Exception as exc:
+            async with self._sessions.begin() as s:
+                await s.execute(
+                    update(EmailOutbox)
+                    .where(EmailOutbox.id == row.id)
+                    .values(last_error=f"{type(exc).__name__}: {exc}"[:2000])
+                )
+            raise
+        async with self._sessions.begin() as s:
+            await s.execute(
+                update(EmailOutbox)
+                .where(EmailOutbox.id == row.id)
+                .values(status="sent", sent_at=utcnow(), last_error=None)
+            )
+        return EmailResult(key=req.key, message_id=row.message_id, status="sent")

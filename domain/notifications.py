@@ -1,0 +1,42 @@
+"""Email payloads: what a workflow asks the mail activity to send."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class LinkSpec(BaseModel):
+    """A signed action link to put into an email (signed by the activity, never in a workflow).
+
+    ``action`` is the workflow update to run; ``actor_id`` the only user who may use it.
+    """
+
+    name: str  # the template variable that receives the URL
+    workflow_id: str
+    action: str
+    actor_id: str
+    nonce: str
+    expires_at: datetime | None = None
+    label: str = ""
+
+
+class EmailRequest(BaseModel):
+    """Send ``template`` to ``to`` once per ``key``."""
+
+    key: str
+    to: str
+    template: str
+    context: dict[str, Any] = Field(default_factory=dict)
+    links: list[LinkSpec] = Field(default_factory=list)
+    workflow_id: str | None = None
+
+
+class EmailResult(BaseModel):
+    """What happened to the email: ``sent`` now, or ``already_sent`` by an earlier attempt."""
+
+    key: str
+    message_id: str
+    status: str

@@ -1,0 +1,1 @@
+"""Infrastructure: settings, database, Temporal connection, mail and signed links."""

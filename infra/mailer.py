@@ -1,0 +1,127 @@
+"""Rendering emails from templates and handing them to an SMTP server."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any
+
+import aiosmtplib
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from domain.errors import InvalidInputError, PermanentDeliveryError
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RenderedEmail:
+    """A message ready to send."""
+
+    subject: str
+    text: str
+    html: str
+
+
+class EmailRenderer:
+    """Renders ``email/<name>.txt.j2`` and ``email/<name>.html.j2``.
+
+    The text template sets the subject with ``{% set subject = ... %}``. HTML is
+    autoescaped; the text part is not HTML, so escaping it would corrupt it.
+    """
+
+    def __init__(self, template_dir: Path = TEMPLATE_DIR) -> None:
+        self._env = Environment(
+            loader=FileSystemLoader(template_dir),
+            autoescape=select_autoescape(enabled_extensions=("html.j2", "html")),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    def render(self, name: str, context: dict[str, Any]) -> RenderedEmail:
+        """Renders both parts; a missing variable is an error, not an empty string."""
+        text_module = self._env.get_template(f"email/{name}.txt.j2").make_module(context)
+        subject = str(getattr(text_module, "subject", "")).strip()
+        if not subject:
+            raise ValueError(f"template email/{name}.txt.j2 does not set a subject")
+        html = self._env.get_template(f"email/{name}.html.j2").render(context, subject=subject)
+        return RenderedEmail(subject=subject, text=str(text_module).strip() + "\n", html=html)
+
+
+def message_id_for(key: str, domain: str) -> str:
+    """A Message-ID derived from the idempotency key: the same email always has the same id."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+    return f"<{digest}@{domain}>"
+
+
+def check_header(name: str, value: str) -> str:
+    """Refuses header values that could inject headers (CR or LF)."""
+    if "\r" in value or "\n" in value:
+        raise InvalidInputError(f"email header {name} contains a line break; refusing to send")
+    return value
+
+
+def build_message(
+    *, sender: str, to: str, subject: str, text: str, html: str, message_id: str
+) -> EmailMessage:
+    """A multipart/alternative message with text and HTML parts."""
+    msg = EmailMessage()
+    msg["From"] = check_header("From", sender)
+    msg["To"] = check_header("To", to)
+    msg["Subject"] = check_header("Subject", subject)
+    msg["Message-ID"] = check_header("Message-ID", message_id)
+    msg["Date"] = formatdate(usegmt=True)
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    return msg
+
+
+@dataclass(frozen=True, kw_only=True)
+class SmtpConfig:
+    """How to reach the SMTP server."""
+
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    timeout: float = 10.0
+
+
+class SmtpMailer:
+    """Sends with aiosmtplib. 5xx -> ``PermanentDeliveryError``; 4xx and network errors raise
+    as they are, so the activity retries them with backoff."""
+
+    def __init__(self, config: SmtpConfig) -> None:
+        self._config = config
+
+    async def send(self, msg: EmailMessage) -> None:
+        """Delivers one message; returns only after the server accepted it (250)."""
+        c = self._config
+        try:
+            await aiosmtplib.send(
+                msg,
+                hostname=c.host,
+                port=c.port,
+                username=c.username,
+                password=c.password,
+                start_tls=c.starttls,
+                timeout=c.timeout,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [err.code for err in exc.recipients]
+            if codes and all(500 <= code < 600 for code in codes):
+                raise PermanentDeliveryError(
+                    f"the mail server refused the recipient ({codes[0]} {exc.recipients[0].message})"
+                ) from exc
+            raise
+        except aiosmtplib.SMTPResponseException as exc:
+            if 500 <= exc.code < 600:
+                raise PermanentDeliveryError(
+                    f"the mail server refused the message ({exc.code} {exc.message})"
+                ) from exc
+            raise

@@ -1,0 +1,43 @@
+"""Connecting to Temporal with the pydantic converter, and the custom search attributes."""
+
+from __future__ import annotations
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from infra.config import Settings
+
+# name -> type; registered by `partnerflow dev` (on the command line) and by the worker.
+SEARCH_ATTRIBUTES: dict[str, IndexedValueType.ValueType] = {
+    "PartnerId": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "CustomerId": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "BusinessStatus": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+}
+
+
+async def connect(settings: Settings) -> Client:
+    """A client for the configured server and namespace."""
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+async def ensure_search_attributes(client: Client) -> list[str]:
+    """Registers the custom search attributes that are missing; returns those added."""
+    existing = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=client.namespace)
+    )
+    missing = {
+        name: kind
+        for name, kind in SEARCH_ATTRIBUTES.items()
+        if name not in existing.custom_attributes
+    }
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
+        )
+    return sorted(missing)

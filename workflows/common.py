@@ -1,0 +1,171 @@
+"""What every workflow uses: activity options, email, tasks, audit, search attributes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+
+with workflow.unsafe.imports_passed_through():
+    from activities.notify import EmailActivities
+    from activities.tasks import TaskActivities
+    from domain.errors import BUSINESS_ERROR_TYPES
+    from domain.notifications import EmailRequest, EmailResult, LinkSpec
+    from domain.parties import Role
+    from domain.tasks import AuditRecord, CloseTask, OpenTask, TaskRef
+
+PARTNER_ID = SearchAttributeKey.for_keyword("PartnerId")
+CUSTOMER_ID = SearchAttributeKey.for_keyword("CustomerId")
+BUSINESS_STATUS = SearchAttributeKey.for_keyword("BusinessStatus")
+
+# Transient faults (database busy, SMTP 4xx, network) retry with backoff; business errors don't.
+RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=BUSINESS_ERROR_TYPES,
+)
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+
+
+def activity_options() -> dict[str, object]:
+    """The options every activity call uses (spread into ``execute_activity*``)."""
+    return {"start_to_close_timeout": ACTIVITY_TIMEOUT, "retry_policy": RETRY}
+
+
+def set_business_status(status: str) -> None:
+    """Upserts ``BusinessStatus`` when the starter indexed this workflow.
+
+    Starters set ``PartnerId``/``CustomerId`` on a server that has the custom search
+    attributes; on a server without them (the time-skipping test server) nothing is indexed,
+    and upserting would fail the workflow task, so we check what the start carried.
+    """
+    if PARTNER_ID in workflow.info().typed_search_attributes or CUSTOMER_ID in (
+        workflow.info().typed_search_attributes
+    ):
+        workflow.upsert_search_attributes([BUSINESS_STATUS.value_set(status)])
+
+
+def run_key() -> str:
+    """``workflow_id/run_id``: the business id of this run (a resend is a new run)."""
+    info = workflow.info()
+    return f"{info.workflow_id}/{info.run_id}"
+
+
+async def send_email(
+    key: str,
+    to: str,
+    template: str,
+    context: dict[str, object],
+    links: list[LinkSpec] | None = None,
+) -> EmailResult:
+    """Sends one email through the outbox (once per key)."""
+    return await workflow.execute_activity_method(
+        EmailActivities.send_email,
+        EmailRequest(
+            key=key,
+            to=to,
+            template=template,
+            context=context,
+            links=links or [],
+            workflow_id=workflow.info().workflow_id,
+        ),
+        start_to_close_timeout=timedelta(seconds=60),
+        retry_policy=RETRY,
+    )
+
+
+def link(name: str, action: str, actor_id: str, expires_at: datetime | None) -> LinkSpec:
+    """A signed-link spec for this workflow with a deterministic nonce."""
+    return LinkSpec(
+        name=name,
+        workflow_id=workflow.info().workflow_id,
+        action=action,
+        actor_id=actor_id,
+        nonce=str(workflow.uuid4()),
+        expires_at=expires_at,
+    )
+
+
+async def open_task(
+    key: str,
+    kind: str,
+    title: str,
+    role: Role,
+    party: str | None,
+    due_at: datetime | None,
+) -> TaskRef:
+    """Opens a human task (once per key)."""
+    return await workflow.execute_activity_method(
+        TaskActivities.open_task,
+        OpenTask(
+            key=key,
+            kind=kind,
+            title=title,
+            workflow_id=workflow.info().workflow_id,
+            assignee_role=role,
+            assignee_party=party,
+            due_at=due_at,
+            created_at=workflow.now(),
+        ),
+        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        retry_policy=RETRY,
+    )
+
+
+async def close_task(
+    key: str,
+    status: str,
+    *,
+    decision: str | None = None,
+    comment: str | None = None,
+    decided_by: str | None = None,
+) -> TaskRef:
+    """Closes a human task with its outcome."""
+    return await workflow.execute_activity_method(
+        TaskActivities.close_task,
+        CloseTask(
+            key=key,
+            status=status,
+            decision=decision,
+            comment=comment,
+            decided_by=decided_by,
+            decided_at=workflow.now(),
+        ),
+        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        retry_policy=RETRY,
+    )
+
+
+async def reassign_task(key: str, role: Role, party: str | None, comment: str) -> TaskRef:
+    """Escalation: the open task moves to another role."""
+    return await workflow.execute_activity_method(
+        TaskActivities.close_task,
+        CloseTask(
+            key=key,
+            decided_at=workflow.now(),
+            reassign_role=role,
+            reassign_party=party,
+            comment=comment,
+        ),
+        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        retry_policy=RETRY,
+    )
+
+
+async def audit(key: str, event: str, actor: str, detail: str = "") -> None:
+    """Records one business event on this workflow's timeline (once per key)."""
+    await workflow.execute_activity_method(
+        TaskActivities.record_audit,
+        AuditRecord(
+            key=key,
+            workflow_id=workflow.info().workflow_id,
+            event=event,
+            actor=actor,
+            detail=detail,
+            occurred_at=workflow.now(),
+        ),
+        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        retry_policy=RETRY,
+    )
