@@ -102,3 +102,19 @@ def new_task_queue() -> str:
 def dump(obj: Any) -> str:
     """Debug printing of pydantic models in assertion messages."""
     return obj.model_dump_json(indent=2) if hasattr(obj, "model_dump_json") else repr(obj)
+
+
+HISTORIES = Path(__file__).resolve().parent / "histories"
+
+
+async def save_history(handle: Any, name: str) -> None:
+    """Stores a finished workflow's history as ``tests/histories/<name>.json``.
+
+    Only when ``PARTNERFLOW_RECORD_HISTORIES=1``: stored histories are the contract that a
+    code change must still replay, so they are re-recorded deliberately, never by accident.
+    """
+    if os.environ.get("PARTNERFLOW_RECORD_HISTORIES") != "1":
+        return
+    history = await handle.fetch_history()
+    HISTORIES.mkdir(exist_ok=True)
+    (HISTORIES / f"{name}.json").write_text(history.to_json())

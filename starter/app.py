@@ -1,0 +1,222 @@
+"""What every command needs: settings, database, Temporal client, actors, error mapping."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.client import (
+    Client,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.parties import Actor, Role
+from infra.config import Settings, get_settings
+from infra.db import make_engine, make_sessions
+from infra.tables import Customer, User
+from infra.temporal import connect
+from starter.output import BadInputError, CliError, RefusedError, report_error
+
+T = TypeVar("T")
+
+JSON_HELP = "Print one JSON document on stdout instead of text."
+
+
+class AppContext:
+    """Lazily opened resources of one command."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._engine: AsyncEngine | None = None
+        self._sessions: async_sessionmaker[AsyncSession] | None = None
+        self._client: Client | None = None
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        """Database sessions (the engine is created on first use)."""
+        if self._sessions is None:
+            self._engine = make_engine(self.settings.database_url)
+            self._sessions = make_sessions(self._engine)
+        return self._sessions
+
+    async def client(self) -> Client:
+        """The Temporal client; a clear error when the server is not reachable."""
+        if self._client is None:
+            try:
+                self._client = await asyncio.wait_for(connect(self.settings), 10)
+            except Exception as exc:
+                raise CliError(
+                    f"cannot reach Temporal at {self.settings.temporal_address} "
+                    f"({type(exc).__name__}: {exc}); is `partnerflow dev` (or the server) running?",
+                    rule="temporal_unreachable",
+                ) from exc
+        return self._client
+
+    async def close(self) -> None:
+        """Releases the database engine."""
+        if self._engine is not None:
+            await self._engine.dispose()
+
+    async def actor(self, user_id: str) -> Actor:
+        """Resolves ``--as USER``: a user row, or a customer id acting for itself."""
+        async with self.sessions() as s:
+            user = await s.get(User, user_id)
+            if user is not None:
+                if not user.active:
+                    raise RefusedError(f"user {user_id} is deactivated", rule="user_inactive")
+                return Actor(
+                    user_id=user.id,
+                    role=Role(user.role),
+                    name=user.name,
+                    email=user.email,
+                    partner_id=user.partner_id,
+                    customer_id=user.customer_id,
+                )
+            customer = await s.get(Customer, user_id)
+            if customer is not None:
+                return Actor(
+                    user_id=customer.id,
+                    role=Role.CUSTOMER,
+                    name=customer.name,
+                    email=customer.email,
+                    customer_id=customer.id,
+                )
+            users = (await s.scalars(select(User.id).limit(5))).all()
+        hint = f" (known users include: {', '.join(users)})" if users else " (import users first)"
+        raise BadInputError(f"--as: no user or customer with id {user_id!r}{hint}", rule="unknown_user")
+
+
+def run_async(
+    as_json: bool, fn: Callable[[AppContext], Coroutine[Any, Any, None]]
+) -> None:
+    """Runs a command body; maps every failure to the exit-code contract, never a traceback."""
+
+    async def main() -> None:
+        ctx = AppContext(load_settings())
+        try:
+            await fn(ctx)
+        finally:
+            await ctx.close()
+
+    try:
+        asyncio.run(main())
+    except CliError as exc:
+        raise typer.Exit(report_error(exc, as_json)) from None
+    except ValidationError as exc:
+        raise typer.Exit(report_error(BadInputError(_validation_message(exc)), as_json)) from None
+
+
+def load_settings() -> Settings:
+    """Settings, with configuration mistakes reported as bad input."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        raise BadInputError(f"configuration: {_validation_message(exc)}") from None
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "value"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def business_error(exc: BaseException) -> CliError | None:
+    """The business error inside a Temporal failure, as a CLI error (None if it is not one)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ApplicationError):
+            rule = cause.type
+            if cause.details and isinstance(cause.details[0], str):
+                rule = cause.details[0]
+            return RefusedError(cause.message, rule=rule)
+        cause = cause.__cause__
+    return None
+
+
+@asynccontextmanager
+async def temporal_errors(what: str) -> AsyncIterator[None]:
+    """Turns Temporal client errors into messages a person can act on."""
+    try:
+        yield
+    except WorkflowAlreadyStartedError as exc:
+        raise RefusedError(
+            f"{what}: a workflow with id {exc.workflow_id} is already running; "
+            "decide or cancel it first",
+            rule="already_running",
+        ) from None
+    except (WorkflowUpdateFailedError, WorkflowFailureError) as exc:
+        err = business_error(exc)
+        if err is not None:
+            raise err from None
+        raise CliError(f"{what} failed: {exc}") from None
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise RefusedError(
+                f"{what}: the workflow is not running (it has finished, or the id is wrong)",
+                rule="workflow_not_running",
+            ) from None
+        if "already completed" in exc.message:
+            raise RefusedError(
+                f"{what}: the workflow has already finished", rule="workflow_finished"
+            ) from None
+        raise CliError(f"{what}: Temporal refused the call: {exc.message}") from None
+
+
+async def wait_for_query(
+    handle: WorkflowHandle[Any, Any],
+    query: str,
+    ready: Callable[[Any], bool],
+    *,
+    timeout: float = 15.0,
+) -> Any:
+    """Polls a query until ``ready(result)``; the workflow's first checks take a moment."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    last: Any = None
+    while True:
+        try:
+            last = await handle.query(query)
+            if ready(last):
+                return last
+        except RPCError:
+            pass
+        except Exception as exc:  # query failed because the workflow failed
+            err = business_error(exc)
+            if err is not None:
+                raise err from None
+        if asyncio.get_running_loop().time() > deadline:
+            return last
+        await asyncio.sleep(0.2)
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+
+
+def parse_duration(value: str, option: str) -> timedelta:
+    """``7d``, ``36h``, ``30m``, ``2w`` -> timedelta; a clear error otherwise."""
+    m = _DURATION.match(value)
+    if not m:
+        raise BadInputError(f"{option}: {value!r} is not a duration like 7d, 36h or 30m")
+    n, unit = float(m.group(1)), m.group(2)
+    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
+    if n <= 0:
+        raise BadInputError(f"{option}: the duration must be positive")
+    return timedelta(seconds=n * seconds)
+
+
+async def gather_all(*aws: Awaitable[T]) -> list[T]:
+    """``asyncio.gather`` with a list result."""
+    return list(await asyncio.gather(*aws))

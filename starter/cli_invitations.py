@@ -1,0 +1,256 @@
+"""``partnerflow invite`` and ``partnerflow invitation accept|decline|cancel|resend``."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy import select
+
+from domain.invitations import (
+    Channel,
+    InvitationRequest,
+    InvitationStatus,
+    InvitationView,
+    already_bound_here,
+    binding_refusals,
+    describe_refusals,
+    inviter_refusal,
+)
+from domain.parties import Actor, AssociationMode, Decision
+from infra.tables import Invitation
+from starter.app import (
+    JSON_HELP,
+    AppContext,
+    parse_duration,
+    run_async,
+    temporal_errors,
+    wait_for_query,
+)
+from starter.output import BadInputError, RefusedError, console, emit
+from workflows.common import CUSTOMER_ID, PARTNER_ID
+from workflows.invitation import InvitationWorkflow
+
+invitation_app = typer.Typer(help="Decide on, cancel or resend an invitation.", no_args_is_help=True)
+
+As = Annotated[str, typer.Option("--as", help="The user acting (user id, or a customer id).")]
+Json = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
+
+
+def invitation_id(partner_id: str, customer_id: str) -> str:
+    """The business key: one open invitation per partner and customer."""
+    return f"invitation-{partner_id}-{customer_id}"
+
+
+async def precheck(ctx: AppContext, req: InvitationRequest) -> None:
+    """The same rules the workflow applies, run first so a refusal writes nothing."""
+    from activities.parties import active_binding, customer_snapshot, partner_snapshot
+
+    async with ctx.sessions() as s:
+        partner = await partner_snapshot(s, req.partner_id)
+        customer = await customer_snapshot(s, req.customer_id)
+        bound = await active_binding(s, req.customer_id)
+    if partner is None:
+        raise BadInputError(f"--partner: no partner with id {req.partner_id!r}")
+    if customer is None:
+        raise BadInputError(f"--customer: no customer with id {req.customer_id!r}")
+    refusal = inviter_refusal(req.requested_by, partner)
+    if refusal is not None:
+        raise RefusedError(refusal.message, rule=refusal.rule)
+    if already_bound_here(req.partner_id, bound):
+        raise RefusedError(
+            f"customer {req.customer_id} is already bound to {req.partner_id}: nothing to do",
+            rule="already_bound",
+        )
+    refusals = binding_refusals(partner, customer, req.mode, bound)
+    if refusals:
+        raise RefusedError(
+            describe_refusals(refusals),
+            rule=",".join(r.rule for r in refusals),
+            details=refusals,
+        )
+
+
+async def start_invitation(ctx: AppContext, req: InvitationRequest) -> InvitationView:
+    """Pre-checks, starts the workflow and waits until it has sent the invitation."""
+    await precheck(ctx, req)
+    client = await ctx.client()
+    wf_id = invitation_id(req.partner_id, req.customer_id)
+    async with temporal_errors("invite"):
+        handle = await client.start_workflow(
+            InvitationWorkflow.run,
+            req,
+            id=wf_id,
+            task_queue=ctx.settings.task_queue,
+            search_attributes=_search_attributes(req),
+        )
+    raw = await wait_for_query(
+        handle, "status", lambda v: v and v.get("status") != InvitationStatus.CHECKING.value
+    )
+    if raw is None:
+        raise RefusedError(
+            f"invitation {wf_id} was started but no worker answered; is the worker running?",
+            rule="no_worker",
+        )
+    view = InvitationView.model_validate(raw)
+    if view.status == InvitationStatus.REFUSED:
+        raise RefusedError(view.reason or "refused", rule="eligibility", details=view)
+    return view
+
+
+def _search_attributes(req: InvitationRequest) -> Any:
+    from temporalio.common import TypedSearchAttributes
+
+    return TypedSearchAttributes(
+        [PARTNER_ID.value_set(req.partner_id), CUSTOMER_ID.value_set(req.customer_id)]
+    )
+
+
+def _print_view(v: InvitationView) -> None:
+    console.print(f"[bold]{v.workflow_id}[/]: {v.status.value}")
+    console.print(f"  partner {v.partner_id} -> customer {v.customer_id}, {v.mode.value} mode, by {v.channel.value}")
+    if v.sent_to:
+        console.print(f"  sent to {v.sent_to}")
+    if v.expires_at:
+        console.print(f"  expires {v.expires_at:%Y-%m-%d %H:%M} UTC")
+    if v.reason:
+        console.print(f"  reason: {v.reason}")
+    if v.binding_id:
+        console.print(f"  binding {v.binding_id}")
+
+
+async def decide(ctx: AppContext, wf_id: str, action: str, actor: Actor, comment: str | None,
+                 nonce: str | None = None) -> InvitationView:
+    """Runs a decision update; after the workflow ended, reports what happened instead."""
+    client = await ctx.client()
+    handle = client.get_workflow_handle_for(InvitationWorkflow.run, wf_id)
+    update = {
+        "accept": InvitationWorkflow.accept,
+        "decline": InvitationWorkflow.decline,
+        "cancel": InvitationWorkflow.cancel,
+    }[action]
+    try:
+        async with temporal_errors(f"invitation {action}"):
+            return await handle.execute_update(
+                update,
+                Decision(actor=actor, comment=comment, nonce=nonce),
+                id=nonce or f"{action}-{uuid.uuid4()}",
+            )
+    except RefusedError as exc:
+        if exc.rule not in ("workflow_finished", "workflow_not_running"):
+            raise
+        async with ctx.sessions() as s:
+            row = await s.scalar(
+                select(Invitation)
+                .where(Invitation.workflow_id == wf_id)
+                .order_by(Invitation.id.desc())
+            )
+        if row is None:
+            raise BadInputError(f"no invitation with id {wf_id!r}") from None
+        when = row.expires_at or row.decided_at
+        detail = f" on {when:%Y-%m-%d %H:%M} UTC" if when else ""
+        raise RefusedError(
+            f"invitation {wf_id} is {row.status.lower()}{detail}"
+            + ("; ask the partner to send a new one" if row.status == "EXPIRED" else ""),
+            rule=f"invitation_{row.status.lower()}",
+        ) from None
+
+
+def register(app: typer.Typer) -> None:
+    """Adds the invitation commands to the CLI."""
+
+    @app.command()
+    def invite(
+        partner: Annotated[str, typer.Option(help="Partner id.")],
+        customer: Annotated[str, typer.Option(help="Customer id.")],
+        as_user: As,
+        mode: Annotated[
+            AssociationMode, typer.Option(help="Association type (resale needs no permission).")
+        ] = AssociationMode.RESALE,
+        channel: Annotated[
+            Channel, typer.Option(help="email: link valid --validity; offline: link never expires.")
+        ] = Channel.EMAIL,
+        validity: Annotated[
+            str | None, typer.Option(help="How long an emailed invitation stays valid (7d).")
+        ] = None,
+        as_json: Json = False,
+    ) -> None:
+        """Invite a customer to bind to a partner (eligibility checked first)."""
+
+        async def body(ctx: AppContext) -> None:
+            s = ctx.settings
+            req = InvitationRequest(
+                partner_id=partner,
+                customer_id=customer,
+                mode=mode,
+                channel=channel,
+                requested_by=await ctx.actor(as_user),
+                validity=parse_duration(validity, "--validity")
+                if validity
+                else parse_duration(f"{s.invitation_validity_days}d", "validity"),
+                reminder_before=timedelta(days=s.invitation_reminder_before_days),
+            )
+            view = await start_invitation(ctx, req)
+            emit(view, as_json, lambda: _print_view(view))
+
+        run_async(as_json, body)
+
+    def _decision(action: str, doc: str) -> None:
+        @invitation_app.command(name=action, help=doc)
+        def command(
+            invitation: Annotated[str, typer.Argument(help="Invitation id (invitation-P-C).")],
+            as_user: As,
+            comment: Annotated[str | None, typer.Option(help="Optional comment.")] = None,
+            as_json: Json = False,
+        ) -> None:
+            async def body(ctx: AppContext) -> None:
+                view = await decide(ctx, invitation, action, await ctx.actor(as_user), comment)
+                emit(view, as_json, lambda: _print_view(view))
+                if view.status == InvitationStatus.REFUSED:
+                    raise RefusedError(view.reason or "refused", rule="eligibility")
+
+            run_async(as_json, body)
+
+    _decision("accept", "Accept an invitation (as the customer): the binding is created.")
+    _decision("decline", "Decline an invitation (as the customer).")
+    _decision("cancel", "Cancel a pending invitation (as the partner's user or ops).")
+
+    @invitation_app.command()
+    def resend(
+        invitation: Annotated[str, typer.Argument(help="Invitation id (invitation-P-C).")],
+        as_user: As,
+        as_json: Json = False,
+    ) -> None:
+        """Send an expired, declined or cancelled invitation again (a new validity period)."""
+
+        async def body(ctx: AppContext) -> None:
+            async with ctx.sessions() as s:
+                row = await s.scalar(
+                    select(Invitation)
+                    .where(Invitation.workflow_id == invitation)
+                    .order_by(Invitation.id.desc())
+                )
+            if row is None:
+                raise BadInputError(f"no invitation with id {invitation!r}")
+            if row.status == "PENDING":
+                raise RefusedError(
+                    f"invitation {invitation} is still pending; it cannot be sent twice",
+                    rule="still_pending",
+                )
+            s = ctx.settings
+            req = InvitationRequest(
+                partner_id=row.partner_id,
+                customer_id=row.customer_id,
+                mode=AssociationMode(row.mode),
+                channel=Channel(row.channel),
+                requested_by=await ctx.actor(as_user),
+                validity=parse_duration(f"{s.invitation_validity_days}d", "validity"),
+            )
+            view = await start_invitation(ctx, req)
+            emit(view, as_json, lambda: _print_view(view))
+
+        run_async(as_json, body)
+
+    app.add_typer(invitation_app, name="invitation")
