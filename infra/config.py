@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -12,7 +13,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "change-me"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-VAR_DIR = PROJECT_ROOT / "var"
+# Runtime state of the embedded stack (databases, mail, the dev stack's ports).
+VAR_DIR = Path(os.environ.get("PARTNERFLOW_VAR_DIR", str(PROJECT_ROOT / "var"))).resolve()
+# Written by a running `partnerflow dev` so that other commands find its ports.
+DEV_ENV_FILE = VAR_DIR / "dev.env"
 
 
 class Settings(BaseSettings):
@@ -23,7 +27,10 @@ class Settings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(
-        env_prefix="PARTNERFLOW_", env_file=".env", extra="ignore", validate_default=True
+        env_prefix="PARTNERFLOW_",
+        env_file=(".env", DEV_ENV_FILE),
+        extra="ignore",
+        validate_default=True,
     )
 
     environment: Literal["dev", "test", "production"] = "dev"

@@ -177,3 +177,14 @@ def serve_forever(host: str, port: int, directory: Path) -> None:
         pass
     finally:
         sink.stop()
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="PartnerFlow's local SMTP sink")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--dir", type=Path, required=True)
+    args = parser.parse_args()
+    serve_forever(args.host, args.port, args.dir)

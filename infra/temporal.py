@@ -5,6 +5,7 @@ from __future__ import annotations
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from infra.config import Settings
@@ -41,3 +42,15 @@ async def ensure_search_attributes(client: Client) -> list[str]:
             AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
         )
     return sorted(missing)
+
+
+def index_attributes(
+    *, partner_id: str | None = None, customer_id: str | None = None
+) -> TypedSearchAttributes:
+    """The search attributes a starter sets, so that the workflow can be found by party."""
+    pairs: list[SearchAttributePair[str]] = []
+    if partner_id:
+        pairs.append(SearchAttributePair(SearchAttributeKey.for_keyword("PartnerId"), partner_id))
+    if customer_id:
+        pairs.append(SearchAttributePair(SearchAttributeKey.for_keyword("CustomerId"), customer_id))
+    return TypedSearchAttributes(pairs)

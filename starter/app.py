@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -116,6 +117,21 @@ def run_async(
         raise typer.Exit(report_error(exc, as_json)) from None
     except ValidationError as exc:
         raise typer.Exit(report_error(BadInputError(_validation_message(exc)), as_json)) from None
+    except (KeyboardInterrupt, typer.Exit):
+        raise
+    except Exception as exc:
+        if os.environ.get("PARTNERFLOW_DEBUG"):
+            raise
+        raise typer.Exit(
+            report_error(
+                CliError(
+                    f"unexpected {type(exc).__name__}: {exc} "
+                    "(run again with PARTNERFLOW_DEBUG=1 to see where)",
+                    rule="internal_error",
+                ),
+                as_json,
+            )
+        ) from None
 
 
 def load_settings() -> Settings:

@@ -1,8 +1,8 @@
-"""``partnerflow``: the operations CLI.
+"""partnerflow: run the partner programme's workflows (operations CLI).
 
-Every command takes ``--json`` and exits 0 on success, 1 when a business rule refuses
-(the message says which rule and what to do instead), 2 on bad usage or invalid input.
-Each area registers its commands from its own module.
+Every command takes --json (one JSON document on stdout) and exits 0 on success, 1 when a
+business rule refuses (the message says which rule and what to do instead), 2 on bad usage
+or invalid input. Settings come from PARTNERFLOW_* variables and .env (see .env.example).
 """
 
 from __future__ import annotations
@@ -21,10 +21,13 @@ app = typer.Typer(
 
 def _register() -> None:
     # Imported here so that each module can `from starter.cli import app` for sub-apps.
-    from starter import cli_core, cli_invitations
+    from starter import cli_core, cli_invitations, imports_core
 
-    for module in (cli_core, cli_invitations):
+    # cli_core goes last: its `import` help lists every kind the others registered.
+    for module in (cli_invitations,):
         module.register(app)
+    del imports_core
+    cli_core.register(app)
 
 
 _register()

@@ -1,12 +1,12 @@
 """``partnerflow invite`` and ``partnerflow invitation accept|decline|cancel|resend``."""
 
-from __future__ import annotations
 
 import uuid
 from datetime import timedelta
 from typing import Annotated, Any
 
 import typer
+from temporalio.common import TypedSearchAttributes
 from sqlalchemy import select
 
 from domain.invitations import (
@@ -21,6 +21,7 @@ from domain.invitations import (
 )
 from domain.parties import Actor, AssociationMode, Decision
 from infra.tables import Invitation
+from infra.temporal import index_attributes
 from starter.app import (
     JSON_HELP,
     AppContext,
@@ -30,7 +31,6 @@ from starter.app import (
     wait_for_query,
 )
 from starter.output import BadInputError, RefusedError, console, emit
-from workflows.common import CUSTOMER_ID, PARTNER_ID
 from workflows.invitation import InvitationWorkflow
 
 invitation_app = typer.Typer(help="Decide on, cancel or resend an invitation.", no_args_is_help=True)
@@ -100,12 +100,9 @@ async def start_invitation(ctx: AppContext, req: InvitationRequest) -> Invitatio
     return view
 
 
-def _search_attributes(req: InvitationRequest) -> Any:
-    from temporalio.common import TypedSearchAttributes
-
-    return TypedSearchAttributes(
-        [PARTNER_ID.value_set(req.partner_id), CUSTOMER_ID.value_set(req.customer_id)]
-    )
+def _search_attributes(req: InvitationRequest) -> TypedSearchAttributes:
+    # infra.temporal.index_attributes is the one way starters index a workflow by party.
+    return index_attributes(partner_id=req.partner_id, customer_id=req.customer_id)
 
 
 def _print_view(v: InvitationView) -> None:

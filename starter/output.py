@@ -85,6 +85,6 @@ def report_error(exc: CliError, as_json: bool) -> int:
             doc["details"] = to_jsonable(exc.details)
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     else:
-        label = "refused" if exc.exit_code == EXIT_REFUSED else "error"
+        label = "refused" if isinstance(exc, RefusedError) else "error"
         err_console.print(f"[bold red]{label}:[/] {exc.message}")
     return exc.exit_code

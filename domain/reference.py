@@ -1,0 +1,104 @@
+"""Rows of the reference-data imports (partners, users, customers), validated field by field."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from domain.parties import PartnerStatus, PartnerType, Role
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def _email(v: str) -> str:
+    v = v.strip()
+    if not _EMAIL.match(v):
+        raise ValueError("not an email address")
+    return v
+
+
+def _ident(v: str) -> str:
+    v = v.strip()
+    if not _ID.match(v):
+        raise ValueError("ids are 1-64 letters, digits, '.', '_' or '-'")
+    return v
+
+
+Email = Annotated[str, AfterValidator(_email)]
+Ident = Annotated[str, AfterValidator(_ident)]
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PartnerRow(_Row):
+    """One partner account."""
+
+    id: Ident
+    company_name: str = Field(min_length=1, max_length=200)
+    uscc: str = Field(min_length=18, max_length=18)
+    contact_email: Email
+    type: PartnerType
+    status: PartnerStatus = PartnerStatus.ACTIVE
+    business_certified: bool = False
+    consulting_permission: bool = False
+    distributor_id: Ident | None = None
+    certified_solutions: int = Field(0, ge=0)
+    advanced_solutions: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _advanced_within_certified(self) -> PartnerRow:
+        if self.advanced_solutions > self.certified_solutions:
+            raise ValueError("advanced_solutions cannot exceed certified_solutions")
+        return self
+
+
+class UserRow(_Row):
+    """One person: vendor staff (no party), a partner's user, or a customer's user."""
+
+    id: Ident
+    name: str = Field(min_length=1, max_length=200)
+    email: Email
+    role: Role
+    partner_id: Ident | None = None
+    customer_id: Ident | None = None
+    active: bool = True
+
+    @model_validator(mode="after")
+    def _party_matches_role(self) -> UserRow:
+        if self.role in (Role.PARTNER_ADMIN, Role.PARTNER_STAFF):
+            if not self.partner_id or self.customer_id:
+                raise ValueError(f"a {self.role.value} needs partner_id and no customer_id")
+        elif self.role == Role.CUSTOMER:
+            if not self.customer_id or self.partner_id:
+                raise ValueError("a customer user needs customer_id and no partner_id")
+        elif self.partner_id or self.customer_id:
+            raise ValueError(f"vendor staff ({self.role.value}) have no partner_id or customer_id")
+        return self
+
+
+class CustomerRow(_Row):
+    """One customer account with the facts the binding rules read."""
+
+    id: Ident
+    name: str = Field(min_length=1, max_length=200)
+    email: Email
+    has_credit_account: bool = False
+    is_partner_or_applicant: bool = False
+    has_special_contract: bool = False
+    reported_by_direct_sales: bool = False
+    in_reward_programme: bool = False
+    enterprise_role: str = Field("none", pattern="^(none|master|member)$")
+    enterprise_has_independent_members: bool = False
+    has_recharge_bonus: bool = False
+    has_stored_value_card: bool = False
+    has_reserved_instances: bool = False
+    has_support_plan: bool = False
+    in_arrears: bool = False
+    account_frozen: bool = False
+    has_orders_awaiting_partner_payment: bool = False
+    has_unused_pickup_vouchers: bool = False

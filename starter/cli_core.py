@@ -1,0 +1,472 @@
+"""Platform commands: dev, worker, web, db, import, demo-data, tasks, show, list, mail."""
+
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy import and_, or_, select
+
+from domain.invitations import EmailChanged
+from domain.parties import PARTNER_ROLES, Actor, Role
+from infra.migrate import upgrade, upgrade_async
+from infra.smtp_sink import read_mail_dir
+from infra.tables import AuditEvent, EmailOutbox, HumanTask, Invitation
+from starter.app import JSON_HELP, AppContext, load_settings, run_async
+from starter.imports import IMPORTERS, run_import
+from starter.output import BadInputError, CliError, console, emit, report_error, to_jsonable
+
+Json = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+mail_app = typer.Typer(help="Messages received by the dev stack's SMTP sink.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Adds the platform commands to the CLI."""
+
+    @app.command()
+    def dev(
+        temporal_port: Annotated[int | None, typer.Option(help="Temporal gRPC port (7233).")] = None,
+        ui_port: Annotated[int | None, typer.Option(help="Temporal web UI port (8233).")] = None,
+        smtp_port: Annotated[int | None, typer.Option(help="SMTP sink port (1025).")] = None,
+        web_port: Annotated[int | None, typer.Option(help="Link server port (8080).")] = None,
+    ) -> None:
+        """Run the embedded stack: Temporal dev server, SMTP sink, worker and link server.
+
+        State lives in var/ (SQLite for Temporal and PartnerFlow, received mail), so a
+        restart keeps workflows and data. Ctrl-C stops everything.
+        """
+        from starter.devstack import DevPorts, run_dev_stack
+
+        try:
+            s = load_settings()
+            code = run_dev_stack(
+                s,
+                DevPorts(
+                    temporal=temporal_port or s.dev_temporal_port,
+                    ui=ui_port or s.dev_temporal_ui_port,
+                    smtp=smtp_port or s.dev_smtp_port,
+                    web=web_port or s.web_port,
+                ),
+            )
+        except CliError as exc:
+            raise typer.Exit(report_error(exc, False)) from None
+        raise typer.Exit(code)
+
+    @app.command()
+    def worker() -> None:
+        """Run a worker: it executes the workflows and activities of the task queue."""
+        import logging
+
+        from worker import run_worker
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        try:
+            asyncio.run(run_worker(load_settings()))
+        except CliError as exc:
+            raise typer.Exit(report_error(exc, False)) from None
+
+    @app.command()
+    def web() -> None:
+        """Run the link server (signed accept/approve links from emails)."""
+        from starter.web import serve
+
+        try:
+            serve(load_settings())
+        except CliError as exc:
+            raise typer.Exit(report_error(exc, False)) from None
+
+    @db_app.command("upgrade")
+    def db_upgrade(as_json: Json = False) -> None:
+        """Create or migrate the database schema to the newest version."""
+        try:
+            url = load_settings().database_url
+            upgrade(url)
+        except CliError as exc:
+            raise typer.Exit(report_error(exc, as_json)) from None
+        except Exception as exc:
+            raise typer.Exit(
+                report_error(CliError(f"migration failed on {url}: {exc}"), as_json)
+            ) from None
+        emit({"database": url, "status": "up to date"}, as_json, f"database {url} is up to date")
+
+    app.add_typer(db_app, name="db")
+
+    kinds = ", ".join(sorted(IMPORTERS))
+
+    @app.command("import")
+    def import_(
+        kind: Annotated[str, typer.Argument(help=f"What the file holds: {kinds}.")],
+        file: Annotated[Path, typer.Argument(help="A .csv file (header row) or .json list.")],
+        as_json: Json = False,
+    ) -> None:
+        """Import reference data. Every row is validated first; one bad row refuses the
+        whole file (row number, field and reason) and nothing is written."""
+
+        async def body(ctx: AppContext) -> None:
+            importer = IMPORTERS.get(kind)
+            if importer is None:
+                raise BadInputError(f"KIND: unknown kind {kind!r}; choose one of {kinds}")
+            result = await run_import(ctx.sessions, importer, file)
+            after = AFTER_IMPORT.get(kind)
+            if after is not None:
+                await after(ctx, result)
+            emit(
+                result.__dict__,
+                as_json,
+                f"{result.kind}: {result.rows} rows ({result.inserted} new, "
+                f"{result.updated} updated)" + "".join(f"\n  {n}" for n in result.notes),
+            )
+
+        run_async(as_json, body)
+
+    @app.command("demo-data")
+    def demo_data(as_json: Json = False) -> None:
+        """Load a small, realistic data set that exercises every rule (safe to re-run)."""
+        from starter.demo import load_demo
+
+        async def body(ctx: AppContext) -> None:
+            await upgrade_async(ctx.settings.database_url)
+            summary = await load_demo(ctx)
+            emit(summary, as_json, lambda: _print_demo(summary))
+
+        run_async(as_json, body)
+
+    @app.command()
+    def tasks(
+        as_user: Annotated[
+            str | None, typer.Option("--as", help="Show the tasks this user may act on.")
+        ] = None,
+        all_: Annotated[bool, typer.Option("--all", help="Include finished tasks.")] = False,
+        limit: Annotated[int, typer.Option(min=1, help="At most this many rows.")] = 50,
+        as_json: Json = False,
+    ) -> None:
+        """The approver inbox: human tasks waiting for a person."""
+
+        async def body(ctx: AppContext) -> None:
+            actor = await ctx.actor(as_user) if as_user else None
+            q = select(HumanTask).order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
+            if not all_:
+                q = q.where(HumanTask.status == "open")
+            if actor is not None:
+                q = q.where(inbox_filter(actor))
+            async with ctx.sessions() as s:
+                rows = (await s.scalars(q.limit(limit))).all()
+            data = [_task_dict(t) for t in rows]
+            emit(data, as_json, lambda: _print_tasks(data))
+
+        run_async(as_json, body)
+
+    @app.command()
+    def show(
+        workflow_id: Annotated[str, typer.Argument(help="A workflow id, e.g. invitation-P-C.")],
+        as_json: Json = False,
+    ) -> None:
+        """A workflow's status and the timeline of its business events."""
+
+        async def body(ctx: AppContext) -> None:
+            data = await describe_workflow(ctx, workflow_id)
+            emit(data, as_json, lambda: _print_show(data))
+
+        run_async(as_json, body)
+
+    @app.command("list")
+    def list_(
+        type_: Annotated[
+            str | None, typer.Option("--type", help="Workflow type, e.g. InvitationWorkflow.")
+        ] = None,
+        status: Annotated[
+            str | None, typer.Option(help="Business status, e.g. PENDING, ACCEPTED, EXPIRED.")
+        ] = None,
+        partner: Annotated[str | None, typer.Option(help="Partner id.")] = None,
+        customer: Annotated[str | None, typer.Option(help="Customer id.")] = None,
+        limit: Annotated[int, typer.Option(min=1, help="At most this many rows.")] = 50,
+        as_json: Json = False,
+    ) -> None:
+        """Workflows, searched on Temporal's visibility store (PartnerId, CustomerId,
+        BusinessStatus)."""
+
+        async def body(ctx: AppContext) -> None:
+            query = visibility_query(type_, status, partner, customer)
+            client = await ctx.client()
+            rows: list[dict[str, Any]] = []
+            async for wf in client.list_workflows(query or None, limit=limit):
+                sa = {k.name: v for k, v in ((p.key, p.value) for p in wf.typed_search_attributes)}
+                rows.append(
+                    {
+                        "workflow_id": wf.id,
+                        "type": wf.workflow_type,
+                        "state": wf.status.name if wf.status else "",
+                        "business_status": sa.get("BusinessStatus"),
+                        "partner_id": sa.get("PartnerId"),
+                        "customer_id": sa.get("CustomerId"),
+                        "started": wf.start_time,
+                    }
+                )
+            emit(rows, as_json, lambda: _print_list(rows))
+
+        run_async(as_json, body)
+
+    @mail_app.command("list")
+    def mail_list(
+        to: Annotated[str | None, typer.Option(help="Only messages to this address.")] = None,
+        limit: Annotated[int, typer.Option(min=1, help="The newest N messages.")] = 20,
+        as_json: Json = False,
+    ) -> None:
+        """Messages the dev SMTP sink received, newest last."""
+        try:
+            rows = _mail_rows(to)[-limit:]
+        except CliError as exc:
+            raise typer.Exit(report_error(exc, as_json)) from None
+        emit(rows, as_json, lambda: _print_mail(rows))
+
+    @mail_app.command("show")
+    def mail_show(
+        mail_id: Annotated[str, typer.Argument(help="An id from `partnerflow mail list`.")],
+        html: Annotated[bool, typer.Option(help="Print the HTML part instead of the text.")] = False,
+        as_json: Json = False,
+    ) -> None:
+        """One message: headers and text (or HTML) body, links included."""
+        directory = load_settings().dev_mail_dir
+        for mid, msg in read_mail_dir(directory):
+            if mid == mail_id or msg["Message-ID"] == mail_id:
+                body = msg.get_body(preferencelist=("html",) if html else ("plain",))
+                content = "" if body is None else body.get_content()  # type: ignore[attr-defined]
+                doc = {
+                    "id": mid,
+                    "from": str(msg["From"]),
+                    "to": str(msg["To"]),
+                    "subject": str(msg["Subject"]),
+                    "date": str(msg["Date"]),
+                    "message_id": str(msg["Message-ID"]),
+                    "body": content,
+                }
+                emit(
+                    doc,
+                    as_json,
+                    lambda: console.print(
+                        f"From: {doc['from']}\nTo: {doc['to']}\nSubject: {doc['subject']}\n"
+                        f"Date: {doc['date']}\nMessage-ID: {doc['message_id']}\n\n{content}",
+                        markup=False,
+                    ),
+                )
+                return
+        raise typer.Exit(
+            report_error(BadInputError(f"no message {mail_id!r} in {directory}"), as_json)
+        )
+
+    app.add_typer(mail_app, name="mail")
+
+
+# ----- helpers shared with the web console ------------------------------------------------
+
+
+def inbox_filter(actor: Actor) -> Any:
+    """The tasks a user may act on: by role, and for partner/customer users by party."""
+    if actor.role in PARTNER_ROLES:
+        roles = [Role.PARTNER_ADMIN.value, Role.PARTNER_STAFF.value]
+        if actor.role == Role.PARTNER_ADMIN:
+            cond = HumanTask.assignee_role.in_(roles)
+        else:  # staff see staff tasks, and admin tasks are the admin's
+            cond = HumanTask.assignee_role == Role.PARTNER_STAFF.value
+        return and_(
+            cond,
+            HumanTask.assignee_party == actor.partner_id,
+            or_(HumanTask.assignee_user.is_(None), HumanTask.assignee_user == actor.user_id)
+            if actor.role == Role.PARTNER_STAFF
+            else True,
+        )
+    if actor.role == Role.CUSTOMER:
+        return and_(
+            HumanTask.assignee_role == Role.CUSTOMER.value,
+            HumanTask.assignee_party == actor.customer_id,
+        )
+    if actor.role == Role.OPS:
+        return True  # ops see everything
+    return HumanTask.assignee_role == actor.role.value
+
+
+async def describe_workflow(ctx: AppContext, workflow_id: str) -> dict[str, Any]:
+    """Temporal's description, the ``status`` query, the timeline, tasks and emails."""
+    from temporalio.service import RPCError
+
+    client = await ctx.client()
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        desc = await handle.describe()
+    except RPCError:
+        raise BadInputError(f"no workflow with id {workflow_id!r}") from None
+    state: Any = None
+    try:
+        state = await asyncio.wait_for(handle.query("status"), 10)
+    except Exception as exc:
+        state = {"unavailable": f"{type(exc).__name__}: {exc}"[:300]}
+    async with ctx.sessions() as s:
+        events = (
+            await s.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.workflow_id == workflow_id)
+                .order_by(AuditEvent.occurred_at, AuditEvent.id)
+            )
+        ).all()
+        task_rows = (
+            await s.scalars(select(HumanTask).where(HumanTask.workflow_id == workflow_id).order_by(HumanTask.id))
+        ).all()
+        mails = (
+            await s.scalars(
+                select(EmailOutbox).where(EmailOutbox.workflow_id == workflow_id).order_by(EmailOutbox.id)
+            )
+        ).all()
+    return {
+        "workflow_id": workflow_id,
+        "type": desc.workflow_type,
+        "run_id": desc.run_id,
+        "execution_status": desc.status.name if desc.status else None,
+        "started": desc.start_time,
+        "closed": desc.close_time,
+        "state": to_jsonable(state),
+        "timeline": [
+            {"at": e.occurred_at, "event": e.event, "actor": e.actor, "detail": e.detail}
+            for e in events
+        ],
+        "tasks": [_task_dict(t) for t in task_rows],
+        "emails": [
+            {"to": m.to_addr, "subject": m.subject, "status": m.status, "at": m.sent_at or m.created_at}
+            for m in mails
+        ],
+    }
+
+
+def visibility_query(
+    type_: str | None, status: str | None, partner: str | None, customer: str | None
+) -> str:
+    """A visibility list filter; values are quoted so ids cannot change the query."""
+
+    def q(v: str) -> str:
+        if "'" in v or "\\" in v:
+            raise BadInputError(f"invalid character in filter value {v!r}")
+        return f"'{v}'"
+
+    parts = []
+    if type_:
+        parts.append(f"WorkflowType = {q(type_)}")
+    if status:
+        parts.append(f"BusinessStatus = {q(status.upper())}")
+    if partner:
+        parts.append(f"PartnerId = {q(partner)}")
+    if customer:
+        parts.append(f"CustomerId = {q(customer)}")
+    return " AND ".join(parts)
+
+
+def _task_dict(t: HumanTask) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "kind": t.kind,
+        "title": t.title,
+        "workflow_id": t.workflow_id,
+        "assignee_role": t.assignee_role,
+        "assignee_party": t.assignee_party,
+        "assignee_user": t.assignee_user,
+        "due_at": t.due_at,
+        "status": t.status,
+        "decision": t.decision,
+        "comment": t.comment,
+        "decided_by": t.decided_by,
+        "decided_at": t.decided_at,
+    }
+
+
+def _mail_rows(to: str | None) -> list[dict[str, Any]]:
+    directory = load_settings().dev_mail_dir
+    rows = []
+    for mid, msg in read_mail_dir(directory):
+        if to and to not in str(msg["To"]):
+            continue
+        rows.append({"id": mid, "to": str(msg["To"]), "subject": str(msg["Subject"]), "date": str(msg["Date"])})
+    return rows
+
+
+async def _signal_email_changes(ctx: AppContext, result: Any) -> None:
+    changed: dict[str, str] = result.extra.get("email_changed", {})
+    if not changed:
+        return
+    async with ctx.sessions() as s:
+        pending = (
+            await s.scalars(
+                select(Invitation).where(
+                    Invitation.customer_id.in_(list(changed)), Invitation.status == "PENDING"
+                )
+            )
+        ).all()
+    if not pending:
+        return
+    client = await ctx.client()
+    for inv in pending:
+        await client.get_workflow_handle(inv.workflow_id).signal(
+            "customer_email_changed", EmailChanged(new_email=changed[inv.customer_id])
+        )
+        result.notes.append(f"pending invitation {inv.workflow_id} re-sent to {changed[inv.customer_id]}")
+
+
+AFTER_IMPORT: dict[str, Any] = {"customers": _signal_email_changes}
+
+
+def _print_tasks(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        console.print("no tasks")
+        return
+    for t in rows:
+        due = f"due {t['due_at']:%Y-%m-%d %H:%M}" if t["due_at"] else "no due date"
+        who = t["assignee_role"] + (f"/{t['assignee_party']}" if t["assignee_party"] else "")
+        console.print(
+            f"#{t['id']:<5} {t['status']:<9} {t['kind']:<24} {who:<28} {due}\n"
+            f"       {t['title']}  [{t['workflow_id']}]",
+            markup=False,
+        )
+
+
+def _print_show(d: dict[str, Any]) -> None:
+    console.print(f"[bold]{d['workflow_id']}[/] ({d['type']}) {d['execution_status']}")
+    state = d["state"]
+    if isinstance(state, dict):
+        for k, v in state.items():
+            if v not in (None, "", [], {}):
+                console.print(f"  {k}: {v}", markup=False)
+    if d["timeline"]:
+        console.print("[bold]timeline[/]")
+        for e in d["timeline"]:
+            console.print(f"  {e['at']:%Y-%m-%d %H:%M:%S}  {e['event']:<22} {e['actor']:<16} {e['detail']}", markup=False)
+    if d["tasks"]:
+        console.print("[bold]tasks[/]")
+        for t in d["tasks"]:
+            by = f" by {t['decided_by']}" if t["decided_by"] else ""
+            console.print(f"  #{t['id']} {t['kind']} {t['status']}{by}", markup=False)
+    if d["emails"]:
+        console.print("[bold]emails[/]")
+        for m in d["emails"]:
+            console.print(f"  {m['status']:<7} {m['to']:<32} {m['subject']}", markup=False)
+
+
+def _print_list(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        console.print("no workflows match")
+    for r in rows:
+        console.print(
+            f"{r['workflow_id']:<44} {r['type']:<26} {r['state']:<10} {r['business_status'] or '':<14}",
+            markup=False,
+        )
+
+
+def _print_mail(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        console.print("no messages")
+    for r in rows:
+        console.print(f"{r['id']}  {r['to']:<34} {r['subject']}", markup=False)
+
+
+def _print_demo(summary: dict[str, Any]) -> None:
+    for k, v in summary.items():
+        console.print(f"{k}: {v}", markup=False)
