@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -12,6 +16,29 @@ from infra.db import insert_ignore, utcnow
 from infra.links import LinkSigner
 from infra.mailer import EmailRenderer, SmtpMailer, build_message, check_header, message_id_for
 from infra.tables import EmailOutbox
+
+
+HEARTBEAT_EVERY = 2.0
+
+
+@asynccontextmanager
+async def heartbeating(every: float = HEARTBEAT_EVERY) -> AsyncIterator[None]:
+    """Heartbeats while the body runs, so a dead worker is noticed within the heartbeat
+    timeout instead of the whole start-to-close timeout."""
+    if not activity.in_activity():
+        yield
+        return
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(every)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
 
 
 class EmailActivities:
@@ -87,7 +114,8 @@ class EmailActivities:
             message_id=row.message_id,
         )
         try:
-            await self._mailer.send(msg)
+            async with heartbeating():
+                await self._mailer.send(msg)
         except Exception as exc:
             async with self._sessions.begin() as s:
                 await s.execute(

@@ -4,6 +4,7 @@ that ``partnerflow mail list/show`` reads."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -57,11 +58,14 @@ class MailSinkHandler:
     directory: Path | None = None
     messages: list[StoredMail] = field(default_factory=list)
     fail_next: list[str] = field(default_factory=list)  # e.g. ["451 try later", "550 no"]
+    delay_seconds: float = 0.0  # tests: hold the 250 reply to simulate a slow server
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _seq: int = 0
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         """Stores the message and answers 250 (or an injected failure)."""
+        if self.delay_seconds:
+            await asyncio.sleep(self.delay_seconds)
         with self._lock:
             if self.fail_next:
                 return self.fail_next.pop(0)

@@ -72,6 +72,8 @@ async def send_email(
             workflow_id=workflow.info().workflow_id,
         ),
         start_to_close_timeout=timedelta(seconds=60),
+        # The activity heartbeats during the SMTP exchange: a crashed worker is noticed fast.
+        heartbeat_timeout=timedelta(seconds=10),
         retry_policy=RETRY,
     )
 
