@@ -1,0 +1,122 @@
+"""Boots the real dev stack (`partnerflow dev` on free ports) and runs the invitation story
+through it as a user would: CLI, SMTP sink, signed link over HTTP, restart keeps the data."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from infra.smtp_sink import free_port, port_is_free
+
+pytestmark = pytest.mark.slow
+
+
+def clean_env(var_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARTNERFLOW_")}
+    env["PARTNERFLOW_VAR_DIR"] = str(var_dir)
+    return env
+
+
+def cli(env: dict[str, str], *args: str, expect: int = 0) -> Any:
+    proc = subprocess.run(
+        [sys.executable, "-m", "starter.cli", *args, "--json"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == expect, (args, proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    return json.loads(proc.stdout)
+
+
+def start_stack(env: dict[str, str], ports: list[int], var_dir: Path) -> subprocess.Popen[bytes]:
+    log = open(var_dir.parent / "dev.log", "ab")  # noqa: SIM115 (closed with the process)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "starter.cli", "dev",
+         "--temporal-port", str(ports[0]), "--ui-port", str(ports[1]),
+         "--smtp-port", str(ports[2]), "--web-port", str(ports[3])],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 90
+    while not (var_dir / "dev.env").exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError((var_dir.parent / "dev.log").read_text()[-3000:])
+        time.sleep(0.2)
+    return proc
+
+
+def stop_stack(proc: subprocess.Popen[bytes], var_dir: Path, ports: list[int]) -> None:
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(60) == 0
+    assert not (var_dir / "dev.env").exists()
+    assert all(port_is_free(p) for p in ports)
+
+
+def test_dev_stack_invitation_story(tmp_path: Path) -> None:
+    var_dir = tmp_path / "var"
+    env = clean_env(var_dir)
+    ports = [free_port() for _ in range(4)]
+    proc = start_stack(env, ports, var_dir)
+    try:
+        demo = cli(env, "demo-data")
+        assert "P-1001" in demo["partners"]
+        refused = cli(env, "invite", "--partner", "P-1001", "--customer", "C-2002",
+                      "--as", "ps-liu", expect=1)  # fmt: skip
+        assert refused["rule"] == "credit_account_no_resale"
+        view = cli(env, "invite", "--partner", "P-1001", "--customer", "C-2001", "--as", "ps-liu")
+        assert view["status"] == "PENDING"
+
+        deadline = time.monotonic() + 30
+        while not (mails := cli(env, "mail", "list", "--to", "it@acme-retail.example")):
+            assert time.monotonic() < deadline, "the invitation email did not arrive"
+            time.sleep(0.3)
+        mail = cli(env, "mail", "show", mails[0]["id"])
+        url = re.search(r"Accept:\s+(\S+)", mail["body"])
+        assert url, mail["body"]
+        with httpx.Client(timeout=30) as web:
+            assert "please confirm" in web.get(url.group(1)).text
+            assert "ACCEPTED" in web.post(url.group(1)).text
+
+        shown = cli(env, "show", "invitation-P-1001-C-2001")
+        assert shown["state"]["status"] == "ACCEPTED" and shown["state"]["binding_id"]
+        assert [e["event"] for e in shown["timeline"]] == ["invited", "accepted"]
+        assert cli(env, "tasks", "--as", "C-2001") == []
+    finally:
+        stop_stack(proc, var_dir, ports)
+
+    # A restart keeps workflows and data.
+    proc = start_stack(env, ports, var_dir)
+    try:
+        shown = cli(env, "show", "invitation-P-1001-C-2001")
+        assert shown["execution_status"] == "COMPLETED"
+        assert shown["state"]["status"] == "ACCEPTED"
+    finally:
+        stop_stack(proc, var_dir, ports)
+
+
+def test_dev_stack_refuses_a_busy_port(tmp_path: Path) -> None:
+    import socket
+
+    var_dir = tmp_path / "var"
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-m", "starter.cli", "dev", "--temporal-port", str(port),
+             "--ui-port", str(free_port()), "--smtp-port", str(free_port()),
+             "--web-port", str(free_port())],
+            env=clean_env(var_dir), capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert proc.returncode == 2
+    assert f"temporal port {port}" in proc.stderr and "--temporal-port" in proc.stderr
+    assert "Traceback" not in proc.stderr
