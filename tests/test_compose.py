@@ -1,0 +1,48 @@
+"""docker-compose.yml parses and wires the production services together (no Docker engine
+runs here, so this is as far as a test can go)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def test_services_and_wiring() -> None:
+    services = compose()["services"]
+    assert {"postgres", "temporal", "temporal-ui", "mailpit", "worker", "web", "migrate"} <= set(services)
+    assert "healthcheck" in services["postgres"]
+    assert services["temporal"]["image"].startswith("temporalio/auto-setup")
+    assert services["temporal"]["environment"]["DB"] == "postgres12"
+    assert services["temporal"]["environment"]["POSTGRES_SEEDS"] == "postgres"
+    assert services["temporal-ui"]["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
+    assert services["mailpit"]["image"].startswith("axllent/mailpit")
+    for name in ("worker", "web"):
+        svc = services[name]
+        env = svc["environment"]
+        assert env["PARTNERFLOW_TEMPORAL_ADDRESS"] == "temporal:7233"
+        assert env["PARTNERFLOW_DATABASE_URL"].startswith("postgresql+asyncpg://")
+        assert "@postgres:5432/" in env["PARTNERFLOW_DATABASE_URL"]
+        assert env["PARTNERFLOW_SMTP_HOST"].endswith("mailpit}")
+        assert env["PARTNERFLOW_ENVIRONMENT"] == "production"
+        assert svc["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["migrate"]["command"] == ["partnerflow", "db", "upgrade"]
+    assert services["worker"]["command"] == ["partnerflow", "worker"]
+    assert services["web"]["command"] == ["partnerflow", "web"]
+
+
+def test_every_partnerflow_variable_is_a_setting() -> None:
+    env = compose()["services"]["worker"]["environment"]
+    fields = {f"PARTNERFLOW_{name.upper()}" for name in Settings.model_fields}
+    assert set(env) <= fields, set(env) - fields
