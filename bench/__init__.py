@@ -1,0 +1,1 @@
+"""Benchmarks (``make bench``): throughput and memory, kept out of the test suite."""
