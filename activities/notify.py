@@ -17,7 +17,6 @@ from infra.links import LinkSigner
 from infra.mailer import EmailRenderer, SmtpMailer, build_message, check_header, message_id_for
 from infra.tables import EmailOutbox
 
-
 HEARTBEAT_EVERY = 2.0
 
 

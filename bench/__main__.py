@@ -46,13 +46,17 @@ async def main(n: int, concurrency: int) -> int:
     staff = Actor(user_id="u", role=Role.PARTNER_STAFF, partner_id="P-1", email="u@bench.test")
     with MailSink() as sink:
         settings = Settings(environment="test", database_url=url, smtp_port=sink.port,
-                            link_secret="b" * 40, _env_file=None)  # type: ignore[call-arg]  # fmt: skip
+                            link_secret="b" * 40, _env_file=None)  # fmt: skip
         env = await WorkflowEnvironment.start_local(
             data_converter=pydantic_data_converter,
             dev_server_existing_path=binary("temporal"),
             ui=False,
-            dev_server_extra_args=["--sqlite-pragma", "journal_mode=WAL",
-                                   "--sqlite-pragma", "synchronous=NORMAL"],  # fmt: skip
+            dev_server_extra_args=[
+                "--sqlite-pragma",
+                "journal_mode=WAL",
+                "--sqlite-pragma",
+                "synchronous=NORMAL",
+            ],
         )
         sem = asyncio.Semaphore(concurrency)
 

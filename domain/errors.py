@@ -18,7 +18,9 @@ class BusinessRuleError(Exception):
 
     def to_application_error(self) -> ApplicationError:
         """The form in which the error crosses the activity/workflow boundary."""
-        return ApplicationError(self.message, self.rule, type=type(self).__name__, non_retryable=True)
+        return ApplicationError(
+            self.message, self.rule, type=type(self).__name__, non_retryable=True
+        )
 
 
 class NotFoundError(BusinessRuleError):

@@ -190,8 +190,11 @@ def binding_refusals(
         )
     if mode == AssociationMode.RESALE:
         resale_blocks = [
-            (c.enterprise_role in ("master", "member"), "enterprise_account",
-             f"is an enterprise {c.enterprise_role} account"),
+            (
+                c.enterprise_role in ("master", "member"),
+                "enterprise_account",
+                f"is an enterprise {c.enterprise_role} account",
+            ),
             (c.has_recharge_bonus, "recharge_bonus", "has an unused recharge-bonus balance"),
             (c.has_stored_value_card, "stored_value_card", "has an unused stored-value card"),
             (c.has_reserved_instances, "reserved_instances", "has valid reserved instances"),

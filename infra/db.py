@@ -91,9 +91,7 @@ def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def insert_ignore(
-    session: AsyncSession, table: Any, index_elements: Sequence[str]
-) -> Insert:
+def insert_ignore(session: AsyncSession, table: Any, index_elements: Sequence[str]) -> Insert:
     """``INSERT ... ON CONFLICT (index_elements) DO NOTHING`` for the session's dialect.
 
     Call ``.values(...)`` on the result. This is how activities stay idempotent: a retry

@@ -59,7 +59,5 @@ class LinkSigner:
         claims = LinkClaims.model_validate(raw)
         now = now or datetime.now(UTC)
         if claims.expires_at is not None and now > claims.expires_at:
-            raise InvalidLinkError(
-                f"this link expired on {claims.expires_at:%Y-%m-%d %H:%M} UTC"
-            )
+            raise InvalidLinkError(f"this link expired on {claims.expires_at:%Y-%m-%d %H:%M} UTC")
         return claims

@@ -43,12 +43,12 @@ class StoredMail:
     def text(self) -> str:
         """The text/plain part."""
         part = self.message.get_body(preferencelist=("plain",))
-        return "" if part is None else str(part.get_content())  # type: ignore[attr-defined]
+        return "" if part is None else str(part.get_content())
 
     def html(self) -> str:
         """The text/html part."""
         part = self.message.get_body(preferencelist=("html",))
-        return "" if part is None else str(part.get_content())  # type: ignore[attr-defined]
+        return "" if part is None else str(part.get_content())
 
 
 @dataclass
@@ -125,7 +125,9 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
 class MailSink:
     """A started SMTP server on ``host:port``."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int | None = None, directory: Path | None = None):
+    def __init__(
+        self, host: str = "127.0.0.1", port: int | None = None, directory: Path | None = None
+    ):
         self.host = host
         self.port = port or free_port(host)
         self.handler = MailSinkHandler(directory=directory)

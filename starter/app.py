@@ -96,12 +96,12 @@ class AppContext:
                 )
             users = (await s.scalars(select(User.id).limit(5))).all()
         hint = f" (known users include: {', '.join(users)})" if users else " (import users first)"
-        raise BadInputError(f"--as: no user or customer with id {user_id!r}{hint}", rule="unknown_user")
+        raise BadInputError(
+            f"--as: no user or customer with id {user_id!r}{hint}", rule="unknown_user"
+        )
 
 
-def run_async(
-    as_json: bool, fn: Callable[[AppContext], Coroutine[Any, Any, None]]
-) -> None:
+def run_async(as_json: bool, fn: Callable[[AppContext], Coroutine[Any, Any, None]]) -> None:
     """Runs a command body; maps every failure to the exit-code contract, never a traceback."""
 
     async def main() -> None:

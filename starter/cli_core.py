@@ -1,12 +1,11 @@
 """Platform commands: dev, worker, web, db, import, demo-data, tasks, show, list, mail."""
 
-
 import asyncio
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, true
 
 from domain.invitations import EmailChanged
 from domain.parties import PARTNER_ROLES, Actor, Role
@@ -28,7 +27,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def dev(
-        temporal_port: Annotated[int | None, typer.Option(help="Temporal gRPC port (7233).")] = None,
+        temporal_port: Annotated[
+            int | None, typer.Option(help="Temporal gRPC port (7233).")
+        ] = None,
         ui_port: Annotated[int | None, typer.Option(help="Temporal web UI port (8233).")] = None,
         smtp_port: Annotated[int | None, typer.Option(help="SMTP sink port (1025).")] = None,
         web_port: Annotated[int | None, typer.Option(help="Link server port (8080).")] = None,
@@ -147,7 +148,9 @@ def register(app: typer.Typer) -> None:
 
         async def body(ctx: AppContext) -> None:
             actor = await ctx.actor(as_user) if as_user else None
-            q = select(HumanTask).order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
+            q = select(HumanTask).order_by(
+                HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id
+            )
             if not all_:
                 q = q.where(HumanTask.status == "open")
             if actor is not None:
@@ -225,7 +228,9 @@ def register(app: typer.Typer) -> None:
     @mail_app.command("show")
     def mail_show(
         mail_id: Annotated[str, typer.Argument(help="An id from `partnerflow mail list`.")],
-        html: Annotated[bool, typer.Option(help="Print the HTML part instead of the text.")] = False,
+        html: Annotated[
+            bool, typer.Option(help="Print the HTML part instead of the text.")
+        ] = False,
         as_json: Json = False,
     ) -> None:
         """One message: headers and text (or HTML) body, links included."""
@@ -233,7 +238,7 @@ def register(app: typer.Typer) -> None:
         for mid, msg in read_mail_dir(directory):
             if mid == mail_id or msg["Message-ID"] == mail_id:
                 body = msg.get_body(preferencelist=("html",) if html else ("plain",))
-                content = "" if body is None else body.get_content()  # type: ignore[attr-defined]
+                content = "" if body is None else body.get_content()
                 doc = {
                     "id": mid,
                     "from": str(msg["From"]),
@@ -243,15 +248,14 @@ def register(app: typer.Typer) -> None:
                     "message_id": str(msg["Message-ID"]),
                     "body": content,
                 }
-                emit(
-                    doc,
-                    as_json,
-                    lambda: console.print(
-                        f"From: {doc['from']}\nTo: {doc['to']}\nSubject: {doc['subject']}\n"
-                        f"Date: {doc['date']}\nMessage-ID: {doc['message_id']}\n\n{content}",
-                        markup=False,
-                    ),
+                text = (
+                    f"From: {doc['from']}\nTo: {doc['to']}\nSubject: {doc['subject']}\n"
+                    f"Date: {doc['date']}\nMessage-ID: {doc['message_id']}\n\n{content}"
                 )
+                if as_json:
+                    emit(doc, as_json)
+                else:
+                    console.print(text, markup=False)
                 return
         raise typer.Exit(
             report_error(BadInputError(f"no message {mail_id!r} in {directory}"), as_json)
@@ -266,17 +270,15 @@ def register(app: typer.Typer) -> None:
 def inbox_filter(actor: Actor) -> Any:
     """The tasks a user may act on: by role, and for partner/customer users by party."""
     if actor.role in PARTNER_ROLES:
-        roles = [Role.PARTNER_ADMIN.value, Role.PARTNER_STAFF.value]
-        if actor.role == Role.PARTNER_ADMIN:
-            cond = HumanTask.assignee_role.in_(roles)
-        else:  # staff see staff tasks, and admin tasks are the admin's
-            cond = HumanTask.assignee_role == Role.PARTNER_STAFF.value
+        mine = HumanTask.assignee_party == actor.partner_id
+        if actor.role == Role.PARTNER_ADMIN:  # the admin sees every task of the partner
+            roles = [Role.PARTNER_ADMIN.value, Role.PARTNER_STAFF.value]
+            return and_(mine, HumanTask.assignee_role.in_(roles))
+        # staff see staff tasks that are unclaimed or claimed by them
         return and_(
-            cond,
-            HumanTask.assignee_party == actor.partner_id,
-            or_(HumanTask.assignee_user.is_(None), HumanTask.assignee_user == actor.user_id)
-            if actor.role == Role.PARTNER_STAFF
-            else True,
+            mine,
+            HumanTask.assignee_role == Role.PARTNER_STAFF.value,
+            or_(HumanTask.assignee_user.is_(None), HumanTask.assignee_user == actor.user_id),
         )
     if actor.role == Role.CUSTOMER:
         return and_(
@@ -284,7 +286,7 @@ def inbox_filter(actor: Actor) -> Any:
             HumanTask.assignee_party == actor.customer_id,
         )
     if actor.role == Role.OPS:
-        return True  # ops see everything
+        return true()  # ops see everything
     return HumanTask.assignee_role == actor.role.value
 
 
@@ -312,11 +314,15 @@ async def describe_workflow(ctx: AppContext, workflow_id: str) -> dict[str, Any]
             )
         ).all()
         task_rows = (
-            await s.scalars(select(HumanTask).where(HumanTask.workflow_id == workflow_id).order_by(HumanTask.id))
+            await s.scalars(
+                select(HumanTask).where(HumanTask.workflow_id == workflow_id).order_by(HumanTask.id)
+            )
         ).all()
         mails = (
             await s.scalars(
-                select(EmailOutbox).where(EmailOutbox.workflow_id == workflow_id).order_by(EmailOutbox.id)
+                select(EmailOutbox)
+                .where(EmailOutbox.workflow_id == workflow_id)
+                .order_by(EmailOutbox.id)
             )
         ).all()
     return {
@@ -333,7 +339,12 @@ async def describe_workflow(ctx: AppContext, workflow_id: str) -> dict[str, Any]
         ],
         "tasks": [_task_dict(t) for t in task_rows],
         "emails": [
-            {"to": m.to_addr, "subject": m.subject, "status": m.status, "at": m.sent_at or m.created_at}
+            {
+                "to": m.to_addr,
+                "subject": m.subject,
+                "status": m.status,
+                "at": m.sent_at or m.created_at,
+            }
             for m in mails
         ],
     }
@@ -385,7 +396,14 @@ def _mail_rows(to: str | None) -> list[dict[str, Any]]:
     for mid, msg in read_mail_dir(directory):
         if to and to not in str(msg["To"]):
             continue
-        rows.append({"id": mid, "to": str(msg["To"]), "subject": str(msg["Subject"]), "date": str(msg["Date"])})
+        rows.append(
+            {
+                "id": mid,
+                "to": str(msg["To"]),
+                "subject": str(msg["Subject"]),
+                "date": str(msg["Date"]),
+            }
+        )
     return rows
 
 
@@ -408,7 +426,9 @@ async def _signal_email_changes(ctx: AppContext, result: Any) -> None:
         await client.get_workflow_handle(inv.workflow_id).signal(
             "customer_email_changed", EmailChanged(new_email=changed[inv.customer_id])
         )
-        result.notes.append(f"pending invitation {inv.workflow_id} re-sent to {changed[inv.customer_id]}")
+        result.notes.append(
+            f"pending invitation {inv.workflow_id} re-sent to {changed[inv.customer_id]}"
+        )
 
 
 AFTER_IMPORT: dict[str, Any] = {"customers": _signal_email_changes}
@@ -438,7 +458,10 @@ def _print_show(d: dict[str, Any]) -> None:
     if d["timeline"]:
         console.print("[bold]timeline[/]")
         for e in d["timeline"]:
-            console.print(f"  {e['at']:%Y-%m-%d %H:%M:%S}  {e['event']:<22} {e['actor']:<16} {e['detail']}", markup=False)
+            console.print(
+                f"  {e['at']:%Y-%m-%d %H:%M:%S}  {e['event']:<22} {e['actor']:<16} {e['detail']}",
+                markup=False,
+            )
     if d["tasks"]:
         console.print("[bold]tasks[/]")
         for t in d["tasks"]:

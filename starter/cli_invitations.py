@@ -1,13 +1,12 @@
 """``partnerflow invite`` and ``partnerflow invitation accept|decline|cancel|resend``."""
 
-
 import uuid
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from temporalio.common import TypedSearchAttributes
 from sqlalchemy import select
+from temporalio.common import TypedSearchAttributes
 
 from domain.invitations import (
     Channel,
@@ -33,7 +32,9 @@ from starter.app import (
 from starter.output import BadInputError, RefusedError, console, emit
 from workflows.invitation import InvitationWorkflow
 
-invitation_app = typer.Typer(help="Decide on, cancel or resend an invitation.", no_args_is_help=True)
+invitation_app = typer.Typer(
+    help="Decide on, cancel or resend an invitation.", no_args_is_help=True
+)
 
 As = Annotated[str, typer.Option("--as", help="The user acting (user id, or a customer id).")]
 Json = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
@@ -107,7 +108,9 @@ def _search_attributes(req: InvitationRequest) -> TypedSearchAttributes:
 
 def _print_view(v: InvitationView) -> None:
     console.print(f"[bold]{v.workflow_id}[/]: {v.status.value}")
-    console.print(f"  partner {v.partner_id} -> customer {v.customer_id}, {v.mode.value} mode, by {v.channel.value}")
+    console.print(
+        f"  partner {v.partner_id} -> customer {v.customer_id}, {v.mode.value} mode, by {v.channel.value}"
+    )
     if v.sent_to:
         console.print(f"  sent to {v.sent_to}")
     if v.expires_at:
@@ -118,8 +121,14 @@ def _print_view(v: InvitationView) -> None:
         console.print(f"  binding {v.binding_id}")
 
 
-async def decide(ctx: AppContext, wf_id: str, action: str, actor: Actor, comment: str | None,
-                 nonce: str | None = None) -> InvitationView:
+async def decide(
+    ctx: AppContext,
+    wf_id: str,
+    action: str,
+    actor: Actor,
+    comment: str | None,
+    nonce: str | None = None,
+) -> InvitationView:
     """Runs a decision update; after the workflow ended, reports what happened instead."""
     client = await ctx.client()
     handle = client.get_workflow_handle_for(InvitationWorkflow.run, wf_id)
@@ -236,14 +245,14 @@ def register(app: typer.Typer) -> None:
                     f"invitation {invitation} is still pending; it cannot be sent twice",
                     rule="still_pending",
                 )
-            s = ctx.settings
+            days = ctx.settings.invitation_validity_days
             req = InvitationRequest(
                 partner_id=row.partner_id,
                 customer_id=row.customer_id,
                 mode=AssociationMode(row.mode),
                 channel=Channel(row.channel),
                 requested_by=await ctx.actor(as_user),
-                validity=parse_duration(f"{s.invitation_validity_days}d", "validity"),
+                validity=timedelta(days=days),
             )
             view = await start_invitation(ctx, req)
             emit(view, as_json, lambda: _print_view(view))

@@ -6,6 +6,7 @@ the link server. Ctrl-C stops them all; restarting keeps workflows and data (var
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -129,10 +130,8 @@ def stop_all(children: list[Child], timeout: float = 10.0) -> None:
         try:
             child.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(child.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             child.proc.wait()
 
 
@@ -189,7 +188,15 @@ def run_dev_stack(settings: Settings, ports: DevPorts) -> int:
         children.append(
             spawn(
                 "smtp",
-                [py, "-m", "infra.smtp_sink", "--port", str(ports.smtp), "--dir", str(settings.dev_mail_dir)],
+                [
+                    py,
+                    "-m",
+                    "infra.smtp_sink",
+                    "--port",
+                    str(ports.smtp),
+                    "--dir",
+                    str(settings.dev_mail_dir),
+                ],
                 env,
             )
         )

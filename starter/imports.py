@@ -42,7 +42,11 @@ class ImportRefusedError(BadInputError):
 
     def __init__(self, path: Path, errors: Sequence[RowError]) -> None:
         shown = "\n  ".join(str(e) for e in errors[:MAX_ERRORS_SHOWN])
-        more = f"\n  ... and {len(errors) - MAX_ERRORS_SHOWN} more" if len(errors) > MAX_ERRORS_SHOWN else ""
+        more = (
+            f"\n  ... and {len(errors) - MAX_ERRORS_SHOWN} more"
+            if len(errors) > MAX_ERRORS_SHOWN
+            else ""
+        )
         super().__init__(
             f"{path.name}: {len(errors)} bad row(s), nothing was imported:\n  {shown}{more}",
             rule="invalid_rows",
@@ -76,7 +80,11 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise BadInputError(f"{path.name}: not valid JSON ({exc})") from None
-        if isinstance(data, dict) and len(data) == 1 and isinstance(next(iter(data.values())), list):
+        if (
+            isinstance(data, dict)
+            and len(data) == 1
+            and isinstance(next(iter(data.values())), list)
+        ):
             data = next(iter(data.values()))
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
             raise BadInputError(f"{path.name}: expected a JSON list of objects")
@@ -90,7 +98,9 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
                     f"{path.name}: line {reader.line_num} has more values than the header"
                 )
             # Empty CSV cells mean "not given": the model's default applies.
-            rows.append({k.strip(): v.strip() for k, v in raw.items() if v is not None and v.strip() != ""})
+            rows.append(
+                {k.strip(): v.strip() for k, v in raw.items() if v is not None and v.strip() != ""}
+            )
         return rows
     raise BadInputError(f"{path.name}: unsupported file type {suffix!r}; use .csv or .json")
 
@@ -143,7 +153,9 @@ async def run_import(
     return result
 
 
-def duplicates(rows: Sequence[Any], key: Callable[[Any], object], field_name: str) -> list[RowError]:
+def duplicates(
+    rows: Sequence[Any], key: Callable[[Any], object], field_name: str
+) -> list[RowError]:
     """RowErrors for rows whose key repeats an earlier row's."""
     seen: dict[object, int] = {}
     errors = []

@@ -6,11 +6,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.reference import CustomerRow, PartnerRow, UserRow
+from infra.db import Base
 from infra.tables import Customer, Partner, User
-from starter.imports import ImportResult, Importer, RowError, duplicates, register_importer
+from starter.imports import Importer, ImportResult, RowError, duplicates, register_importer
 
 
-async def _upsert(s: AsyncSession, table: type, rows: list[dict[str, object]], result: ImportResult) -> None:
+async def _upsert(
+    s: AsyncSession, table: type[Base], rows: list[dict[str, object]], result: ImportResult
+) -> None:
     for values in rows:
         existing = await s.get(table, values["id"])
         if existing is None:
@@ -26,7 +29,11 @@ async def _check_partners(s: AsyncSession, rows: list[PartnerRow]) -> list[RowEr
     errors = duplicates(rows, lambda r: r.id, "id")
     ids = {r.id for r in rows}
     for n, r in enumerate(rows, start=1):
-        if r.distributor_id and r.distributor_id not in ids and await s.get(Partner, r.distributor_id) is None:
+        if (
+            r.distributor_id
+            and r.distributor_id not in ids
+            and await s.get(Partner, r.distributor_id) is None
+        ):
             errors.append(RowError(n, "distributor_id", f"no partner {r.distributor_id}"))
     return errors
 
@@ -39,9 +46,13 @@ async def _check_users(s: AsyncSession, rows: list[UserRow]) -> list[RowError]:
     errors = duplicates(rows, lambda r: r.id, "id")
     for n, r in enumerate(rows, start=1):
         if r.partner_id and await s.get(Partner, r.partner_id) is None:
-            errors.append(RowError(n, "partner_id", f"no partner {r.partner_id}; import partners first"))
+            errors.append(
+                RowError(n, "partner_id", f"no partner {r.partner_id}; import partners first")
+            )
         if r.customer_id and await s.get(Customer, r.customer_id) is None:
-            errors.append(RowError(n, "customer_id", f"no customer {r.customer_id}; import customers first"))
+            errors.append(
+                RowError(n, "customer_id", f"no customer {r.customer_id}; import customers first")
+            )
     return errors
 
 

@@ -64,7 +64,9 @@ class LinkServer:
 
     def error(self, message: str, status: int) -> HTMLResponse:
         """A page that explains why nothing happened."""
-        return self.page("link_result", status, title="Nothing was done", ok=False, message=message, summary=[])
+        return self.page(
+            "link_result", status, title="Nothing was done", ok=False, message=message, summary=[]
+        )
 
     async def summary(self, workflow_id: str) -> list[tuple[str, str]]:
         """A few facts from the workflow's ``status`` query, for the confirmation page."""
@@ -80,7 +82,8 @@ class LinkServer:
     async def used(self, nonce: str) -> LinkUse | None:
         """The earlier use of this link, if any."""
         async with self.ctx.sessions() as s:
-            return await s.scalar(select(LinkUse).where(LinkUse.nonce == nonce))
+            row: LinkUse | None = await s.scalar(select(LinkUse).where(LinkUse.nonce == nonce))
+            return row
 
     def verify(self, token: str) -> LinkClaims:
         """The link's claims; InvalidLinkError when forged or expired."""

@@ -123,7 +123,7 @@ def settings(mailbox: MailSink, tmp_path: Path) -> Settings:
         smtp_port=mailbox.port,
         link_secret="test-secret-" + "x" * 32,
         public_base_url="http://links.test",
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
     )
 
 

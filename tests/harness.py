@@ -66,9 +66,7 @@ async def fresh_database(kind: str, tmp_path: Path) -> AsyncIterator[AsyncEngine
     admin = make_engine(PG_ADMIN_URL)
     async with admin.begin() as conn:
         await conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    engine = make_engine(
-        PG_ADMIN_URL, connect_args={"server_settings": {"search_path": schema}}
-    )
+    engine = make_engine(PG_ADMIN_URL, connect_args={"server_settings": {"search_path": schema}})
     async with engine.begin() as conn:
         await conn.run_sync(Base.metadata.create_all)
     try:

@@ -61,7 +61,9 @@ def test_one_bad_row_refuses_the_whole_file(db: str, tmp_path: Path) -> None:
     code, out = run("import", "customers", str(write(tmp_path, "c.json", json.dumps(customers))))
     assert code == 2
     assert "row 3, field 'email'" in out["error"] and "nothing was imported" in out["error"]  # type: ignore[call-overload]
-    code, out = run("import", "customers", str(write(tmp_path, "ok.json", json.dumps(customers[:2]))))
+    code, out = run(
+        "import", "customers", str(write(tmp_path, "ok.json", json.dumps(customers[:2])))
+    )
     assert code == 0 and out["inserted"] == 2  # type: ignore[call-overload]
 
 
@@ -81,7 +83,9 @@ def test_bad_usage_exits_2(db: str, tmp_path: Path) -> None:
     assert code == 2 and "does not exist" in out["error"]  # type: ignore[call-overload]
     code, out = run("invite", "--partner", "P-1", "--customer", "C-1", "--as", "nobody")
     assert code == 2 and out["rule"] == "unknown_user"  # type: ignore[call-overload]
-    code, out = run("invite", "--partner", "P-1", "--customer", "C-1", "--as", "x", "--validity", "soon")
+    code, out = run(
+        "invite", "--partner", "P-1", "--customer", "C-1", "--as", "x", "--validity", "soon"
+    )
     assert code == 2
 
 
@@ -95,7 +99,9 @@ def test_a_refused_invitation_exits_1_before_touching_temporal(db: str, tmp_path
     assert code == 1 and out["rule"] == "credit_account_no_resale"  # type: ignore[call-overload]
     assert "consulting mode instead" in out["error"]  # type: ignore[call-overload]
     # consulting is allowed, and then Temporal is needed: a clear error, not a traceback
-    code, out = run("invite", "--partner", "P-1", "--customer", "C-1", "--as", "u-1", "--mode", "consulting")
+    code, out = run(
+        "invite", "--partner", "P-1", "--customer", "C-1", "--as", "u-1", "--mode", "consulting"
+    )
     assert code == 1 and "cannot reach Temporal" in out["error"]  # type: ignore[call-overload]
 
 

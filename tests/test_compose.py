@@ -21,7 +21,9 @@ def compose() -> dict[str, Any]:
 
 def test_services_and_wiring() -> None:
     services = compose()["services"]
-    assert {"postgres", "temporal", "temporal-ui", "mailpit", "worker", "web", "migrate"} <= set(services)
+    assert {"postgres", "temporal", "temporal-ui", "mailpit", "worker", "web", "migrate"} <= set(
+        services
+    )
     assert "healthcheck" in services["postgres"]
     assert services["temporal"]["image"].startswith("temporalio/auto-setup")
     assert services["temporal"]["environment"]["DB"] == "postgres12"

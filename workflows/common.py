@@ -41,9 +41,8 @@ def set_business_status(status: str) -> None:
     attributes; on a server without them (the time-skipping test server) nothing is indexed,
     and upserting would fail the workflow task, so we check what the start carried.
     """
-    if PARTNER_ID in workflow.info().typed_search_attributes or CUSTOMER_ID in (
-        workflow.info().typed_search_attributes
-    ):
+    indexed = workflow.info().typed_search_attributes
+    if indexed.get(PARTNER_ID) is not None or indexed.get(CUSTOMER_ID) is not None:
         workflow.upsert_search_attributes([BUSINESS_STATUS.value_set(status)])
 
 

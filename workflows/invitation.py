@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -270,7 +269,7 @@ class InvitationWorkflow:
                     lambda: self._status in FINAL_STATUSES or bool(self._email_changes),
                     timeout=timeout,
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return False
             if self._status in FINAL_STATUSES:
                 return True

@@ -28,8 +28,12 @@ class Partner(Base):
     company_name: Mapped[str] = mapped_column(String(200))
     uscc: Mapped[str] = mapped_column(String(18), index=True)
     contact_email: Mapped[str] = mapped_column(String(254))
-    type: Mapped[str] = mapped_column(String(32))  # solution_provider | cloud_reseller | distributor
-    status: Mapped[str] = mapped_column(String(16), default="ACTIVE")  # PENDING|ACTIVE|SUSPENDED|EXITED
+    type: Mapped[str] = mapped_column(
+        String(32)
+    )  # solution_provider | cloud_reseller | distributor
+    status: Mapped[str] = mapped_column(
+        String(16), default="ACTIVE"
+    )  # PENDING|ACTIVE|SUSPENDED|EXITED
     business_certified: Mapped[bool] = mapped_column(Boolean, default=False)
     consulting_permission: Mapped[bool] = mapped_column(Boolean, default=False)
     distributor_id: Mapped[str | None] = mapped_column(String(64), nullable=True)

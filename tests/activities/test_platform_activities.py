@@ -46,8 +46,16 @@ def invitation_email(key: str = "inv-1:invite:0", to: str = "c@x.test") -> Email
             "workflow_id": "inv-1",
         },
         links=[
-            LinkSpec(name="accept_url", workflow_id="inv-1", action="accept", actor_id="C-1", nonce="n1"),
-            LinkSpec(name="decline_url", workflow_id="inv-1", action="decline", actor_id="C-1", nonce="n2"),
+            LinkSpec(
+                name="accept_url", workflow_id="inv-1", action="accept", actor_id="C-1", nonce="n1"
+            ),
+            LinkSpec(
+                name="decline_url",
+                workflow_id="inv-1",
+                action="decline",
+                actor_id="C-1",
+                nonce="n2",
+            ),
         ],
         workflow_id="inv-1",
     )
@@ -92,7 +100,9 @@ async def test_smtp_4xx_is_retried_and_5xx_is_a_business_error(
     assert len(mailbox.messages) == 1
 
 
-async def test_header_injection_is_refused_and_nothing_written(deps: Deps, mailbox: MailSink) -> None:
+async def test_header_injection_is_refused_and_nothing_written(
+    deps: Deps, mailbox: MailSink
+) -> None:
     acts = email_activities(deps)
     with pytest.raises(ApplicationError) as err:
         await acts.send_email(invitation_email("k-crlf", to="a@x.test\r\nBcc: evil@x.test"))
@@ -109,11 +119,15 @@ async def test_tasks_and_audit_are_idempotent(db_kind: str, sessions: Sessions) 
     )  # fmt: skip
     a, b = await acts.open_task(req), await acts.open_task(req)
     assert a.id == b.id and await count(sessions, HumanTask) == 1
-    close = CloseTask(key="wf-1:decision", status="done", decision="accepted", decided_by="C-1", decided_at=NOW)
+    close = CloseTask(
+        key="wf-1:decision", status="done", decision="accepted", decided_by="C-1", decided_at=NOW
+    )
     await acts.close_task(close)
     again = await acts.close_task(close.model_copy(update={"status": "expired"}))
     assert again.status == "done"  # a closed task stays as it was decided
-    audit = AuditRecord(key="wf-1:accepted", workflow_id="wf-1", event="accepted", actor="C-1", occurred_at=NOW)
+    audit = AuditRecord(
+        key="wf-1:accepted", workflow_id="wf-1", event="accepted", actor="C-1", occurred_at=NOW
+    )
     await acts.record_audit(audit)
     await acts.record_audit(audit)
     assert await count(sessions, AuditEvent) == 1
@@ -133,7 +147,9 @@ async def test_create_binding_and_record_invitation_are_idempotent(
     first, second = await acts.create_binding(req), await acts.create_binding(req)
     assert first.binding_id == second.binding_id and await count(sessions, Binding) == 1
     # The database refuses a second active binding for the customer, whatever the code does.
-    other = await acts.create_binding(req.model_copy(update={"key": "inv-2/run:binding", "partner_id": "P-2"}))
+    other = await acts.create_binding(
+        req.model_copy(update={"key": "inv-2/run:binding", "partner_id": "P-2"})
+    )
     assert other.binding_id is None and other.refusals[0].rule == "bound_to_other_partner"
 
     rec = RecordInvitation(

@@ -15,21 +15,21 @@ from infra.mailer import EmailRenderer, build_message, check_header, message_id_
 
 
 def test_placeholder_secret_is_refused_in_production_only() -> None:
-    Settings(environment="dev", _env_file=None)  # type: ignore[call-arg]
+    Settings(environment="dev", _env_file=None)
     with pytest.raises(ValidationError, match="PARTNERFLOW_LINK_SECRET"):
-        Settings(environment="production", _env_file=None)  # type: ignore[call-arg]
+        Settings(environment="production", _env_file=None)
     with pytest.raises(ValidationError, match="at least 32"):
-        Settings(environment="production", link_secret="short", _env_file=None)  # type: ignore[call-arg]
-    ok = Settings(environment="production", link_secret="s" * 40, _env_file=None)  # type: ignore[call-arg]
+        Settings(environment="production", link_secret="short", _env_file=None)
+    ok = Settings(environment="production", link_secret="s" * 40, _env_file=None)
     assert ok.link_secret == "s" * 40
 
 
 def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PARTNERFLOW_INVITATION_VALIDITY_DAYS", "3")
-    assert Settings(_env_file=None).invitation_validity_days == 3  # type: ignore[call-arg]
+    assert Settings(_env_file=None).invitation_validity_days == 3
     monkeypatch.setenv("PARTNERFLOW_INVITATION_VALIDITY_DAYS", "0")
     with pytest.raises(ValidationError, match="invitation_validity_days"):
-        Settings(_env_file=None)  # type: ignore[call-arg]
+        Settings(_env_file=None)
 
 
 def test_links_are_signed_and_expire() -> None:
@@ -39,9 +39,16 @@ def test_links_are_signed_and_expire() -> None:
     url = signer.url(spec)
     assert url.startswith("http://h/a/")
     claims = signer.verify(url.rsplit("/", 1)[1], now=datetime(2029, 1, 1, tzinfo=UTC))
-    assert (claims.workflow_id, claims.action, claims.actor_id, claims.nonce) == ("wf", "accept", "C-1", "n")
+    assert (claims.workflow_id, claims.action, claims.actor_id, claims.nonce) == (
+        "wf",
+        "accept",
+        "C-1",
+        "n",
+    )
     with pytest.raises(InvalidLinkError, match="expired"):
-        signer.verify(signer.token(spec), now=datetime(2030, 1, 1, tzinfo=UTC) + timedelta(seconds=1))
+        signer.verify(
+            signer.token(spec), now=datetime(2030, 1, 1, tzinfo=UTC) + timedelta(seconds=1)
+        )
     with pytest.raises(InvalidLinkError, match="not valid"):
         LinkSigner("other" * 10, "http://h").verify(signer.token(spec))
 
@@ -56,7 +63,9 @@ def test_header_values_with_line_breaks_are_refused() -> None:
     with pytest.raises(InvalidInputError):
         check_header("Subject", "hi\r\nBcc: x@y")
     with pytest.raises(InvalidInputError):
-        build_message(sender="a@b", to="c@d", subject="x\ny", text="t", html="h", message_id="<m@d>")
+        build_message(
+            sender="a@b", to="c@d", subject="x\ny", text="t", html="h", message_id="<m@d>"
+        )
 
 
 def test_every_template_has_both_parts_and_a_subject() -> None:

@@ -53,7 +53,9 @@ async def test_accept_link_flow(
     url = await eventually(link)
     path = url.removeprefix("http://links.test")
     app = create_app(settings, client=client)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as web:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as web:
         page = await web.get(path)
         assert page.status_code == 200 and "please confirm" in page.text and "<form" in page.text
         assert (await handle.query(InvitationWorkflow.status)).status == InvitationStatus.PENDING

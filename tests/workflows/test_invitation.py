@@ -18,10 +18,10 @@ from domain.invitations import Channel, EmailChanged, InvitationRequest, Invitat
 from domain.parties import Actor, AssociationMode, Decision, Role
 from infra.config import Settings
 from infra.smtp_sink import MailSink
+from infra.tables import Binding, Customer, EmailOutbox, HumanTask, Invitation
 from starter.app import AppContext
 from starter.cli_invitations import decide
 from starter.output import RefusedError
-from infra.tables import Binding, Customer, EmailOutbox, HumanTask, Invitation
 from tests.factories import add_customer, add_partner, add_user, customer_actor
 from tests.harness import eventually, save_history
 from workflows.invitation import InvitationWorkflow
@@ -76,9 +76,9 @@ async def test_accept_binds_and_emails_both_sides(
         bindings = (await s.scalars(select(Binding))).all()
         task = await s.scalar(select(HumanTask))
         inv = await s.scalar(select(Invitation))
-    assert [(b.partner_id, b.customer_id, b.mode, b.status, b.awaiting_budget) for b in bindings] == [
-        ("P-1", "C-1", "resale", "active", True)
-    ]
+    assert [
+        (b.partner_id, b.customer_id, b.mode, b.status, b.awaiting_budget) for b in bindings
+    ] == [("P-1", "C-1", "resale", "active", True)]
     assert task is not None and task.status == "done" and task.decided_by == "C-1"
     assert inv is not None and inv.status == "ACCEPTED"
     customer_mail = [m.subject for m in mailbox.to("c-1@customer.test")]
@@ -329,7 +329,9 @@ async def test_accept_rechecks_when_customer_was_bound_elsewhere_meanwhile(
     await wait_status(h, S.PENDING)
     # Meanwhile the customer got a credit account (billing data changed).
     async with sessions.begin() as s:
-        await s.execute(update(Customer).where(Customer.id == "C-1").values(has_credit_account=True))
+        await s.execute(
+            update(Customer).where(Customer.id == "C-1").values(has_credit_account=True)
+        )
     v = await h.execute_update(InvitationWorkflow.accept, Decision(actor=customer_actor("C-1")))
     assert v.status == S.REFUSED
     assert "credit account" in (v.reason or "")

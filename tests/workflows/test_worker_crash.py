@@ -1,6 +1,5 @@
 """A worker killed mid-flight: another worker finishes the workflow, with one email."""
 
-
 from __future__ import annotations
 
 import os
@@ -11,7 +10,6 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.registry import Deps
@@ -85,7 +83,9 @@ async def test_sigkill_during_smtp_send_then_another_worker_finishes(
             assert row is not None and row.status == "sent", row and row.status
 
         await eventually(sent, timeout=60)
-        await handle.execute_update(InvitationWorkflow.accept, Decision(actor=customer_actor("C-1")))
+        await handle.execute_update(
+            InvitationWorkflow.accept, Decision(actor=customer_actor("C-1"))
+        )
         assert (await handle.result()).status == InvitationStatus.ACCEPTED
 
     async with sessions() as s:
