@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 import os
+from datetime import date
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -70,6 +71,82 @@ class Settings(BaseSettings):
     invitation_validity_days: int = Field(7, ge=1)
     invitation_reminder_before_days: int = Field(1, ge=0)
     big_order_threshold: Decimal = Decimal("50000.00")
+
+    # --- onboarding, development paths and certification (issue 6, DOMAIN.md §1) ---
+    onboarding_review_working_days: int = Field(3, ge=1)  # [doc] tickets: 3 working days
+    onboarding_escalation_after_days: int = Field(2, ge=1)  # [ours] after the review is due
+    onboarding_agreement_window_days: int = Field(30, ge=1)  # [ours]
+    onboarding_agreement_reminder_days: list[int] = [7, 21]  # [ours] days into the window
+    onboarding_bank_max_wrong_entries: int = Field(3, ge=1)  # [doc] then locked until ops
+    onboarding_bank_min_amount: Decimal = Decimal("0.01")  # [ours] the random deposit's range
+    onboarding_bank_max_amount: Decimal = Decimal("0.99")  # [ours]
+    # Working days for due dates: Mon-Fri minus holidays, plus declared working weekend days
+    # (调休), in the business time zone. JSON lists in the environment: '["2026-10-01"]'.
+    working_calendar_holidays: list[date] = []
+    working_calendar_working_weekends: list[date] = []
+    working_calendar_utc_offset_hours: int = Field(8, ge=-12, le=14)
+    # Where the development fake bank writes the statements its micro-deposits appear on.
+    fake_bank_dir: Path = VAR_DIR / "fake-bank"
+    path_invitation_validity_days: int = Field(7, ge=1)  # [ours] like the other invite links
+    path_software_role_min_solutions: int = Field(1, ge=0)  # [seed]
+    path_software_differentiation_min_advanced: int = Field(1, ge=0)  # [seed]
+    path_service_min_persons: int = Field(2, ge=0)  # [seed + doc] yearly policy
+    path_service_min_certificates: int = Field(4, ge=0)  # [seed + doc]
+    path_service_hcip_stands_in_for_hcia: bool = True  # [seed]
+    path_service_hcips_without_hcia: int = Field(4, ge=0)  # [seed]
+    path_service_min_cloud_cases: int = Field(1, ge=0)  # [doc]
+    path_service_case_window_days: int = Field(365, ge=1)  # [doc] the last 12 months
+
+    # --- unbinding and association-type switch (issue 3, DOMAIN.md §3) ---
+    unbind_approval_window_days: int = Field(7, ge=1)  # [ours] the docs give no timeout
+    unbind_reminder_before_days: int = Field(1, ge=0)  # [ours] reminder before the window lapses
+    unbind_frequency_window_months: int = Field(3, ge=1)  # [doc]
+    unbind_max_partner_requests: int = Field(1, ge=1)  # [doc] China site; international: 3
+    unbind_max_customer_requests: int = Field(1, ge=1)  # [doc] China site; international: 3
+    # [doc] international site: a partner ends a consulting binding without the customer.
+    unbind_immediate_consulting: bool = False
+
+    # --- incentive payout with invoice verification (issue 4, DOMAIN.md §4) ---
+    # Rate per "partner_type/site" [ours: configurable table]; rows imported with
+    # `partnerflow import incentive-rates FILE` override these. JSON in the environment.
+    incentive_rates: dict[str, Decimal] = {
+        "solution_provider/china": Decimal("0.0500"),
+        "solution_provider/overseas": Decimal("0.0400"),
+        "cloud_reseller/china": Decimal("0.0800"),
+        "cloud_reseller/overseas": Decimal("0.0600"),
+        "distributor/china": Decimal("0.0200"),
+        "distributor/overseas": Decimal("0.0200"),
+    }
+    incentive_invoice_window_days: int = Field(60, ge=1)  # [ours] from the notification
+    incentive_invoice_reminder_days_before: list[int] = [30, 7]  # [ours] before the lapse
+    incentive_approval_reminder_days: int = Field(3, ge=0)  # [ours] finance reminder
+    # [ours] the partner applies within a year ([doc]: cashed within 1 year after leaving).
+    incentive_application_window_days: int = Field(365, ge=1)
+    incentive_application_reminder_days: int = Field(30, ge=0)  # [ours]
+    incentive_recheck_hours: int = Field(24, ge=1)  # FROZEN/HELD facts re-read this often
+    # The monthly run starts the previous month's payouts (issue 4: the 3rd of each month);
+    # from day 2 on, the fire time's UTC date is in the same month in every time zone.
+    incentive_schedule_day_of_month: int = Field(3, ge=2, le=28)
+    incentive_schedule_hour: int = Field(2, ge=0, le=23)
+    # Time zone of every Temporal Schedule's calendar (starter/schedules.py).
+    schedules_time_zone: str = "Asia/Shanghai"
+    # Only the fake exists; a real bank adapter implements activities.payments.PaymentGateway.
+    payment_gateway: Literal["fake"] = "fake"
+
+    # --- big-order renewal tasks and customer authorization (issue 5, DOMAIN.md §5) ---
+    # (the threshold is big_order_threshold above, inclusive: 50,000 [ours])
+    renewal_yearly_lead_days: int = Field(30, ge=1)  # [ours] yearly orders: task 30 days ahead
+    renewal_monthly_lead_days: int = Field(7, ge=1)  # [ours] monthly orders: 7 days ahead
+    renewal_reminder_days_before: list[int] = [15, 7, 1]  # [ours] before expiry
+    renewal_escalate_unclaimed_days_before: int = Field(7, ge=0)  # [ours] to ecosystem_manager
+    renewal_billing_check_hours: int = Field(24, ge=1)  # [ours] the daily look at billing data
+    renewal_scan_page_size: int = Field(500, ge=1, le=5000)  # orders per scan page
+    # The daily scan's time of day (calendar in schedules_time_zone).
+    renewal_scan_hour: int = Field(1, ge=0, le=23)
+    renewal_scan_minute: int = Field(0, ge=0, le=59)
+    authorization_validity_days: int = Field(30, ge=1)  # [ours] no expiry is documented
+    # [ours] an unanswered authorization request lapses after this many days.
+    authorization_request_window_days: int = Field(7, ge=1)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

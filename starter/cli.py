@@ -21,10 +21,17 @@ app = typer.Typer(
 
 def _register() -> None:
     # Imported here so that each module can `from starter.cli import app` for sub-apps.
-    from starter import cli_core, cli_invitations, imports_core
+    from starter import (
+        cli_core,
+        cli_invitations,
+        cli_onboarding,
+        cli_renewals,
+        cli_unbinding,
+        imports_core,
+    )
 
     # cli_core goes last: its `import` help lists every kind the others registered.
-    for module in (cli_invitations,):
+    for module in (cli_invitations, cli_unbinding, cli_renewals, cli_onboarding):
         module.register(app)
     del imports_core
     cli_core.register(app)

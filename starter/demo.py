@@ -12,8 +12,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.reference import CustomerRow, PartnerRow, UserRow
+from infra.db import Base
 from infra.tables import Customer, Partner, User
 from starter.app import AppContext
+from starter.demo_onboarding import load_onboarding_demo
+from starter.demo_renewals import load_renewals_demo
+from starter.demo_unbinding import load_unbinding_demo
 
 PARTNERS = [
     PartnerRow(id="P-1001", company_name="Hangzhou Cloudbridge Technology Co., Ltd.",
@@ -79,9 +83,12 @@ USERS = [
 DemoLoader = Callable[[AppContext], Awaitable[dict[str, Any]]]
 # Each area appends its loader; they run in order after the core rows.
 DEMO_LOADERS: list[DemoLoader] = []
+DEMO_LOADERS.append(load_unbinding_demo)
+DEMO_LOADERS.append(load_renewals_demo)
+DEMO_LOADERS.append(load_onboarding_demo)
 
 
-async def _upsert(s: AsyncSession, table: type, values: dict[str, Any]) -> None:
+async def _upsert(s: AsyncSession, table: type[Base], values: dict[str, Any]) -> None:
     row = await s.get(table, values["id"])
     if row is None:
         s.add(table(**values))

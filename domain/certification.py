@@ -1,0 +1,396 @@
+"""Development paths (伙伴发展路径) and their certification thresholds (DOMAIN.md §1.6).
+
+Software partner path [seed]: role certification needs >= 1 certified cloud software solution,
+differentiation certification >= 1 advanced certified solution. Service partner path: the
+yearly policy, as a configurable rule ("2 persons / 4 certificates" on personal accounts, an
+HCSA+HCSP pair held by one person counting as one, HCIP standing in for HCIA and four HCIPs
+where there is no HCIA [seed + doc], one cloud service case in the last 12 months [doc]).
+Every evaluation returns what is missing, so a refusal can say it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from domain.onboarding import WorkCalendar
+from domain.parties import Actor, PartnerSnapshot
+
+
+class DevelopmentPath(StrEnum):
+    """The partner development paths with certification levels."""
+
+    SOFTWARE = "software"
+    SERVICE = "service"
+
+
+class CertLevel(StrEnum):
+    """Certification levels of a path, in the order they are reached."""
+
+    ROLE = "role"
+    DIFFERENTIATION = "differentiation"
+
+
+# The service path's yearly policy defines role certification only.
+LEVELS: dict[DevelopmentPath, tuple[CertLevel, ...]] = {
+    DevelopmentPath.SOFTWARE: (CertLevel.ROLE, CertLevel.DIFFERENTIATION),
+    DevelopmentPath.SERVICE: (CertLevel.ROLE,),
+}
+
+
+class CertificateKind(StrEnum):
+    """Individual certificates held on staff's personal accounts."""
+
+    HCSA = "HCSA"  # sales: building customers' business on the cloud
+    HCSP = "HCSP"  # sales: partner sales fundamentals
+    HCIA = "HCIA"  # technical, associate
+    HCIP = "HCIP"  # technical, professional (may stand in for HCIA)
+
+
+class StaffCertificate(BaseModel):
+    """One certificate on one person's personal account."""
+
+    holder: str  # the personal account id
+    kind: CertificateKind
+    number: str
+    expires_on: date | None = None
+
+
+class CloudCase(BaseModel):
+    """A delivered cloud service case."""
+
+    case_id: str
+    completed_on: date
+
+
+class PathFacts(BaseModel):
+    """What the thresholds read about a partner, loaded fresh before each evaluation."""
+
+    partner_id: str
+    certified_solutions: int = 0
+    advanced_solutions: int = 0
+    certificates: list[StaffCertificate] = Field(default_factory=list)
+    cases: list[CloudCase] = Field(default_factory=list)
+
+
+class SoftwareThresholds(BaseModel):
+    """Software partner path [seed]."""
+
+    role_min_solutions: int = Field(1, ge=0)
+    differentiation_min_advanced: int = Field(1, ge=0)
+
+
+class ServiceThresholds(BaseModel):
+    """Service partner path: the yearly policy's certificate and case rule."""
+
+    min_persons: int = Field(2, ge=0)
+    min_certificates: int = Field(4, ge=0)
+    hcip_stands_in_for_hcia: bool = True
+    # With no HCIA held at all, this many HCIPs are needed ("传四个HCIP").
+    hcips_without_hcia: int = Field(4, ge=0)
+    min_cloud_cases: int = Field(1, ge=0)
+    case_window_days: int = Field(365, ge=1)
+
+
+class PathThresholds(BaseModel):
+    """Every path's thresholds (the policy in force when the path workflow started)."""
+
+    software: SoftwareThresholds = Field(default_factory=SoftwareThresholds)
+    service: ServiceThresholds = Field(default_factory=ServiceThresholds)
+
+
+class Shortfall(BaseModel):
+    """One unmet condition: what is needed, what the partner has, and what to do."""
+
+    rule: str
+    needed: int
+    have: int
+    message: str
+
+
+def valid_certificates(certs: list[StaffCertificate], today: date) -> list[StaffCertificate]:
+    """Unexpired certificates, each certificate number once."""
+    seen: set[str] = set()
+    out = []
+    for c in certs:
+        if c.number in seen or (c.expires_on is not None and c.expires_on < today):
+            continue
+        seen.add(c.number)
+        out.append(c)
+    return out
+
+
+def counted_per_person(
+    certs: list[StaffCertificate], today: date, rule: ServiceThresholds
+) -> dict[str, int]:
+    """Certificates that count, per person: an HCSA+HCSP pair on one account counts as one
+    (either alone counts nothing); each HCIA counts; each HCIP counts when it may stand in."""
+    kinds: dict[str, list[CertificateKind]] = defaultdict(list)
+    for c in valid_certificates(certs, today):
+        kinds[c.holder].append(c.kind)
+    out: dict[str, int] = {}
+    for holder, held in kinds.items():
+        pair = 1 if CertificateKind.HCSA in held and CertificateKind.HCSP in held else 0
+        n = pair + held.count(CertificateKind.HCIA)
+        if rule.hcip_stands_in_for_hcia:
+            n += held.count(CertificateKind.HCIP)
+        if n:
+            out[holder] = n
+    return out
+
+
+def recent_cases(cases: list[CloudCase], today: date, window_days: int) -> list[CloudCase]:
+    """Cases completed within the window (the last 12 months by default), not in the future."""
+    start = today - timedelta(days=window_days)
+    return [c for c in cases if start <= c.completed_on <= today]
+
+
+def software_shortfalls(
+    level: CertLevel, facts: PathFacts, rule: SoftwareThresholds
+) -> list[Shortfall]:
+    """The software path's threshold for ``level``."""
+    if level == CertLevel.ROLE:
+        need, have = rule.role_min_solutions, facts.certified_solutions
+        if have < need:
+            return [
+                Shortfall(
+                    rule="software_role_solutions",
+                    needed=need,
+                    have=have,
+                    message=f"role certification needs >= {need} certified cloud software "
+                    f"solution(s); partner {facts.partner_id} has {have}: "
+                    f"{need - have} more to certify",
+                )
+            ]
+        return []
+    need, have = rule.differentiation_min_advanced, facts.advanced_solutions
+    if have < need:
+        return [
+            Shortfall(
+                rule="software_differentiation_advanced",
+                needed=need,
+                have=have,
+                message=f"differentiation certification needs >= {need} advanced certified "
+                f"solution(s); partner {facts.partner_id} has {have}: "
+                f"{need - have} more to certify",
+            )
+        ]
+    return []
+
+
+def service_shortfalls(facts: PathFacts, rule: ServiceThresholds, today: date) -> list[Shortfall]:
+    """The service path's role certification rule."""
+    out: list[Shortfall] = []
+    per_person = counted_per_person(facts.certificates, today, rule)
+    persons, total = len(per_person), sum(per_person.values())
+    if persons < rule.min_persons:
+        out.append(
+            Shortfall(
+                rule="service_persons",
+                needed=rule.min_persons,
+                have=persons,
+                message=f"certificates must be held by >= {rule.min_persons} person(s) on their "
+                f"personal accounts; {persons} do: {rule.min_persons - persons} more person(s)",
+            )
+        )
+    if total < rule.min_certificates:
+        out.append(
+            Shortfall(
+                rule="service_certificates",
+                needed=rule.min_certificates,
+                have=total,
+                message=f"role certification needs >= {rule.min_certificates} certificate(s) "
+                f"(an HCSA+HCSP pair on one account counts as one"
+                f"{', an HCIP stands in for an HCIA' if rule.hcip_stands_in_for_hcia else ''}); "
+                f"{total} count: {rule.min_certificates - total} more",
+            )
+        )
+    valid = valid_certificates(facts.certificates, today)
+    hcia = sum(1 for c in valid if c.kind == CertificateKind.HCIA)
+    hcip = sum(1 for c in valid if c.kind == CertificateKind.HCIP)
+    if hcia == 0 and rule.hcips_without_hcia and hcip < rule.hcips_without_hcia:
+        out.append(
+            Shortfall(
+                rule="service_hcips_without_hcia",
+                needed=rule.hcips_without_hcia,
+                have=hcip,
+                message=f"with no HCIA held, {rule.hcips_without_hcia} HCIPs are needed; "
+                f"{hcip} held: add an HCIA or {rule.hcips_without_hcia - hcip} more HCIP(s)",
+            )
+        )
+    cases = len(recent_cases(facts.cases, today, rule.case_window_days))
+    if cases < rule.min_cloud_cases:
+        out.append(
+            Shortfall(
+                rule="service_cloud_cases",
+                needed=rule.min_cloud_cases,
+                have=cases,
+                message=f"role certification needs >= {rule.min_cloud_cases} cloud service "
+                f"case(s) completed in the last {rule.case_window_days} days; {cases} recorded",
+            )
+        )
+    return out
+
+
+def level_problem(
+    path: DevelopmentPath, level: CertLevel, held: set[CertLevel]
+) -> Shortfall | None:
+    """Whether ``level`` exists on the path and the levels before it are held."""
+    levels = LEVELS[path]
+    if level not in levels:
+        return Shortfall(
+            rule="no_such_level",
+            needed=0,
+            have=0,
+            message=f"the {path.value} path has no {level.value} certification "
+            f"(levels: {', '.join(lv.value for lv in levels)})",
+        )
+    before = levels[: levels.index(level)]
+    missing = [lv for lv in before if lv not in held]
+    if missing:
+        return Shortfall(
+            rule="earlier_level_first",
+            needed=len(before),
+            have=len(before) - len(missing),
+            message=f"{level.value} certification comes after "
+            f"{', '.join(lv.value for lv in missing)} certification on the {path.value} path",
+        )
+    return None
+
+
+def shortfalls(
+    path: DevelopmentPath,
+    level: CertLevel,
+    facts: PathFacts,
+    thresholds: PathThresholds,
+    today: date,
+    held: set[CertLevel] | None = None,
+) -> list[Shortfall]:
+    """Everything missing for ``level`` on ``path`` (empty: the threshold is met)."""
+    order = level_problem(path, level, held or set())
+    if order is not None:
+        return [order]
+    if path == DevelopmentPath.SOFTWARE:
+        return software_shortfalls(level, facts, thresholds.software)
+    return service_shortfalls(facts, thresholds.service, today)
+
+
+def describe_shortfalls(items: list[Shortfall]) -> str:
+    """One sentence per missing item."""
+    return "; ".join(s.message for s in items)
+
+
+# ----- the path workflow's payloads ---------------------------------------------------------
+
+
+class PathStatus(StrEnum):
+    """Lifecycle of one partner's membership of one path."""
+
+    CHECKING = "CHECKING"
+    INVITED = "INVITED"
+    AWAITING_JOIN_APPROVAL = "AWAITING_JOIN_APPROVAL"  # another account of the company has it
+    JOINED = "JOINED"
+    COMPLETED = "COMPLETED"  # every level of the path certified
+    LEFT = "LEFT"
+    EXPIRED = "EXPIRED"  # the invitation lapsed
+    REFUSED = "REFUSED"  # a company rule refused the path, or the manager did
+    CANCELLED = "CANCELLED"
+
+
+PATH_FINAL = frozenset(
+    {PathStatus.COMPLETED, PathStatus.LEFT, PathStatus.EXPIRED, PathStatus.REFUSED,
+     PathStatus.CANCELLED}
+)  # fmt: skip
+
+
+class PathInvitation(BaseModel):
+    """Input of the development path workflow: the vendor invites a partner to a path."""
+
+    partner_id: str
+    path: DevelopmentPath
+    invited_by: Actor
+    validity: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
+    thresholds: PathThresholds = Field(default_factory=PathThresholds)
+    approval_working_days: int = Field(3, ge=1)
+    calendar: WorkCalendar = Field(default_factory=WorkCalendar)
+
+
+class CertificationAsk(BaseModel):
+    """Update payload: the partner asks for a certification level."""
+
+    actor: Actor
+    level: CertLevel
+    nonce: str | None = None
+
+
+class CertificationRecord(BaseModel):
+    """One certification request and its outcome, as the view shows it."""
+
+    level: CertLevel
+    status: str  # pending | certified | rejected | withdrawn
+    requested_by: str
+    requested_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    reason: str | None = None
+
+
+class CompanyPaths(BaseModel):
+    """Other accounts of the same company on the same path (the company rules read it)."""
+
+    uscc: str
+    others_on_path: list[str] = Field(default_factory=list)
+
+
+class PathContext(BaseModel):
+    """Fresh facts for the path workflow, loaded by an activity."""
+
+    partner: PartnerSnapshot | None
+    admin_user_id: str | None = None
+    company: CompanyPaths | None = None
+
+
+class PathView(BaseModel):
+    """What the ``status`` query and the path updates return."""
+
+    workflow_id: str
+    partner_id: str
+    path: DevelopmentPath
+    status: PathStatus
+    expires_at: datetime | None = None
+    reason: str | None = None
+    others_on_path: list[str] = Field(default_factory=list)
+    pending_step: str | None = None  # join_approval | certification:<level>
+    certified: list[CertLevel] = Field(default_factory=list)
+    requests: list[CertificationRecord] = Field(default_factory=list)
+    joined_at: datetime | None = None
+    left_at: datetime | None = None
+
+
+def company_path_refusal(path: DevelopmentPath, others_on_path: list[str]) -> str | None:
+    """The service path is chosen once per company [doc]: refused when another account has it."""
+    if path == DevelopmentPath.SERVICE and others_on_path:
+        return (
+            f"the service path is chosen once per company; partner account(s) "
+            f"{', '.join(others_on_path)} of the same company already follow it"
+        )
+    return None
+
+
+def needs_join_approval(path: DevelopmentPath, others_on_path: list[str]) -> bool:
+    """The software path chosen again by another account of the company needs the ecosystem
+    manager's approval [doc]."""
+    return path == DevelopmentPath.SOFTWARE and bool(others_on_path)
+
+
+def leave_problem(certified: list[CertLevel]) -> str | None:
+    """A partner may leave a path only before role certification [doc]."""
+    if CertLevel.ROLE in certified:
+        return (
+            "a partner may leave a development path only before role certification; "
+            "this path's role certification is granted, ask the ecosystem manager instead"
+        )
+    return None

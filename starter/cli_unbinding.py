@@ -1,0 +1,295 @@
+"""``partnerflow unbind``, ``partnerflow switch-mode`` and
+``partnerflow request approve|reject|cancel``."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+from temporalio.common import TypedSearchAttributes
+
+from activities.unbinding import change_context
+from domain.invitations import describe_refusals
+from domain.parties import Actor, AssociationMode, Decision
+from domain.unbinding import (
+    ChangeContext,
+    ChangeKind,
+    ChangeRequest,
+    ChangeRequestView,
+    FrequencyLimit,
+    RequestStatus,
+    request_refusals,
+)
+from infra.config import Settings
+from infra.db import utcnow
+from infra.tables.unbinding import BindingChangeRequest
+from infra.temporal import index_attributes
+from starter import imports_unbinding
+from starter.app import JSON_HELP, AppContext, run_async, temporal_errors, wait_for_query
+from starter.output import BadInputError, RefusedError, console, emit
+from workflows.unbinding import UnbindingWorkflow
+
+# Importing the module registers the `customer-vouchers` and `resale-allocations` imports.
+IMPORT_KINDS = imports_unbinding.KINDS
+
+request_app = typer.Typer(
+    help="Approve, reject or withdraw a request to unbind a customer or switch its mode.",
+    no_args_is_help=True,
+)
+
+As = Annotated[str, typer.Option("--as", help="The user acting (user id, or a customer id).")]
+Json = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
+BindingOpt = Annotated[
+    int, typer.Option("--binding", help="Binding id (shown by `partnerflow show invitation-P-C`).")
+]
+Reason = Annotated[str | None, typer.Option(help="Why: shown to the other side.")]
+
+
+def change_workflow_id(binding_id: int) -> str:
+    """The business key: one open change request per binding."""
+    return f"binding-change-{binding_id}"
+
+
+def change_request(
+    settings: Settings,
+    binding_id: int,
+    kind: ChangeKind,
+    actor: Actor,
+    *,
+    to_mode: AssociationMode | None = None,
+    reason: str | None = None,
+) -> ChangeRequest:
+    """A request with the configured window, reminder and frequency limit."""
+    s = settings
+    return ChangeRequest(
+        binding_id=binding_id,
+        kind=kind,
+        to_mode=to_mode,
+        requested_by=actor,
+        reason=reason,
+        approval_window=timedelta(days=s.unbind_approval_window_days),
+        reminder_before=timedelta(days=s.unbind_reminder_before_days),
+        frequency=FrequencyLimit(
+            window_months=s.unbind_frequency_window_months,
+            max_partner_requests=s.unbind_max_partner_requests,
+            max_customer_requests=s.unbind_max_customer_requests,
+        ),
+        immediate_consulting_unbind=s.unbind_immediate_consulting,
+    )
+
+
+async def precheck(ctx: AppContext, req: ChangeRequest) -> ChangeContext:
+    """The same rules the workflow applies, run first so a refusal writes nothing."""
+    async with ctx.sessions() as s:
+        facts = await change_context(s, req.binding_id)
+    if facts.binding is None:
+        raise BadInputError(f"--binding: no binding with id {req.binding_id}")
+    refusals = request_refusals(facts, req, utcnow())
+    if refusals:
+        raise RefusedError(
+            describe_refusals(refusals),
+            rule=",".join(r.rule for r in refusals),
+            details=refusals,
+        )
+    return facts
+
+
+async def start_change(ctx: AppContext, req: ChangeRequest) -> ChangeRequestView:
+    """Pre-checks, starts the workflow and waits until the other side has been asked."""
+    facts = await precheck(ctx, req)
+    assert facts.binding is not None
+    client = await ctx.client()
+    wf_id = change_workflow_id(req.binding_id)
+    async with temporal_errors(f"binding {req.binding_id}"):
+        handle = await client.start_workflow(
+            UnbindingWorkflow.run,
+            req,
+            id=wf_id,
+            task_queue=ctx.settings.task_queue,
+            search_attributes=_search_attributes(facts),
+        )
+    raw = await wait_for_query(
+        handle, "status", lambda v: v and v.get("status") != RequestStatus.CHECKING.value
+    )
+    if raw is None:
+        raise RefusedError(
+            f"request {wf_id} was started but no worker answered; is the worker running?",
+            rule="no_worker",
+        )
+    view = ChangeRequestView.model_validate(raw)
+    if view.status == RequestStatus.REFUSED:
+        rule = ",".join(r.rule for r in view.refusals) or "refused"
+        raise RefusedError(view.reason or "refused", rule=rule, details=view)
+    return view
+
+
+def _search_attributes(facts: ChangeContext) -> TypedSearchAttributes:
+    # infra.temporal.index_attributes is the one way starters index a workflow by party.
+    assert facts.binding is not None
+    return index_attributes(
+        partner_id=facts.binding.partner_id, customer_id=facts.binding.customer_id
+    )
+
+
+def _print_view(v: ChangeRequestView) -> None:
+    what = "unbinding" if v.kind == ChangeKind.UNBIND else f"switch to {v.to_mode} mode"
+    console.print(f"[bold]{v.workflow_id}[/] (request {v.request_id}): {v.status.value}")
+    console.print(
+        f"  {what} of binding {v.binding_id} (partner {v.partner_id}, customer {v.customer_id}, "
+        f"{v.mode.value if v.mode else '?'} mode), raised by {v.requested_by} "
+        f"for the {v.initiator.value if v.initiator else '?'}"
+    )
+    if v.request_reason:
+        console.print(f"  reason given: {v.request_reason}")
+    if v.status == RequestStatus.PENDING and v.expires_at:
+        console.print(f"  waiting for the other side until {v.expires_at:%Y-%m-%d %H:%M} UTC")
+    if v.reason:
+        console.print(f"  {v.reason}")
+    if v.recovered_amount is not None:
+        console.print(f"  balance recovered for the partner: {v.recovered_amount} CNY")
+    for d in v.dispositions:
+        console.print(
+            f"  {d.voucher_id} ({d.kind.value} of the {d.issuer.value}, {d.amount} CNY): "
+            f"{d.action.value.replace('_', ' ')}"
+        )
+
+
+async def resolve_request(ctx: AppContext, ref: str) -> str:
+    """A request number or a workflow id -> the workflow id."""
+    if not ref.isdigit():
+        return ref
+    async with ctx.sessions() as s:
+        wf_id = await s.scalar(
+            select(BindingChangeRequest.workflow_id).where(BindingChangeRequest.id == int(ref))
+        )
+    if wf_id is None:
+        raise BadInputError(f"REQUEST: no change request {ref}")
+    return wf_id
+
+
+async def decide(
+    ctx: AppContext, ref: str, action: str, actor: Actor, comment: str | None
+) -> ChangeRequestView:
+    """Runs a decision update; after the workflow ended, reports what happened instead."""
+    wf_id = await resolve_request(ctx, ref)
+    client = await ctx.client()
+    handle = client.get_workflow_handle_for(UnbindingWorkflow.run, wf_id)
+    update = {
+        "approve": UnbindingWorkflow.approve,
+        "reject": UnbindingWorkflow.reject,
+        "cancel": UnbindingWorkflow.cancel,
+    }[action]
+    try:
+        async with temporal_errors(f"request {action}"):
+            return await handle.execute_update(
+                update,
+                Decision(actor=actor, comment=comment),
+                id=f"{action}-{uuid.uuid4()}",
+            )
+    except RefusedError as exc:
+        if exc.rule not in ("workflow_finished", "workflow_not_running"):
+            raise
+        async with ctx.sessions() as s:
+            row = await s.scalar(
+                select(BindingChangeRequest)
+                .where(BindingChangeRequest.workflow_id == wf_id)
+                .order_by(BindingChangeRequest.id.desc())
+            )
+        if row is None:
+            raise BadInputError(f"REQUEST: no change request {ref!r}") from None
+        when = row.decided_at or row.expires_at
+        detail = f" on {when:%Y-%m-%d %H:%M} UTC" if when else ""
+        by = f" by {row.decided_by}" if row.decided_by else ""
+        raise RefusedError(
+            f"request {row.id} ({wf_id}) is already {row.status.lower()}{by}{detail}",
+            rule=f"request_{row.status.lower()}",
+        ) from None
+
+
+def register(app: typer.Typer) -> None:
+    """Adds the unbinding commands to the CLI."""
+
+    @app.command()
+    def unbind(
+        binding: BindingOpt,
+        as_user: As,
+        reason: Reason = None,
+        as_json: Json = False,
+    ) -> None:
+        """Ask to end a binding: as the partner's admin (the customer approves) or as the
+        customer itself (the partner's admin approves; no answer in the window approves it).
+
+        Refused, with nothing recorded, for partner staff, for a customer in arrears, frozen,
+        with reserved instances or a support plan, an enterprise master with independent
+        members, a special contract, orders awaiting partner payment or unused pickup vouchers,
+        and over the frequency limit (with the date a new request is possible).
+        """
+
+        async def body(ctx: AppContext) -> None:
+            req = change_request(
+                ctx.settings, binding, ChangeKind.UNBIND, await ctx.actor(as_user), reason=reason
+            )
+            view = await start_change(ctx, req)
+            emit(view, as_json, lambda: _print_view(view))
+
+        run_async(as_json, body)
+
+    @app.command("switch-mode")
+    def switch_mode(
+        binding: BindingOpt,
+        to: Annotated[AssociationMode, typer.Option("--to", help="The new association type.")],
+        as_user: As,
+        reason: Reason = None,
+        as_json: Json = False,
+    ) -> None:
+        """Ask to switch a binding between consulting and resale (partner admin only; the
+        customer approves). Switching to resale is refused for a customer with a credit
+        account; leaving resale recovers the partner's unused allocation."""
+
+        async def body(ctx: AppContext) -> None:
+            req = change_request(
+                ctx.settings,
+                binding,
+                ChangeKind.SWITCH_MODE,
+                await ctx.actor(as_user),
+                to_mode=to,
+                reason=reason,
+            )
+            view = await start_change(ctx, req)
+            emit(view, as_json, lambda: _print_view(view))
+
+        run_async(as_json, body)
+
+    def _decision(action: str, doc: str) -> None:
+        @request_app.command(name=action, help=doc)
+        def command(
+            request: Annotated[
+                str,
+                typer.Argument(
+                    help="The request: its workflow id (binding-change-N) or request number."
+                ),
+            ],
+            as_user: As,
+            comment: Annotated[str | None, typer.Option(help="Optional comment.")] = None,
+            as_json: Json = False,
+        ) -> None:
+            async def body(ctx: AppContext) -> None:
+                view = await decide(ctx, request, action, await ctx.actor(as_user), comment)
+                emit(view, as_json, lambda: _print_view(view))
+                if view.status == RequestStatus.REFUSED:
+                    raise RefusedError(view.reason or "refused", rule="approval_rechecked")
+
+            run_async(as_json, body)
+
+    _decision(
+        "approve",
+        "Approve a request (the customer for a partner's request; a partner admin for a "
+        "customer's): the binding is ended or switched at once.",
+    )
+    _decision("reject", "Reject a request: the binding stays as it is.")
+    _decision("cancel", "Withdraw a pending request (the side that raised it, or ops).")
+
+    app.add_typer(request_app, name="request")
