@@ -108,6 +108,12 @@ class IncentiveRequest(BaseModel):
     approval_reminder_after: timedelta = Field(default=timedelta(days=3), ge=timedelta(0))
     # While FROZEN or HELD the facts are re-read this often, in case a signal was missed.
     recheck_every: timedelta = Field(default=timedelta(days=1), gt=timedelta(0))
+    # The business day is China's (UTC+8): invoice dates and "the day after payment" use it.
+    business_utc_offset: timedelta = timedelta(hours=8)
+
+    def business_date(self, at: datetime) -> date:
+        """The calendar day ``at`` falls on in the business time zone."""
+        return (at + self.business_utc_offset).date()
 
 
 class PayoutDefaults(BaseModel):
@@ -123,6 +129,7 @@ class PayoutDefaults(BaseModel):
     )
     approval_reminder_after: timedelta = timedelta(days=3)
     recheck_every: timedelta = timedelta(days=1)
+    business_utc_offset: timedelta = timedelta(hours=8)
 
     def request(self, partner_id: str, period: str, started_by: str) -> IncentiveRequest:
         """The payout request of one partner and month."""
@@ -227,8 +234,11 @@ class PayoutView(BaseModel):
     paid_at: datetime | None = None
 
 
-def release_time(bill: BillStatus, now: datetime) -> datetime | None:
-    """When a frozen incentive is released: the day after payment [doc], at 00:00 UTC.
+def release_time(
+    bill: BillStatus, now: datetime, utc_offset: timedelta = timedelta(0)
+) -> datetime | None:
+    """When a frozen incentive is released: the day after payment [doc], at 00:00 of the
+    business day (``utc_offset`` from UTC).
 
     None while a bill is unpaid (or the bill status is unknown: money is not paid out on a
     cycle nobody has confirmed as paid).
@@ -237,7 +247,7 @@ def release_time(bill: BillStatus, now: datetime) -> datetime | None:
         return None
     if bill.paid_on is None:
         return now
-    return datetime.combine(bill.paid_on + timedelta(days=1), time(0), tzinfo=UTC)
+    return datetime.combine(bill.paid_on + timedelta(days=1), time(0), tzinfo=UTC) - utc_offset
 
 
 def frozen_reason(period: str, bill: BillStatus) -> str:

@@ -33,7 +33,7 @@ class StoredMail:
     @property
     def subject(self) -> str:
         """The decoded subject."""
-        return str(self.message["Subject"] or "")
+        return str(self.message["Subject"] or "").strip()
 
     @property
     def message_id(self) -> str:

@@ -7,6 +7,9 @@ or invalid input. Settings come from PARTNERFLOW_* variables and .env (see .env.
 
 from __future__ import annotations
 
+import os
+import sys
+
 import typer
 
 app = typer.Typer(
@@ -23,15 +26,19 @@ def _register() -> None:
     # Imported here so that each module can `from starter.cli import app` for sub-apps.
     from starter import (
         cli_core,
+        cli_incentives,
         cli_invitations,
         cli_onboarding,
         cli_renewals,
         cli_unbinding,
         imports_core,
+        schedules,
     )
 
     # cli_core goes last: its `import` help lists every kind the others registered.
-    for module in (cli_invitations, cli_unbinding, cli_renewals, cli_onboarding):
+    for module in (
+        cli_invitations, cli_unbinding, cli_renewals, cli_onboarding, cli_incentives, schedules,
+    ):
         module.register(app)
     del imports_core
     cli_core.register(app)
@@ -42,7 +49,17 @@ _register()
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    try:
+        app()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Every command has finished its work and its output here. The Temporal client's native
+    # runtime can abort during interpreter teardown (PyGILState_Release, exit 134, seen about
+    # once in ten runs), which would turn a success into a crash: skip the teardown.
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from domain.reference import CustomerRow, PartnerRow, UserRow
 from infra.db import Base
 from infra.tables import Customer, Partner, User
 from starter.app import AppContext
+from starter.demo_incentives import load_incentives_demo
 from starter.demo_onboarding import load_onboarding_demo
 from starter.demo_renewals import load_renewals_demo
 from starter.demo_unbinding import load_unbinding_demo
@@ -86,6 +87,7 @@ DEMO_LOADERS: list[DemoLoader] = []
 DEMO_LOADERS.append(load_unbinding_demo)
 DEMO_LOADERS.append(load_renewals_demo)
 DEMO_LOADERS.append(load_onboarding_demo)
+DEMO_LOADERS.append(load_incentives_demo)
 
 
 async def _upsert(s: AsyncSession, table: type[Base], values: dict[str, Any]) -> None:

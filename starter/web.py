@@ -36,6 +36,13 @@ LABELS = {
     "cancel": "Cancel",
     "sign": "Sign",
     "join": "Join",
+    "review_approve": "Approve the business information",
+    "review_reject": "Reject the business information",
+    "sign_partner_agreement": "Sign the partner agreement",
+    "sign_integrity_commitment": "Sign the integrity commitment",
+    "unlock": "Unlock",
+    "withdraw": "Withdraw",
+    "revoke": "Revoke",
 }
 SUMMARY_FIELDS = ("status", "partner_id", "customer_id", "mode", "expires_at", "reason")
 

@@ -48,15 +48,33 @@ async def postgres_reason() -> str | None:
     return None
 
 
+_template: Path | None = None
+
+
+async def _sqlite_template() -> Path:
+    """An empty SQLite database with every table, made once per test session."""
+    global _template
+    if _template is None:
+        import tempfile
+
+        path = Path(tempfile.mkdtemp(prefix="pf-template-")) / "template.db"
+        engine = make_engine(f"sqlite+aiosqlite:///{path}")
+        async with engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+        await engine.dispose()
+        _template = path
+    return _template
+
+
 @asynccontextmanager
 async def fresh_database(kind: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     """An empty database with every table: a SQLite file, or a private PostgreSQL schema."""
     import infra.tables  # noqa: F401  (registers every table)
 
     if kind == "sqlite":
+        # Creating ~40 tables takes a second on a busy machine; copying a file does not.
+        shutil.copyfile(await _sqlite_template(), tmp_path / "test.db")
         engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
-        async with engine.begin() as conn:
-            await conn.run_sync(Base.metadata.create_all)
         try:
             yield engine
         finally:

@@ -138,7 +138,8 @@ class IncentivePayoutWorkflow:
             return self._view()
 
         facts = await self._compute()
-        await self._wait_for_bills(facts.bill)
+        if self._amount > 0:  # nothing to pay: nothing to freeze
+            await self._wait_for_bills(facts.bill)
         if self._amount <= 0:
             await self._no_incentive()
             return await self._done()
@@ -232,8 +233,8 @@ class IncentivePayoutWorkflow:
                         partner_uscc=partner.uscc,
                         payout_amount=self._amount,
                         already_invoiced=self._invoiced,
-                        notified_on=self._notified_at.date(),
-                        today=workflow.now().date(),
+                        notified_on=self._req.business_date(self._notified_at),
+                        today=self._req.business_date(workflow.now()),
                         numbers_in_use={i.invoice_number: self._id for i in self._invoices},
                     ),
                     submitted_by=sub.actor.user_id,
@@ -352,14 +353,14 @@ class IncentivePayoutWorkflow:
         """FROZEN until every bill of the cycle is paid, released the day after payment."""
         frozen = False
         while True:
-            release = release_time(bill, workflow.now())
+            release = release_time(bill, workflow.now(), self._req.business_utc_offset)
             if release is not None and release <= workflow.now():
                 break
             reason = (
                 frozen_reason(self._req.period, bill)
                 if release is None
                 else f"the {self._req.period} bills were paid on {bill.paid_on}; the incentive "
-                f"is released the day after payment, on {release:%Y-%m-%d}"
+                f"is released the day after payment, on {self._req.business_date(release)}"
             )
             if not frozen or reason != self._reason:
                 self._release_at = release
@@ -368,9 +369,10 @@ class IncentivePayoutWorkflow:
                     await audit(f"{self._id}:frozen", "frozen", "system", reason)
                     await self._email_partner("incentive_frozen", "frozen")
                 frozen = True
-            self._bill_signal = False
             wake = release or workflow.now() + self._req.recheck_every
             await self._wait_until(lambda: self._bill_signal, wake)
+            # Cleared just before reading, so a signal that comes in meanwhile is never lost.
+            self._bill_signal = False
             bill = await workflow.execute_activity_method(
                 IncentiveActivities.bill_status,
                 PartnerMonth(partner_id=self._req.partner_id, period=self._req.period),
@@ -451,6 +453,7 @@ class IncentivePayoutWorkflow:
 
     async def _wait_for_certification(self, deadline: datetime) -> bool:
         """HELD until the partner's business info is certified [seed]."""
+        self._certification_signal = False
         partner = await self._load_partner()
         held = False
         while (why := held_reason(partner)) is not None:
@@ -459,9 +462,10 @@ class IncentivePayoutWorkflow:
                 await self._email_partner("incentive_held", "held")
                 await audit(f"{self._id}:held", "held", "system", why)
                 held = True
-            self._certification_signal = False
             wake = min(deadline, workflow.now() + self._req.recheck_every)
             await self._wait_until(lambda: self._certification_signal, wake)
+            # Cleared just before reading, so a signal that comes in meanwhile is never lost.
+            self._certification_signal = False
             partner = await self._load_partner()
             if held_reason(partner) is not None and workflow.now() >= deadline:
                 return False
@@ -765,7 +769,9 @@ class IncentivePayoutWorkflow:
             "statement": st.model_dump(mode="json") if st is not None else None,
             "method": self._method.value if self._method else "",
             "reason": self._reason or "",
-            "release_at": f"{self._release_at:%Y-%m-%d}" if self._release_at else "",
+            "release_at": (
+                f"{self._req.business_date(self._release_at)}" if self._release_at else ""
+            ),
             "invoice_list": (
                 self._invoice_list().model_dump(mode="json") if self._notified_at else None
             ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +30,7 @@ EXP = InvoiceExpectations(
     payout_id="incentive-P-1-2026-10",
     vendor_title="Huawei Cloud Computing Technologies Co., Ltd.",
     vendor_tax_id="91520900MA6J6CBN9Q",
-    partner_company="Hangzhou Cloudbridge Technology Co.（Ltd.）",
+    partner_company="Hangzhou Cloudbridge Technology Co.\uff08Ltd.\uff09",  # full-width brackets
     partner_uscc="91330106MA2H0XPF0Y",
     payout_amount=Decimal("1000.00"),
     notified_on=date(2026, 11, 5),
@@ -161,6 +161,9 @@ def test_frozen_until_paid_and_released_the_day_after() -> None:
     paid = BillStatus(known=True, all_paid=True, paid_on=date(2026, 11, 3))
     assert release_time(paid, now) == datetime(2026, 11, 4, tzinfo=UTC)
     assert release_time(BillStatus(known=True, all_paid=True), now) == now
+    # in China (UTC+8) the next day starts at 16:00 UTC
+    china = release_time(paid, now, timedelta(hours=8))
+    assert china == datetime(2026, 11, 3, 16, 0, tzinfo=UTC)
 
 
 def test_start_refusals() -> None:

@@ -139,6 +139,11 @@ def request(pid: str = "P-1", **kw: Any) -> IncentiveRequest:
     )
 
 
+def business_day(at: datetime) -> date:
+    """The day in China (UTC+8, the payout's default business time zone)."""
+    return request().business_date(at)
+
+
 def workflow_id(pid: str = "P-1") -> str:
     """The business key plus a per-test suffix: the test server outlives each test's database."""
     return f"{payout_workflow_id(pid, PERIOD)}.{uuid.uuid4().hex[:8]}"
@@ -194,7 +199,7 @@ def invoice_for(view: PayoutView, number: str, total: Decimal | None = None, **k
         amount_excl_tax=total - tax,
         tax_amount=tax,
         total=total,
-        issued_on=view.notified_at.date(),
+        issued_on=business_day(view.notified_at),
     )
     values.update(kw)
     return InvoiceDetails.model_validate(values)
@@ -389,7 +394,7 @@ async def test_frozen_for_an_unpaid_bill_then_released_the_day_after_payment(
     assert "unpaid" in (view.reason or "")
     await eventually(lambda: _has_mail(mailbox, "p-1@partner.test", "frozen"))
     # the billing data is corrected while frozen: the statement is recomputed at release
-    paid_on = (await env.get_current_time()).date()
+    paid_on = business_day(await env.get_current_time())
     async with sessions.begin() as s:
         await s.execute(
             update(PartnerBillStatus)
@@ -409,7 +414,10 @@ async def test_frozen_for_an_unpaid_bill_then_released_the_day_after_payment(
         return v
 
     view = await eventually(release_known)
-    assert view.release_at == datetime.combine(paid_on + timedelta(days=1), datetime.min.time(), UTC)
+    # 00:00 of the day after payment in China (UTC+8)
+    assert view.release_at == datetime.combine(
+        paid_on + timedelta(days=1), datetime.min.time(), UTC
+    ) - timedelta(hours=8)
     # Move time only once the workflow sits on its release timer (the test server's clock
     # must not be unlocked while the step before it still runs).
     async def recorded() -> None:

@@ -27,9 +27,10 @@ from domain.renewals import (
     renewal_workflow_id,
     scan_workflow_id,
 )
+from infra.config import Settings
 from infra.tables import Binding, Customer, RenewalTask, Subscription
 from tests.factories import add_customer
-from tests.harness import new_task_queue, save_history
+from tests.harness import eventually, new_task_queue, save_history
 from tests.workflows.test_renewal_fixtures import (
     Sessions,
     add_subscription,
@@ -160,3 +161,42 @@ async def test_scan_of_two_thousand_orders_starts_in_batches(
         )
     ]
     assert len(running) == 100
+
+
+async def test_daily_schedule_starts_the_scan(
+    dev_env: WorkflowEnvironment, deps: Deps, sessions: Sessions, settings: Settings
+) -> None:
+    from starter.schedules import SCHEDULES, apply_schedules
+
+    entry = next(e for e in SCHEDULES if e.workflow == "RenewalScanWorkflow")
+    own = settings.model_copy(update={"task_queue": new_task_queue()})
+    client = dev_env.client
+    first = await apply_schedules(client, own, [entry])
+    again = await apply_schedules(client, own, [entry])
+    assert [o.action for o in first + again] == ["created", "updated"]
+    handle = client.get_schedule_handle(entry.id)
+    try:
+        desc = await handle.describe()
+        calendar = desc.schedule.spec.calendars[0]
+        assert (calendar.hour[0].start, calendar.minute[0].start) == (
+            own.renewal_scan_hour,
+            own.renewal_scan_minute,
+        )
+        async with build_worker(client, deps, task_queue=own.task_queue):
+            await handle.trigger()
+
+            async def ran() -> str:
+                found = [
+                    wf.id
+                    async for wf in client.list_workflows(
+                        f"WorkflowType = 'RenewalScanWorkflow' AND TaskQueue = '{own.task_queue}'"
+                    )
+                ]
+                assert found
+                return found[0]
+
+            scan_id = await eventually(ran)
+            result = await client.get_workflow_handle(scan_id).result()
+        assert result["scanned"] == 0  # nothing to scan in this database; it ran as of now
+    finally:
+        await handle.delete()
