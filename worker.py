@@ -23,7 +23,7 @@ log = logging.getLogger("partnerflow.worker")
 _validated: set[str] = set()
 
 
-class _ValidateOnceSandboxRunner(SandboxedWorkflowRunner):
+class ValidateOnceSandboxRunner(SandboxedWorkflowRunner):
     """The standard sandbox, validating each workflow definition once per process.
 
     Validation imports the workflow's modules into a fresh sandbox (about 0.7 s for all
@@ -47,7 +47,7 @@ def build_worker(
         task_queue=task_queue,
         workflows=list(workflows or ALL_WORKFLOWS),
         activities=build_activities(deps),
-        workflow_runner=_ValidateOnceSandboxRunner(),
+        workflow_runner=ValidateOnceSandboxRunner(),
         max_concurrent_activities=100,
     )
 

@@ -15,6 +15,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from tests.harness import HISTORIES
+from worker import ValidateOnceSandboxRunner
 from workflows import ALL_WORKFLOWS
 
 FILES = sorted(HISTORIES.glob("*.json"))
@@ -27,7 +28,11 @@ def _workflow_type(path: Path) -> str:
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 async def test_history_replays(path: Path) -> None:
-    replayer = Replayer(workflows=ALL_WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=ALL_WORKFLOWS,
+        data_converter=pydantic_data_converter,
+        workflow_runner=ValidateOnceSandboxRunner(),
+    )
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     await replayer.replay_workflow(history)
 
