@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -93,18 +94,16 @@ class PartnerSnapshot(BaseModel):
     advanced_solutions: int = 0
 
 
-class CustomerSnapshot(BaseModel):
-    """The facts about a customer that the binding and unbinding rules read."""
+class CustomerFacts(BaseModel):
+    """The facts about a customer that the binding and unbinding rules read (imported from
+    billing; the same fields in the import row and in the snapshot the rules see)."""
 
-    id: str
-    name: str
-    email: str
     has_credit_account: bool = False
     is_partner_or_applicant: bool = False
     has_special_contract: bool = False
     reported_by_direct_sales: bool = False
     in_reward_programme: bool = False
-    enterprise_role: str = "none"
+    enterprise_role: Literal["none", "master", "member"] = "none"
     enterprise_has_independent_members: bool = False
     has_recharge_bonus: bool = False
     has_stored_value_card: bool = False
@@ -114,6 +113,14 @@ class CustomerSnapshot(BaseModel):
     account_frozen: bool = False
     has_orders_awaiting_partner_payment: bool = False
     has_unused_pickup_vouchers: bool = False
+
+
+class CustomerSnapshot(CustomerFacts):
+    """A customer as the rules see it."""
+
+    id: str
+    name: str
+    email: str
 
 
 class BindingSnapshot(BaseModel):

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from domain.parties import PartnerStatus, PartnerType, Role
+from domain.parties import CustomerFacts, PartnerStatus, PartnerType, Role
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -81,24 +81,11 @@ class UserRow(_Row):
         return self
 
 
-class CustomerRow(_Row):
+class CustomerRow(CustomerFacts):
     """One customer account with the facts the binding rules read."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     id: Ident
     name: str = Field(min_length=1, max_length=200)
     email: Email
-    has_credit_account: bool = False
-    is_partner_or_applicant: bool = False
-    has_special_contract: bool = False
-    reported_by_direct_sales: bool = False
-    in_reward_programme: bool = False
-    enterprise_role: str = Field("none", pattern="^(none|master|member)$")
-    enterprise_has_independent_members: bool = False
-    has_recharge_bonus: bool = False
-    has_stored_value_card: bool = False
-    has_reserved_instances: bool = False
-    has_support_plan: bool = False
-    in_arrears: bool = False
-    account_frozen: bool = False
-    has_orders_awaiting_partner_payment: bool = False
-    has_unused_pickup_vouchers: bool = False

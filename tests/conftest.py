@@ -9,7 +9,15 @@ from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Interceptor,
+    OutboundInterceptor,
+    StartWorkflowInput,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+)
+from temporalio.service import RPCError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -139,10 +147,45 @@ def task_queue() -> str:
     return new_task_queue()
 
 
+class _StartRecorder(Interceptor):
+    """Remembers the workflows a test started, so that none outlives the test."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        ids = self.ids
+
+        class Recording(OutboundInterceptor):
+            async def start_workflow(self, input: StartWorkflowInput) -> WorkflowHandle[Any, Any]:
+                ids.append(input.id)
+                return await super().start_workflow(input)
+
+        return Recording(next)
+
+
+async def _terminate_leftovers(client: Client) -> None:
+    # A workflow left running on the shared time-skipping server (its test failed, or its
+    # worker is gone) locks the server's clock for every later test: end it now.
+    recorder = next(i for i in client.config()["interceptors"] if isinstance(i, _StartRecorder))
+    for wf_id in dict.fromkeys(recorder.ids):
+        handle = client.get_workflow_handle(wf_id)
+        try:
+            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+                await handle.terminate("the test that started it has ended")
+        except RPCError:
+            pass
+
+
 @pytest.fixture
-async def client(env: WorkflowEnvironment) -> Client:
-    """The time-skipping server's client."""
-    return env.client
+async def client(env: WorkflowEnvironment) -> AsyncIterator[Client]:
+    """The time-skipping server's client; workflows it started are ended after the test."""
+    # Keep the environment's own interceptors: they let `result()` skip time.
+    config = env.client.config()
+    config["interceptors"] = [*config["interceptors"], _StartRecorder()]
+    c = Client(**config)
+    yield c
+    await _terminate_leftovers(c)
 
 
 @pytest.fixture
@@ -151,3 +194,6 @@ async def worker(client: Client, deps: Deps, task_queue: str) -> AsyncIterator[W
     w = build_worker(client, deps, task_queue=task_queue)
     async with w:
         yield w
+        # Before the worker goes: a workflow ended while its activity has no worker would
+        # also lock the clock.
+        await _terminate_leftovers(client)

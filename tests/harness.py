@@ -97,7 +97,7 @@ async def fresh_database(kind: str, tmp_path: Path) -> AsyncIterator[AsyncEngine
 
 
 async def eventually(
-    fn: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.05
+    fn: Callable[[], Awaitable[T]], *, timeout: float = 30.0, interval: float = 0.05
 ) -> T:
     """Retries ``fn`` until it stops raising AssertionError (no sleep-then-assert)."""
     deadline = asyncio.get_running_loop().time() + timeout
