@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -44,6 +45,16 @@ def set_business_status(status: str) -> None:
     indexed = workflow.info().typed_search_attributes
     if indexed.get(PARTNER_ID) is not None or indexed.get(CUSTOMER_ID) is not None:
         workflow.upsert_search_attributes([BUSINESS_STATUS.value_set(status)])
+
+
+async def wait_turn(is_busy: Callable[[], bool]) -> None:
+    """Waits until no other handler is inside the workflow's critical section.
+
+    A loop, not one wait: one state change releases every waiting handler in the same
+    activation, and the first to run takes the section again before the others resume.
+    """
+    while is_busy():
+        await workflow.wait_condition(lambda: not is_busy())
 
 
 def run_key() -> str:

@@ -58,6 +58,7 @@ from workflows.common import (
     open_task,
     send_email,
     set_business_status,
+    wait_turn,
 )
 
 S = PayoutStatus
@@ -211,7 +212,7 @@ class IncentivePayoutWorkflow:
     @workflow.update
     async def submit_invoice(self, sub: InvoiceSubmission) -> InvoiceVerification:
         """The partner submits an invoice's details; every verification rule is checked."""
-        await workflow.wait_condition(lambda: not self._busy)
+        await wait_turn(lambda: self._busy)
         number = sub.invoice.invoice_number
         if number in self._accepted:
             return self._accepted[number]  # a repeated submission: the first result

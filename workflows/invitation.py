@@ -40,6 +40,7 @@ from workflows.common import (
     run_key,
     send_email,
     set_business_status,
+    wait_turn,
 )
 
 S = InvitationStatus
@@ -133,7 +134,7 @@ class InvitationWorkflow:
             decided = await self._wait_for_decision(None)
 
         # A decision may be in flight when the timer fires: let it finish first.
-        await workflow.wait_condition(lambda: not self._busy)
+        await wait_turn(lambda: self._busy)
         if self._status not in FINAL_STATUSES:
             self._status = S.EXPIRED
             self._reason = "the customer did not answer within the validity period"
@@ -146,7 +147,7 @@ class InvitationWorkflow:
     @workflow.update
     async def accept(self, d: Decision) -> InvitationView:
         """The customer accepts: eligibility re-checked, binding created atomically."""
-        await workflow.wait_condition(lambda: not self._busy)
+        await wait_turn(lambda: self._busy)
         if self._decision_kind is not None or self._status != S.PENDING:
             return self._view()  # a repeated decision returns the first result
         self._busy = True
@@ -186,7 +187,7 @@ class InvitationWorkflow:
     @workflow.update
     async def decline(self, d: Decision) -> InvitationView:
         """The customer declines."""
-        await workflow.wait_condition(lambda: not self._busy)
+        await wait_turn(lambda: self._busy)
         if self._decision_kind is None and self._status == S.PENDING:
             self._decision_kind = "decline"
             self._status = S.DECLINED
@@ -202,7 +203,7 @@ class InvitationWorkflow:
     @workflow.update
     async def cancel(self, d: Decision) -> InvitationView:
         """The partner (or ops) withdraws a pending invitation."""
-        await workflow.wait_condition(lambda: not self._busy)
+        await wait_turn(lambda: self._busy)
         if self._decision_kind is None and self._status == S.PENDING:
             self._decision_kind = "cancel"
             self._status = S.CANCELLED

@@ -71,6 +71,7 @@ from workflows.common import (
     open_task,
     send_email,
     set_business_status,
+    wait_turn,
 )
 
 S = RenewalStatus
@@ -362,7 +363,7 @@ class RenewalWorkflow:
     @workflow.update
     async def claim(self, d: Decision) -> RenewalView:
         """A partner user takes the task (staff may claim it; the admin may too)."""
-        await workflow.wait_condition(lambda: not self._busy)
+        await wait_turn(lambda: self._busy)
         if self._claimer is not None or self._status in FINAL_STATUSES:
             return self._view()  # a repeated claim returns the first result
         self._busy = True
@@ -386,7 +387,7 @@ class RenewalWorkflow:
     @workflow.update
     async def feedback(self, fb: RenewalFeedback) -> RenewalView:
         """The partner's feedback: will renew, customer declines (reason), or partner pays."""
-        await workflow.wait_condition(lambda: not self._busy)
+        await wait_turn(lambda: self._busy)
         if self._status in FINAL_STATUSES or self._is_repeat(fb):
             return self._view()
         self._busy = True
