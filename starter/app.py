@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -231,8 +231,3 @@ def parse_duration(value: str, option: str) -> timedelta:
     if n <= 0:
         raise BadInputError(f"{option}: the duration must be positive")
     return timedelta(seconds=n * seconds)
-
-
-async def gather_all(*aws: Awaitable[T]) -> list[T]:
-    """``asyncio.gather`` with a list result."""
-    return list(await asyncio.gather(*aws))

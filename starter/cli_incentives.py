@@ -60,7 +60,14 @@ from starter.app import (
     temporal_errors,
     wait_for_query,
 )
-from starter.imports import Importer, ImportResult, RowError, duplicates, register_importer
+from starter.imports import (
+    Importer,
+    ImportResult,
+    RowError,
+    duplicates,
+    register_importer,
+    upsert_row,
+)
 from starter.output import BadInputError, RefusedError, console, emit
 from workflows.incentive import IncentivePayoutWorkflow
 
@@ -528,14 +535,7 @@ class RateRow(_Row):
 
 async def _upsert(s: AsyncSession, table: type[Any], key: Any, values: dict[str, Any],
                   result: ImportResult) -> None:  # fmt: skip
-    row = await s.get(table, key)
-    if row is None:
-        s.add(table(**values))
-        result.inserted += 1
-    else:
-        for k, v in values.items():
-            setattr(row, k, v)
-        result.updated += 1
+    result.count(await upsert_row(s, table, key, values))
 
 
 async def _check_consumption(s: AsyncSession, rows: list[ConsumptionRow]) -> list[RowError]:

@@ -19,6 +19,7 @@ from starter.demo_incentives import load_incentives_demo
 from starter.demo_onboarding import load_onboarding_demo
 from starter.demo_renewals import load_renewals_demo
 from starter.demo_unbinding import load_unbinding_demo
+from starter.imports import upsert_row
 
 PARTNERS = [
     PartnerRow(id="P-1001", company_name="Hangzhou Cloudbridge Technology Co., Ltd.",
@@ -91,12 +92,7 @@ DEMO_LOADERS.append(load_incentives_demo)
 
 
 async def _upsert(s: AsyncSession, table: type[Base], values: dict[str, Any]) -> None:
-    row = await s.get(table, values["id"])
-    if row is None:
-        s.add(table(**values))
-    else:
-        for k, v in values.items():
-            setattr(row, k, v)
+    await upsert_row(s, table, values["id"], values)
 
 
 async def load_demo(ctx: AppContext) -> dict[str, Any]:

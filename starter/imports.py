@@ -65,6 +65,13 @@ class ImportResult:
     inserted: int = 0
     updated: int = 0
     notes: list[str] = field(default_factory=list)
+
+    def count(self, inserted: bool) -> None:
+        """Counts one written row as inserted or updated."""
+        if inserted:
+            self.inserted += 1
+        else:
+            self.updated += 1
     # Facts for follow-up work after the commit (e.g. customers whose email changed).
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -166,6 +173,20 @@ def duplicates(
         else:
             seen[k] = n
     return errors
+
+
+async def upsert_row(s: AsyncSession, table: type[Any], key: Any, values: dict[str, Any]) -> bool:
+    """Inserts the row, or updates the one with that primary key; True when inserted.
+
+    Every import and the demo data write this way, so that a re-import updates what changed.
+    """
+    row = await s.get(table, key)
+    if row is None:
+        s.add(table(**values))
+        return True
+    for k, v in values.items():
+        setattr(row, k, v)
+    return False
 
 
 IMPORTERS: dict[str, Importer[Any]] = {}

@@ -8,21 +8,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.reference import CustomerRow, PartnerRow, UserRow
 from infra.db import Base
 from infra.tables import Customer, Partner, User
-from starter.imports import Importer, ImportResult, RowError, duplicates, register_importer
+from starter.imports import (
+    Importer,
+    ImportResult,
+    RowError,
+    duplicates,
+    register_importer,
+    upsert_row,
+)
 
 
 async def _upsert(
     s: AsyncSession, table: type[Base], rows: list[dict[str, object]], result: ImportResult
 ) -> None:
     for values in rows:
-        existing = await s.get(table, values["id"])
-        if existing is None:
-            s.add(table(**values))
-            result.inserted += 1
-        else:
-            for k, v in values.items():
-                setattr(existing, k, v)
-            result.updated += 1
+        result.count(await upsert_row(s, table, values["id"], values))
 
 
 async def _check_partners(s: AsyncSession, rows: list[PartnerRow]) -> list[RowError]:

@@ -14,7 +14,14 @@ from domain.reference import Ident
 from domain.unbinding import VoucherIssuer, VoucherKind
 from infra.tables import Binding, Customer, Partner
 from infra.tables.unbinding import CustomerVoucher
-from starter.imports import Importer, ImportResult, RowError, duplicates, register_importer
+from starter.imports import (
+    Importer,
+    ImportResult,
+    RowError,
+    duplicates,
+    register_importer,
+    upsert_row,
+)
 
 
 class _Row(BaseModel):
@@ -66,14 +73,7 @@ async def _write_vouchers(s: AsyncSession, rows: list[VoucherRow], result: Impor
     for r in rows:
         values = r.model_dump()
         values["kind"], values["issuer"] = r.kind.value, r.issuer.value
-        existing = await s.get(CustomerVoucher, r.id)
-        if existing is None:
-            s.add(CustomerVoucher(**values))
-            result.inserted += 1
-        else:
-            for k, v in values.items():
-                setattr(existing, k, v)
-            result.updated += 1
+        result.count(await upsert_row(s, CustomerVoucher, r.id, values))
 
 
 async def _active_resale_binding(s: AsyncSession, r: AllocationRow) -> Binding | None:

@@ -30,11 +30,6 @@ RETRY = RetryPolicy(
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 
 
-def activity_options() -> dict[str, object]:
-    """The options every activity call uses (spread into ``execute_activity*``)."""
-    return {"start_to_close_timeout": ACTIVITY_TIMEOUT, "retry_policy": RETRY}
-
-
 def set_business_status(status: str) -> None:
     """Upserts ``BusinessStatus`` when the starter indexed this workflow.
 
