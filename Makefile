@@ -23,10 +23,11 @@ run: $(STAMP)  ## start the embedded dev stack (Temporal, SMTP sink, worker, lin
 test: $(STAMP)  ## the whole test suite
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff lint and format check
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(STAMP)  ## mypy strict
 	$(BIN)/mypy .
 
 check: lint typecheck test

@@ -285,16 +285,20 @@ class IncentiveActivities:
             ]
             customers = sorted({p.customer_id for p in periods})
             rows = (
-                await s.scalars(
-                    select(ConsumptionLineRow)
-                    .where(
-                        ConsumptionLineRow.customer_id.in_(customers),
-                        ConsumptionLineRow.consumed_on >= start,
-                        ConsumptionLineRow.consumed_on < end,
+                (
+                    await s.scalars(
+                        select(ConsumptionLineRow)
+                        .where(
+                            ConsumptionLineRow.customer_id.in_(customers),
+                            ConsumptionLineRow.consumed_on >= start,
+                            ConsumptionLineRow.consumed_on < end,
+                        )
+                        .order_by(ConsumptionLineRow.line_id)
                     )
-                    .order_by(ConsumptionLineRow.line_id)
-                )
-            ).all() if customers else []
+                ).all()
+                if customers
+                else []
+            )
             lines = [ConsumptionLine.model_validate(r, from_attributes=True) for r in rows]
             rates = await self._rates(s, partner.type.value)
             earlier = await s.scalar(
@@ -379,8 +383,10 @@ class IncentiveActivities:
                 IncentiveInvoice.invoice_number == inv.invoice_number
             )
             existing = await s.scalar(by_number)
-            if existing is not None and existing.payout_id == exp.payout_id and _same_invoice(
-                existing, inv
+            if (
+                existing is not None
+                and existing.payout_id == exp.payout_id
+                and _same_invoice(existing, inv)
             ):
                 return InvoiceOutcome(accepted=True)  # a retry after the commit
             in_use = dict(exp.numbers_in_use)

@@ -115,9 +115,7 @@ class PaymentRef(BaseModel):
 class PaymentActivities:
     """Bank transfers: a payment row (UNIQUE key) first, then the gateway with the same key."""
 
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], gateway: PaymentGateway
-    ) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], gateway: PaymentGateway) -> None:
         self._sessions = sessions
         self._gateway = gateway
 

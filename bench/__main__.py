@@ -41,15 +41,28 @@ async def main(n: int, concurrency: int) -> int:
         await conn.run_sync(Base.metadata.create_all)
     sessions = make_sessions(engine)
     async with sessions.begin() as s:
-        s.add(Partner(id="P-1", company_name="Bench", uscc="91350100M000100Y43",
-                      contact_email="p@bench.test", type="solution_provider", status="ACTIVE"))  # fmt: skip
+        s.add(
+            Partner(
+                id="P-1",
+                company_name="Bench",
+                uscc="91350100M000100Y43",
+                contact_email="p@bench.test",
+                type="solution_provider",
+                status="ACTIVE",
+            )
+        )
         s.add(User(id="u", name="u", email="u@bench.test", role="partner_staff", partner_id="P-1"))
         for i in range(n):
             s.add(Customer(id=f"C-{i}", name=f"C {i}", email=f"c{i}@bench.test"))
     staff = Actor(user_id="u", role=Role.PARTNER_STAFF, partner_id="P-1", email="u@bench.test")
     with MailSink() as sink:
-        settings = Settings(environment="test", database_url=url, smtp_port=sink.port,
-                            link_secret="b" * 40, _env_file=None)  # fmt: skip
+        settings = Settings(
+            environment="test",
+            database_url=url,
+            smtp_port=sink.port,
+            link_secret="b" * 40,
+            _env_file=None,
+        )
         env = await WorkflowEnvironment.start_local(
             data_converter=pydantic_data_converter,
             dev_server_existing_path=binary("temporal"),
@@ -85,8 +98,10 @@ async def main(n: int, concurrency: int) -> int:
     await engine.dispose()
     rate = n / elapsed
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"invitations accepted: {n} in {elapsed:.1f}s = {rate:.1f} workflows/s "
-          f"(concurrency {concurrency}); emails {len(sink.messages)}; peak RSS {peak_mb:.0f} MB")  # fmt: skip
+    print(
+        f"invitations accepted: {n} in {elapsed:.1f}s = {rate:.1f} workflows/s "
+        f"(concurrency {concurrency}); emails {len(sink.messages)}; peak RSS {peak_mb:.0f} MB"
+    )
     print(f"goal >= {GOAL_WF_PER_S} workflows/s: {'met' if rate >= GOAL_WF_PER_S else 'MISSED'}")
     return 0 if rate >= GOAL_WF_PER_S else 1
 

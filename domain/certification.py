@@ -301,9 +301,14 @@ class PathStatus(StrEnum):
 
 
 PATH_FINAL = frozenset(
-    {PathStatus.COMPLETED, PathStatus.LEFT, PathStatus.EXPIRED, PathStatus.REFUSED,
-     PathStatus.CANCELLED}
-)  # fmt: skip
+    {
+        PathStatus.COMPLETED,
+        PathStatus.LEFT,
+        PathStatus.EXPIRED,
+        PathStatus.REFUSED,
+        PathStatus.CANCELLED,
+    }
+)
 
 
 class PathInvitation(BaseModel):

@@ -291,8 +291,9 @@ def held_reason(partner: PartnerSnapshot) -> str | None:
     )
 
 
-def start_refusal(partner: PartnerSnapshot | None, partner_id: str, period: str,
-                  today: date) -> str | None:
+def start_refusal(
+    partner: PartnerSnapshot | None, partner_id: str, period: str, today: date
+) -> str | None:
     """Who can have a payout started, and for which month (the starters' pre-check)."""
     if partner is None:
         return f"no partner with id {partner_id!r}"

@@ -59,9 +59,13 @@ class OnboardingStatus(StrEnum):
 
 
 FINAL_STATUSES = frozenset(
-    {OnboardingStatus.APPROVED, OnboardingStatus.REJECTED, OnboardingStatus.WITHDRAWN,
-     OnboardingStatus.EXPIRED}
-)  # fmt: skip
+    {
+        OnboardingStatus.APPROVED,
+        OnboardingStatus.REJECTED,
+        OnboardingStatus.WITHDRAWN,
+        OnboardingStatus.EXPIRED,
+    }
+)
 # The statuses in which the applicant may still withdraw ("while pending").
 PENDING_STATUSES = frozenset(OnboardingStatus) - FINAL_STATUSES
 

@@ -299,9 +299,7 @@ class RenewalContext(BaseModel):
 def binding_gone_reason(ctx: RenewalContext, partner_id: str) -> str | None:
     """Why the partner no longer handles this renewal (the customer left it), or None."""
     if ctx.binding is None or ctx.binding.partner_id != partner_id:
-        return (
-            f"customer is no longer bound to partner {partner_id}: the renewal task is withdrawn"
-        )
+        return f"customer is no longer bound to partner {partner_id}: the renewal task is withdrawn"
     return None
 
 

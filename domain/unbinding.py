@@ -404,9 +404,7 @@ def request_refusals(ctx: ChangeContext, req: ChangeRequest, now: datetime) -> l
     """
     b = ctx.binding
     if b is None:
-        return [
-            Refusal(rule="binding_not_found", message=f"there is no binding {req.binding_id}")
-        ]
+        return [Refusal(rule="binding_not_found", message=f"there is no binding {req.binding_id}")]
     who = initiator_of(req.requested_by, b)
     if isinstance(who, Refusal):
         return [who]
@@ -468,9 +466,7 @@ def lapse_outcome(initiator: Initiator) -> RequestStatus:
     return RequestStatus.LAPSED if initiator == Initiator.PARTNER else RequestStatus.APPROVED
 
 
-def ends_without_approval(
-    req: ChangeRequest, initiator: Initiator, mode: AssociationMode
-) -> bool:
+def ends_without_approval(req: ChangeRequest, initiator: Initiator, mode: AssociationMode) -> bool:
     """The international-site rule: a partner ends a consulting binding at once [doc]."""
     return (
         req.immediate_consulting_unbind

@@ -37,7 +37,12 @@ def _register() -> None:
 
     # cli_core goes last: its `import` help lists every kind the others registered.
     for module in (
-        cli_invitations, cli_unbinding, cli_renewals, cli_onboarding, cli_incentives, schedules,
+        cli_invitations,
+        cli_unbinding,
+        cli_renewals,
+        cli_onboarding,
+        cli_incentives,
+        schedules,
     ):
         module.register(app)
     del imports_core

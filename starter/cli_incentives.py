@@ -483,8 +483,11 @@ def register(app: typer.Typer) -> None:
                         IncentivePayoutWorkflow.certification_recorded,
                         CertificationRecorded(partner_id=partner, recorded_by=actor.user_id),
                     )
-            emit({"partner_id": partner, "signalled": list(held)}, as_json,
-                 f"{len(held)} held payout(s) of {partner} signalled: {', '.join(held) or '-'}")
+            emit(
+                {"partner_id": partner, "signalled": list(held)},
+                as_json,
+                f"{len(held)} held payout(s) of {partner} signalled: {', '.join(held) or '-'}",
+            )
 
         run_async(as_json, body)
 
@@ -533,8 +536,9 @@ class RateRow(_Row):
     rate: Decimal = Field(ge=0, le=1, decimal_places=4)
 
 
-async def _upsert(s: AsyncSession, table: type[Any], key: Any, values: dict[str, Any],
-                  result: ImportResult) -> None:  # fmt: skip
+async def _upsert(
+    s: AsyncSession, table: type[Any], key: Any, values: dict[str, Any], result: ImportResult
+) -> None:
     result.count(await upsert_row(s, table, key, values))
 
 
@@ -544,12 +548,15 @@ async def _check_consumption(s: AsyncSession, rows: list[ConsumptionRow]) -> lis
     known = set((await s.scalars(select(Customer.id).where(Customer.id.in_(ids)))).all())
     for n, r in enumerate(rows, start=1):
         if r.customer_id not in known:
-            errors.append(RowError(n, "customer_id", f"no customer {r.customer_id}; import "
-                                                     "customers first"))  # fmt: skip
+            errors.append(
+                RowError(n, "customer_id", f"no customer {r.customer_id}; import customers first")
+            )
     return errors
 
 
-async def _write_consumption(s: AsyncSession, rows: list[ConsumptionRow], result: ImportResult) -> None:
+async def _write_consumption(
+    s: AsyncSession, rows: list[ConsumptionRow], result: ImportResult
+) -> None:
     for r in rows:
         await _upsert(s, ConsumptionLineRow, r.line_id, r.model_dump(), result)
     result.notes.append(
@@ -567,14 +574,20 @@ async def _check_bill_status(s: AsyncSession, rows: list[BillStatusRow]) -> list
     return errors
 
 
-async def _write_bill_status(s: AsyncSession, rows: list[BillStatusRow], result: ImportResult) -> None:
+async def _write_bill_status(
+    s: AsyncSession, rows: list[BillStatusRow], result: ImportResult
+) -> None:
     for r in rows:
         await _upsert(s, PartnerBillStatus, (r.partner_id, r.period), r.model_dump(), result)
     result.extra["paid"] = [
-        {"partner_id": r.partner_id, "period": r.period,
-         "paid_on": r.paid_on.isoformat() if r.paid_on else None}
-        for r in rows if r.all_paid
-    ]  # fmt: skip
+        {
+            "partner_id": r.partner_id,
+            "period": r.period,
+            "paid_on": r.paid_on.isoformat() if r.paid_on else None,
+        }
+        for r in rows
+        if r.all_paid
+    ]
 
 
 async def _check_rates(s: AsyncSession, rows: list[RateRow]) -> list[RowError]:

@@ -184,8 +184,12 @@ def application_form(
             partner_type=partner_type,
         )
     except ValidationError as exc:
-        options = {"company_name": "--company", "contact_email": "--email",
-                   "contact_name": "--contact-name", "partner_type": "--type"}  # fmt: skip
+        options = {
+            "company_name": "--company",
+            "contact_email": "--email",
+            "contact_name": "--contact-name",
+            "partner_type": "--type",
+        }
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else "value"
         raise BadInputError(f"{options.get(field, field)}: {err['msg']}") from None
@@ -1040,11 +1044,19 @@ def register(app: typer.Typer) -> None:
                 async with ctx.sessions.begin() as s:
                     if await s.get(Partner, partner) is None:
                         raise BadInputError(f"PARTNER: no partner with id {partner!r}")
-                    s.add(StaffCertificateRow(
-                        partner_id=partner, holder=holder, holder_name=holder_name,
-                        kind=kind.value, number=number, issued_on=issued_on,
-                        expires_on=expires_on, recorded_by=actor.user_id, recorded_at=utcnow(),
-                    ))  # fmt: skip
+                    s.add(
+                        StaffCertificateRow(
+                            partner_id=partner,
+                            holder=holder,
+                            holder_name=holder_name,
+                            kind=kind.value,
+                            number=number,
+                            issued_on=issued_on,
+                            expires_on=expires_on,
+                            recorded_by=actor.user_id,
+                            recorded_at=utcnow(),
+                        )
+                    )
             except IntegrityError:
                 raise RefusedError(
                     f"certificate {number} is already recorded", rule="certificate_exists"
@@ -1076,11 +1088,17 @@ def register(app: typer.Typer) -> None:
                 async with ctx.sessions.begin() as s:
                     if await s.get(Partner, partner) is None:
                         raise BadInputError(f"PARTNER: no partner with id {partner!r}")
-                    s.add(CloudServiceCase(
-                        partner_id=partner, case_id=case_id, title=title, customer_name=customer,
-                        completed_on=completed_on, recorded_by=actor.user_id,
-                        recorded_at=utcnow(),
-                    ))  # fmt: skip
+                    s.add(
+                        CloudServiceCase(
+                            partner_id=partner,
+                            case_id=case_id,
+                            title=title,
+                            customer_name=customer,
+                            completed_on=completed_on,
+                            recorded_by=actor.user_id,
+                            recorded_at=utcnow(),
+                        )
+                    )
             except IntegrityError:
                 raise RefusedError(
                     f"case {case_id} is already recorded", rule="case_exists"

@@ -259,9 +259,7 @@ async def _task_row(ctx: AppContext, task_id: str) -> RenewalTask:
     async with ctx.sessions() as s:
         row = await s.scalar(select(RenewalTask).where(RenewalTask.workflow_id == task_id))
     if row is None:
-        raise BadInputError(
-            f"TASK: no renewal task {task_id!r}; see `partnerflow renewals list`"
-        )
+        raise BadInputError(f"TASK: no renewal task {task_id!r}; see `partnerflow renewals list`")
     return row
 
 
@@ -273,8 +271,9 @@ async def renewal_update(
     handle = client.get_workflow_handle_for(RenewalWorkflow.run, task_id)
     try:
         async with temporal_errors(f"renewal {update}"):
-            view: RenewalView = await handle.execute_update(update, payload, id=nonce,
-                                                            result_type=RenewalView)
+            view: RenewalView = await handle.execute_update(
+                update, payload, id=nonce, result_type=RenewalView
+            )
             return view
     except RefusedError as exc:
         if exc.rule not in ("workflow_finished", "workflow_not_running"):
@@ -282,7 +281,8 @@ async def renewal_update(
         row = await _task_row(ctx, task_id)
         raise RefusedError(
             f"renewal task {task_id} is {row.status.lower()}"
-            + (f" ({row.reason})" if row.reason else "") + "; nothing to do",
+            + (f" ({row.reason})" if row.reason else "")
+            + "; nothing to do",
             rule=f"renewal_{row.status.lower()}",
         ) from None
 
@@ -307,14 +307,17 @@ async def feedback_precheck(ctx: AppContext, task_id: str, fb: RenewalFeedback) 
 
 
 def _print_renewal(v: RenewalView) -> None:
-    console.print(f"[bold]{v.workflow_id}[/]: {v.status.value}" + (" (escalated)" if v.escalated
-                                                                    else ""))
+    console.print(
+        f"[bold]{v.workflow_id}[/]: {v.status.value}" + (" (escalated)" if v.escalated else "")
+    )
     console.print(
         f"  order {v.order_id} ({v.product}), {v.amount} CNY {v.billing.value}, expires "
-        f"{v.expires_at:%Y-%m-%d %H:%M} UTC", markup=False,
+        f"{v.expires_at:%Y-%m-%d %H:%M} UTC",
+        markup=False,
     )
-    console.print(f"  customer {v.customer_id} ({v.mode.value}) of partner {v.partner_id}",
-                  markup=False)
+    console.print(
+        f"  customer {v.customer_id} ({v.mode.value}) of partner {v.partner_id}", markup=False
+    )
     if v.claimed_by:
         console.print(f"  claimed by {v.claimed_by}", markup=False)
     if v.outcome:
@@ -406,8 +409,10 @@ async def request_authorization(ctx: AppContext, req: AuthorizationRequest) -> A
         AuthorizationLookup(partner_id=req.partner_id, customer_id=req.customer_id, at=utcnow())
     )
     existing = found.reusable or found.pending
-    wf_id = existing.workflow_id if existing else authorization_workflow_id(
-        req.partner_id, req.customer_id
+    wf_id = (
+        existing.workflow_id
+        if existing
+        else authorization_workflow_id(req.partner_id, req.customer_id)
     )
     if existing is None:
         async with temporal_errors("authorization request"):
@@ -560,7 +565,11 @@ def register(app: typer.Typer) -> None:
         async def body(ctx: AppContext) -> None:
             await _task_row(ctx, task)
             view = await renewal_update(
-                ctx, task, "claim", Decision(actor=await ctx.actor(as_user)), f"claim-{uuid.uuid4()}"
+                ctx,
+                task,
+                "claim",
+                Decision(actor=await ctx.actor(as_user)),
+                f"claim-{uuid.uuid4()}",
             )
             emit(view, as_json, lambda: _print_renewal(view))
 

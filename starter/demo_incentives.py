@@ -54,7 +54,7 @@ LINES: list[tuple[str, int, str, str, str, str]] = [
     ("C-2202", 16, "9600.00", "cash", "china", "marketplace"),
     ("C-2202", 20, "-1200.00", "cash", "china", "cloud_service"),  # a refund
     ("C-2203", 7, "42000.00", "cash", "china", "cloud_service"),
-]  # fmt: skip
+]
 
 # partner, all bills paid?
 BILLS = [("P-1001", True), ("P-1002", False), ("P-1003", True)]
@@ -77,9 +77,17 @@ async def load_incentives_demo(ctx: AppContext) -> dict[str, Any]:
                 select(Binding).where(Binding.customer_id == cid, Binding.status == "active")
             )
             if bound is None:
-                s.add(Binding(idempotency_key=f"demo-incentives-{cid}", partner_id=pid,
-                              customer_id=cid, mode=mode, status="active", created_by="demo",
-                              started_at=SINCE))  # fmt: skip
+                s.add(
+                    Binding(
+                        idempotency_key=f"demo-incentives-{cid}",
+                        partner_id=pid,
+                        customer_id=cid,
+                        mode=mode,
+                        status="active",
+                        created_by="demo",
+                        started_at=SINCE,
+                    )
+                )
         for pid, paid in BILLS:
             row = await s.get(PartnerBillStatus, (pid, period))
             if row is None:
@@ -163,12 +171,29 @@ def _lines(period: str, start: date) -> list[ConsumptionLine]:
 def _write_consumption(path: Path, period: str, start: date) -> None:
     with path.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["line_id", "customer_id", "consumed_on", "amount", "payment_kind", "site",
-                    "product_line"])  # fmt: skip
+        w.writerow(
+            [
+                "line_id",
+                "customer_id",
+                "consumed_on",
+                "amount",
+                "payment_kind",
+                "site",
+                "product_line",
+            ]
+        )
         for line in _lines(period, start):
-            w.writerow([line.line_id, line.customer_id, line.consumed_on.isoformat(),
-                        str(line.amount), line.payment_kind.value, line.site.value,
-                        line.product_line.value])  # fmt: skip
+            w.writerow(
+                [
+                    line.line_id,
+                    line.customer_id,
+                    line.consumed_on.isoformat(),
+                    str(line.amount),
+                    line.payment_kind.value,
+                    line.site.value,
+                    line.product_line.value,
+                ]
+            )
 
 
 def _cloudbridge_amount(period: str, start: date, rates: dict[Site, Decimal]) -> Decimal:
@@ -191,8 +216,15 @@ def _cloudbridge_amount(period: str, start: date, rates: dict[Site, Decimal]) ->
     return st.payable
 
 
-def _write_invoice(path: Path, ctx: AppContext, partner: Partner, number: str, kind: str,
-                   total: Decimal, issued_on: date) -> None:  # fmt: skip
+def _write_invoice(
+    path: Path,
+    ctx: AppContext,
+    partner: Partner,
+    number: str,
+    kind: str,
+    total: Decimal,
+    issued_on: date,
+) -> None:
     tax = (total * Decimal(6) / Decimal(106)).quantize(Decimal("0.01"))  # 6% VAT on services
     doc = {
         "invoice_number": number,

@@ -67,19 +67,34 @@ async def load_onboarding_demo(ctx: AppContext) -> dict[str, Any]:
                 select(StaffCertificateRow).where(StaffCertificateRow.number == number)
             )
             if cert is None:
-                s.add(StaffCertificateRow(
-                    partner_id="P-1001", holder=holder, holder_name=name, kind=kind,
-                    number=number, issued_on=date(2026, 3, 1), expires_on=date(2029, 2, 28),
-                    recorded_by="ops-li", recorded_at=now,
-                ))  # fmt: skip
+                s.add(
+                    StaffCertificateRow(
+                        partner_id="P-1001",
+                        holder=holder,
+                        holder_name=name,
+                        kind=kind,
+                        number=number,
+                        issued_on=date(2026, 3, 1),
+                        expires_on=date(2029, 2, 28),
+                        recorded_by="ops-li",
+                        recorded_at=now,
+                    )
+                )
         case_id, title, customer, days_ago = CASE
         case = await s.scalar(select(CloudServiceCase).where(CloudServiceCase.case_id == case_id))
         completed = now.date() - timedelta(days=days_ago)
         if case is None:
-            s.add(CloudServiceCase(
-                partner_id="P-1001", case_id=case_id, title=title, customer_name=customer,
-                completed_on=completed, recorded_by="ops-li", recorded_at=now,
-            ))  # fmt: skip
+            s.add(
+                CloudServiceCase(
+                    partner_id="P-1001",
+                    case_id=case_id,
+                    title=title,
+                    customer_name=customer,
+                    completed_on=completed,
+                    recorded_by="ops-li",
+                    recorded_at=now,
+                )
+            )
         else:
             case.completed_on = completed
     app = f"onboarding-{APPLICANT_USCC}"

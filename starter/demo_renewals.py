@@ -38,25 +38,97 @@ CUSTOMERS = [
 
 # order, customer, product, amount, billing, days ahead (None: minutes), auto-renew, what for
 ORDERS: list[tuple[str, str, str, str, str, int | None, bool, str]] = [
-    ("RN-EVG-1", "C-2101", "GaussDB primary/standby cluster", "128000.00", "yearly", 20, False,
-     "task; resale: partner_pays needs the customer's authorization"),
-    ("RN-EVG-2", "C-2101", "ECS c7.4xlarge x 40", "50000.00", "yearly", 28, False,
-     "task: exactly the threshold; the ready billing file renews it"),
-    ("RN-EVG-3", "C-2101", "CDN traffic package", "49999.99", "yearly", 10, False,
-     "no task: below the threshold"),
-    ("RN-HHG-1", "C-2102", "DCS Redis cluster", "66000.00", "monthly", 5, False,
-     "task; consulting: the solution provider may pay without authorization"),
-    ("RN-HHG-2", "C-2102", "RDS for MySQL", "90000.00", "monthly", 12, False,
-     "no task: a monthly order 12 days ahead"),
-    ("RN-HHG-3", "C-2102", "Dedicated host", "200000.00", "yearly", 9, True,
-     "no task: auto-renew is on"),
-    ("RN-SKY-1", "C-2103", "GPU inference fleet", "75000.00", "yearly", 15, False,
-     "task at a reseller: partner_pays asks the distributor, then the customer"),
-    ("RN-RIV-1", "C-2104", "Data warehouse", "300000.00", "yearly", 3, False,
-     "no task: the customer is not bound to a partner"),
-    ("RN-EVG-9", "C-2101", "MRS analytics cluster", "58000.00", "monthly", None, False,
-     "task that expires 15 minutes after loading and ends LOST"),
-]  # fmt: skip
+    (
+        "RN-EVG-1",
+        "C-2101",
+        "GaussDB primary/standby cluster",
+        "128000.00",
+        "yearly",
+        20,
+        False,
+        "task; resale: partner_pays needs the customer's authorization",
+    ),
+    (
+        "RN-EVG-2",
+        "C-2101",
+        "ECS c7.4xlarge x 40",
+        "50000.00",
+        "yearly",
+        28,
+        False,
+        "task: exactly the threshold; the ready billing file renews it",
+    ),
+    (
+        "RN-EVG-3",
+        "C-2101",
+        "CDN traffic package",
+        "49999.99",
+        "yearly",
+        10,
+        False,
+        "no task: below the threshold",
+    ),
+    (
+        "RN-HHG-1",
+        "C-2102",
+        "DCS Redis cluster",
+        "66000.00",
+        "monthly",
+        5,
+        False,
+        "task; consulting: the solution provider may pay without authorization",
+    ),
+    (
+        "RN-HHG-2",
+        "C-2102",
+        "RDS for MySQL",
+        "90000.00",
+        "monthly",
+        12,
+        False,
+        "no task: a monthly order 12 days ahead",
+    ),
+    (
+        "RN-HHG-3",
+        "C-2102",
+        "Dedicated host",
+        "200000.00",
+        "yearly",
+        9,
+        True,
+        "no task: auto-renew is on",
+    ),
+    (
+        "RN-SKY-1",
+        "C-2103",
+        "GPU inference fleet",
+        "75000.00",
+        "yearly",
+        15,
+        False,
+        "task at a reseller: partner_pays asks the distributor, then the customer",
+    ),
+    (
+        "RN-RIV-1",
+        "C-2104",
+        "Data warehouse",
+        "300000.00",
+        "yearly",
+        3,
+        False,
+        "no task: the customer is not bound to a partner",
+    ),
+    (
+        "RN-EVG-9",
+        "C-2101",
+        "MRS analytics cluster",
+        "58000.00",
+        "monthly",
+        None,
+        False,
+        "task that expires 15 minutes after loading and ends LOST",
+    ),
+]
 LOST_AFTER = timedelta(minutes=15)
 
 
@@ -78,8 +150,13 @@ async def _ensure_binding(s: AsyncSession, partner_id: str, customer_id: str, mo
     key = f"demo-renewals:{partner_id}:{customer_id}"
     row = await s.scalar(select(Binding).where(Binding.idempotency_key == key))
     if row is None:
-        row = Binding(idempotency_key=key, partner_id=partner_id, customer_id=customer_id,
-                      created_by="demo-data", started_at=SINCE)  # fmt: skip
+        row = Binding(
+            idempotency_key=key,
+            partner_id=partner_id,
+            customer_id=customer_id,
+            created_by="demo-data",
+            started_at=SINCE,
+        )
         s.add(row)
     row.mode, row.status = mode, "active"
     row.ended_at = row.ended_by = row.ended_reason = None
@@ -109,9 +186,15 @@ async def load_renewals_demo(ctx: AppContext) -> dict[str, Any]:
             if row is not None and row.expires_at > now:
                 expiries[order] = row.expires_at
                 continue
-            values = dict(customer_id=cid, product=product, amount=Decimal(amount),
-                          billing=billing, expires_at=_expiry(today, now, ahead),
-                          auto_renew=auto, updated_at=now)  # fmt: skip
+            values = dict(
+                customer_id=cid,
+                product=product,
+                amount=Decimal(amount),
+                billing=billing,
+                expires_at=_expiry(today, now, ahead),
+                auto_renew=auto,
+                updated_at=now,
+            )
             if row is None:
                 s.add(Subscription(order_id=order, **values))
             else:
@@ -150,7 +233,17 @@ def _write_renewed_file(path: Path, order: str, expires_at: datetime) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["order_id", "customer_id", "product", "amount", "billing", "expires_at",
-                    "auto_renew"])  # fmt: skip
-        w.writerow([order, spec[1], spec[2], spec[3], spec[4],
-                    (expires_at + timedelta(days=365)).isoformat(), "false"])  # fmt: skip
+        w.writerow(
+            ["order_id", "customer_id", "product", "amount", "billing", "expires_at", "auto_renew"]
+        )
+        w.writerow(
+            [
+                order,
+                spec[1],
+                spec[2],
+                spec[3],
+                spec[4],
+                (expires_at + timedelta(days=365)).isoformat(),
+                "false",
+            ]
+        )

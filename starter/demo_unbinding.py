@@ -46,8 +46,13 @@ async def _ensure_binding(
     if active is not None and (row is None or active.id != row.id):
         return active.id if active.partner_id == PARTNER else None
     if row is None:
-        row = Binding(idempotency_key=key, partner_id=PARTNER, customer_id=customer_id,
-                      created_by="demo-data", started_at=SINCE)  # fmt: skip
+        row = Binding(
+            idempotency_key=key,
+            partner_id=PARTNER,
+            customer_id=customer_id,
+            created_by="demo-data",
+            started_at=SINCE,
+        )
         s.add(row)
     row.mode, row.status, row.allocated_balance = mode, "active", allocated
     row.awaiting_budget = False
@@ -63,9 +68,17 @@ async def load_unbinding_demo(ctx: AppContext) -> dict[str, Any]:
         for customer_id, mode, allocated in BINDINGS:
             ids[customer_id] = await _ensure_binding(s, customer_id, mode, allocated)
         for vid, customer_id, kind, issuer, partner_id, balance in VOUCHERS:
-            values = dict(id=vid, customer_id=customer_id, kind=kind, issuer=issuer,
-                          issuer_partner_id=partner_id, balance=balance, status="held",
-                          issued_at=SINCE, disposed_at=None)  # fmt: skip
+            values = dict(
+                id=vid,
+                customer_id=customer_id,
+                kind=kind,
+                issuer=issuer,
+                issuer_partner_id=partner_id,
+                balance=balance,
+                status="held",
+                issued_at=SINCE,
+                disposed_at=None,
+            )
             voucher = await s.get(CustomerVoucher, vid)
             if voucher is None:
                 s.add(CustomerVoucher(**values))

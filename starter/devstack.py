@@ -171,15 +171,24 @@ def run_dev_stack(settings: Settings, ports: DevPorts) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         temporal_argv = [
-            temporal_binary(), "server", "start-dev",
-            "--ip", "127.0.0.1",
-            "--port", str(ports.temporal),
-            "--ui-port", str(ports.ui),
-            "--db-filename", str(settings.dev_temporal_db),
-            "--sqlite-pragma", "journal_mode=WAL",
-            "--sqlite-pragma", "synchronous=NORMAL",
-            "--log-level", "error",
-        ]  # fmt: skip
+            temporal_binary(),
+            "server",
+            "start-dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(ports.temporal),
+            "--ui-port",
+            str(ports.ui),
+            "--db-filename",
+            str(settings.dev_temporal_db),
+            "--sqlite-pragma",
+            "journal_mode=WAL",
+            "--sqlite-pragma",
+            "synchronous=NORMAL",
+            "--log-level",
+            "error",
+        ]
         for name in SEARCH_ATTRIBUTES:
             temporal_argv += ["--search-attribute", f"{name}=Keyword"]
         children.append(spawn("temporal", temporal_argv, env))

@@ -72,6 +72,7 @@ class ImportResult:
             self.inserted += 1
         else:
             self.updated += 1
+
     # Facts for follow-up work after the commit (e.g. customers whose email changed).
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -91,8 +91,26 @@ def test_bad_usage_exits_2(db: str, tmp_path: Path) -> None:
 
 def test_a_refused_invitation_exits_1_before_touching_temporal(db: str, tmp_path: Path) -> None:
     run("import", "partners", str(write(tmp_path, "p.csv", PARTNERS_CSV)))
-    run("import", "customers", str(write(tmp_path, "c.json", json.dumps(
-        [{"id": "C-1", "name": "Credit", "email": "c1@x.test", "has_credit_account": True}]))))  # fmt: skip
+    run(
+        "import",
+        "customers",
+        str(
+            write(
+                tmp_path,
+                "c.json",
+                json.dumps(
+                    [
+                        {
+                            "id": "C-1",
+                            "name": "Credit",
+                            "email": "c1@x.test",
+                            "has_credit_account": True,
+                        }
+                    ]
+                ),
+            )
+        ),
+    )
     users = "id,name,email,role,partner_id\nu-1,Ann,ann@x.test,partner_staff,P-1\n"
     run("import", "partner-users", str(write(tmp_path, "u.csv", users)))
     code, out = run("invite", "--partner", "P-1", "--customer", "C-1", "--as", "u-1")

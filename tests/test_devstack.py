@@ -30,8 +30,11 @@ def clean_env(var_dir: Path) -> dict[str, str]:
 def cli(env: dict[str, str], *args: str, expect: int = 0) -> Any:
     proc = subprocess.run(
         [sys.executable, "-m", "starter.cli", *args, "--json"],
-        env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == expect, (args, proc.returncode, proc.stdout, proc.stderr)
     assert "Traceback" not in proc.stderr
     return json.loads(proc.stdout)
@@ -40,11 +43,24 @@ def cli(env: dict[str, str], *args: str, expect: int = 0) -> Any:
 def start_stack(env: dict[str, str], ports: list[int], var_dir: Path) -> subprocess.Popen[bytes]:
     log = open(var_dir.parent / "dev.log", "ab")  # noqa: SIM115 (closed with the process)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "starter.cli", "dev",
-         "--temporal-port", str(ports[0]), "--ui-port", str(ports[1]),
-         "--smtp-port", str(ports[2]), "--web-port", str(ports[3])],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "starter.cli",
+            "dev",
+            "--temporal-port",
+            str(ports[0]),
+            "--ui-port",
+            str(ports[1]),
+            "--smtp-port",
+            str(ports[2]),
+            "--web-port",
+            str(ports[3]),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 90
     while not (var_dir / "dev.env").exists():
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -69,8 +85,9 @@ def test_dev_stack_invitation_story(tmp_path: Path) -> None:
     try:
         demo = cli(env, "demo-data")
         assert "P-1001" in demo["partners"]
-        refused = cli(env, "invite", "--partner", "P-1001", "--customer", "C-2002",
-                      "--as", "ps-liu", expect=1)  # fmt: skip
+        refused = cli(
+            env, "invite", "--partner", "P-1001", "--customer", "C-2002", "--as", "ps-liu", expect=1
+        )
         assert refused["rule"] == "credit_account_no_resale"
         view = cli(env, "invite", "--partner", "P-1001", "--customer", "C-2001", "--as", "ps-liu")
         assert view["status"] == "PENDING"
@@ -112,11 +129,25 @@ def test_dev_stack_refuses_a_busy_port(tmp_path: Path) -> None:
         busy.listen()
         port = busy.getsockname()[1]
         proc = subprocess.run(
-            [sys.executable, "-m", "starter.cli", "dev", "--temporal-port", str(port),
-             "--ui-port", str(free_port()), "--smtp-port", str(free_port()),
-             "--web-port", str(free_port())],
-            env=clean_env(var_dir), capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "starter.cli",
+                "dev",
+                "--temporal-port",
+                str(port),
+                "--ui-port",
+                str(free_port()),
+                "--smtp-port",
+                str(free_port()),
+                "--web-port",
+                str(free_port()),
+            ],
+            env=clean_env(var_dir),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert proc.returncode == 2
     assert f"temporal port {port}" in proc.stderr and "--temporal-port" in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -89,8 +89,8 @@ class CustomerAuthorizationWorkflow:
         )
         self._ctx = ctx
         refusal = requester_refusal(req.requested_by, ctx.partner)
-        refusals = [refusal] if refusal else authorization_refusals(
-            ctx, req.accept_commitment_letter
+        refusals = (
+            [refusal] if refusal else authorization_refusals(ctx, req.accept_commitment_letter)
         )
         if refusals:
             # Refused before anyone was asked: nothing recorded, the waiters are told.
@@ -108,8 +108,9 @@ class CustomerAuthorizationWorkflow:
         if not ctx.letter_accepted:
             await self._accept_letter()
         self._status = (
-            S.AWAITING_DISTRIBUTOR if needs_distributor_authorization(ctx.partner) else
-            S.AWAITING_CUSTOMER
+            S.AWAITING_DISTRIBUTOR
+            if needs_distributor_authorization(ctx.partner)
+            else S.AWAITING_CUSTOMER
         )
         await self._record()
         await audit(
@@ -159,8 +160,12 @@ class CustomerAuthorizationWorkflow:
             f"commitment-letter:{req.partner_id}:{COMMITMENT_LETTER_VERSION}",
             ctx.partner.contact_email,
             "authorization_commitment_letter",
-            {**self._email_context(), "letter_text": COMMITMENT_LETTER_TEXT,
-             "letter_version": COMMITMENT_LETTER_VERSION, "accepted_by": ref.accepted_by},
+            {
+                **self._email_context(),
+                "letter_text": COMMITMENT_LETTER_TEXT,
+                "letter_version": COMMITMENT_LETTER_VERSION,
+                "accepted_by": ref.accepted_by,
+            },
         )
 
     async def _ask_distributor(self) -> None:
@@ -280,11 +285,17 @@ class CustomerAuthorizationWorkflow:
         assert ctx is not None and ctx.partner is not None and ctx.customer is not None
         rk = run_key()
         await self._record()
-        actor = self._revoked_by or (
-            self._decided_by if self._status == S.CANCELLED else None
-        ) or "system"
-        await audit(f"{rk}:outcome", f"authorization_{self._status.value.lower()}", actor,
-                    self._reason or "")
+        actor = (
+            self._revoked_by
+            or (self._decided_by if self._status == S.CANCELLED else None)
+            or "system"
+        )
+        await audit(
+            f"{rk}:outcome",
+            f"authorization_{self._status.value.lower()}",
+            actor,
+            self._reason or "",
+        )
         template = {
             S.CANCELLED: "authorization_cancelled",
             S.LAPSED: "authorization_lapsed",
@@ -432,8 +443,10 @@ class CustomerAuthorizationWorkflow:
 
     def _partner_name(self) -> str:
         ctx = self._ctx
-        return self._req.partner_id if ctx is None or ctx.partner is None else (
-            ctx.partner.company_name
+        return (
+            self._req.partner_id
+            if ctx is None or ctx.partner is None
+            else (ctx.partner.company_name)
         )
 
     def _change(self) -> AuthorizationChanged:
@@ -483,9 +496,7 @@ class CustomerAuthorizationWorkflow:
             "purpose": self._req.purpose,
             "workflow_id": workflow.info().workflow_id,
             "deadline": f"{self._deadline:%Y-%m-%d %H:%M} UTC" if self._deadline else "",
-            "valid_until": (
-                f"{self._valid_until:%Y-%m-%d %H:%M} UTC" if self._valid_until else ""
-            ),
+            "valid_until": (f"{self._valid_until:%Y-%m-%d %H:%M} UTC" if self._valid_until else ""),
             "validity_days": self._req.validity.days,
             "reason": self._reason or "",
             "status": self._status.value,
@@ -511,4 +522,3 @@ class CustomerAuthorizationWorkflow:
             refusals=self._refusals,
             commitment_letter_version=self._letter_version,
         )
-

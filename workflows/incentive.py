@@ -420,8 +420,9 @@ class IncentivePayoutWorkflow:
         if self._req.application_reminder_after > timedelta(0) and remind_at < deadline:
             if await self._wait_until(applied, remind_at):
                 return True
-            await self._email_partner("incentive_application_reminder", "apply-reminder",
-                                      deadline=deadline)
+            await self._email_partner(
+                "incentive_application_reminder", "apply-reminder", deadline=deadline
+            )
         return await self._wait_until(applied, deadline)
 
     async def _record_application(self) -> None:
@@ -514,15 +515,16 @@ class IncentivePayoutWorkflow:
             lambda: not self._busy and self._invoiced >= self._amount
         )
         reminders = sorted(
-            {due - before for before in self._req.invoice_reminders_before
-             if workflow.now() < due - before < due}
+            {
+                due - before
+                for before in self._req.invoice_reminders_before
+                if workflow.now() < due - before < due
+            }
         )
         for n, at in enumerate(reminders, start=1):
             if await self._wait_until(complete, at):
                 return True
-            await self._email_partner(
-                "incentive_invoice_reminder", f"invoice-reminder:{n}"
-            )
+            await self._email_partner("incentive_invoice_reminder", f"invoice-reminder:{n}")
         if await self._wait_until(complete, due):
             return True
         # An invoice may be being recorded as the window closes: let it finish first.
@@ -530,8 +532,12 @@ class IncentivePayoutWorkflow:
         return complete()
 
     async def _ask_finance(self) -> None:
-        await close_task(f"{self._id}:invoice", "done", decision="invoiced",
-                         decided_by=self._invoices[-1].submitted_by)
+        await close_task(
+            f"{self._id}:invoice",
+            "done",
+            decision="invoiced",
+            decided_by=self._invoices[-1].submitted_by,
+        )
         await self._set_status(S.AWAITING_APPROVAL)
         # [doc] payment within 30 calendar days of receiving the invoice.
         await open_task(
@@ -561,20 +567,30 @@ class IncentivePayoutWorkflow:
 
     async def _rejected(self) -> None:
         await self._set_status(
-            S.REJECTED, reason=self._reason, decided_by=self._decided_by,
+            S.REJECTED,
+            reason=self._reason,
+            decided_by=self._decided_by,
             decided_at=self._decided_at,
         )
-        await close_task(f"{self._id}:approval", "done", decision="reject",
-                         comment=self._reason, decided_by=self._decided_by)
+        await close_task(
+            f"{self._id}:approval",
+            "done",
+            decision="reject",
+            comment=self._reason,
+            decided_by=self._decided_by,
+        )
         await audit(f"{self._id}:rejected", "rejected", self._decided_by or "", self._reason or "")
         await self._email_partner("incentive_rejected", "rejected")
 
     async def _approved(self) -> None:
-        await self._set_status(
-            S.APPROVED, decided_by=self._decided_by, decided_at=self._decided_at
+        await self._set_status(S.APPROVED, decided_by=self._decided_by, decided_at=self._decided_at)
+        await close_task(
+            f"{self._id}:approval",
+            "done",
+            decision="approve",
+            comment=self._reason,
+            decided_by=self._decided_by,
         )
-        await close_task(f"{self._id}:approval", "done", decision="approve",
-                         comment=self._reason, decided_by=self._decided_by)
         await audit(f"{self._id}:approved", "approved", self._decided_by or "", self._reason or "")
 
     async def _pay(self) -> None:
@@ -822,4 +838,3 @@ class IncentivePayoutWorkflow:
             payment_reference=self._payment_reference,
             paid_at=self._paid_at,
         )
-

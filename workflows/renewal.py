@@ -185,9 +185,11 @@ class RenewalWorkflow:
             if timeout > timedelta(0):
                 with contextlib.suppress(TimeoutError):
                     await workflow.wait_condition(
-                        lambda: self._status in FINAL_STATUSES
-                        or self._billing_nudges > self._nudges_seen
-                        or bool(self._auth_events),
+                        lambda: (
+                            self._status in FINAL_STATUSES
+                            or self._billing_nudges > self._nudges_seen
+                            or bool(self._auth_events)
+                        ),
                         timeout=timeout,
                     )
             await workflow.wait_condition(lambda: not self._busy)
@@ -281,14 +283,19 @@ class RenewalWorkflow:
             if ev.workflow_id != self._auth_wf or ev.status == self._auth_status:
                 continue
             self._auth_status = ev.status
-            if self._status == S.AWAITING_AUTHORIZATION and ev.status == AuthorizationStatus.APPROVED:
+            if (
+                self._status == S.AWAITING_AUTHORIZATION
+                and ev.status == AuthorizationStatus.APPROVED
+            ):
                 self._status = S.PARTNER_PAYS
                 self._note = (
                     f"the customer authorized the partner until {ev.valid_until:%Y-%m-%d}"
-                    if ev.valid_until else "the customer authorized the partner"
+                    if ev.valid_until
+                    else "the customer authorized the partner"
                 )
-                await audit(f"{wf}:authorized:{ev.workflow_id}", "customer_authorized", "system",
-                            self._note)
+                await audit(
+                    f"{wf}:authorized:{ev.workflow_id}", "customer_authorized", "system", self._note
+                )
             elif (self._status == S.AWAITING_AUTHORIZATION and ev.status in AUTH_FINAL) or (
                 self._status == S.PARTNER_PAYS
                 and ev.status in (AuthorizationStatus.REVOKED, AuthorizationStatus.EXPIRED)
@@ -332,22 +339,26 @@ class RenewalWorkflow:
             )
         if self._escalated:
             await close_task(
-                f"{wf}:escalation", task_status, decision=self._status.value.lower(),
-                comment=self._reason, decided_by=decided_by,
+                f"{wf}:escalation",
+                task_status,
+                decision=self._status.value.lower(),
+                comment=self._reason,
+                decided_by=decided_by,
             )
         await audit(
             f"{wf}:outcome",
             self._status.value.lower(),
-            self._decided_by if self._status in (S.DECLINED, S.CANCELLED) and self._decided_by
+            self._decided_by
+            if self._status in (S.DECLINED, S.CANCELLED) and self._decided_by
             else "system",
             self._reason or "",
         )
         context = self._email_context()
         if self._status == S.LOST:
             ctx = await self._load_context()
-            recipients: list[tuple[str, str]] = [
-                (to, to) for to in self._partner_recipients()
-            ] + [(m.user_id, m.email) for m in ctx.managers]
+            recipients: list[tuple[str, str]] = [(to, to) for to in self._partner_recipients()] + [
+                (m.user_id, m.email) for m in ctx.managers
+            ]
             for who, to in recipients:
                 await send_email(f"{wf}:lost:{who}", to, "renewal_lost", context)
         elif self._status == S.RENEWED:
@@ -420,7 +431,9 @@ class RenewalWorkflow:
             ctx = self._ctx
             assert ctx is not None and ctx.partner is not None
             refusal = partner_payment_refusal(
-                ctx.partner.type, self._req.mode, self._req.partner_id,
+                ctx.partner.type,
+                self._req.mode,
+                self._req.partner_id,
                 self._req.subscription.customer_id,
             )
             if refusal is not None:
@@ -475,7 +488,10 @@ class RenewalWorkflow:
         await audit(f"{wf}:claimed", "claimed", actor.user_id, actor.describe())
         if self._escalated:
             await close_task(
-                f"{wf}:escalation", "done", decision="claimed", decided_by=actor.user_id,
+                f"{wf}:escalation",
+                "done",
+                decision="claimed",
+                decided_by=actor.user_id,
                 comment=f"claimed by {actor.user_id}",
             )
 
@@ -495,8 +511,12 @@ class RenewalWorkflow:
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=RETRY,
             )
-            if not (found.reusable or found.pending or found.letter_accepted
-                    or fb.accept_commitment_letter):
+            if not (
+                found.reusable
+                or found.pending
+                or found.letter_accepted
+                or fb.accept_commitment_letter
+            ):
                 # Refused before anything changed: the update fails, the task stays as it was.
                 raise IneligibleError(
                     f"partner {self._req.partner_id} has not accepted the commitment letter for "
@@ -523,14 +543,16 @@ class RenewalWorkflow:
                 )
             else:
                 self._status = S.AWAITING_AUTHORIZATION
-                await self._ask_for_authorization(fb, found.pending.workflow_id
-                                                  if found.pending else None)
+                await self._ask_for_authorization(
+                    fb, found.pending.workflow_id if found.pending else None
+                )
         await self._record()
         await audit(
             f"{wf}:feedback:{self._feedbacks}",
             "feedback",
             fb.actor.user_id,
-            fb.outcome.value + (f": {fb.reason}" if fb.reason else "")
+            fb.outcome.value
+            + (f": {fb.reason}" if fb.reason else "")
             + (f" ({self._note})" if self._note else ""),
         )
 
@@ -672,9 +694,7 @@ class RenewalWorkflow:
             "outcome": self._outcome.value if self._outcome else "",
             "reason": self._reason or "",
             "note": self._note or "",
-            "renewed_until": (
-                f"{self._renewed_until:%Y-%m-%d}" if self._renewed_until else ""
-            ),
+            "renewed_until": (f"{self._renewed_until:%Y-%m-%d}" if self._renewed_until else ""),
         }
 
     def _view(self) -> RenewalView:
@@ -703,4 +723,3 @@ class RenewalWorkflow:
             reminders_sent=list(self._reminders_sent),
             note=self._note,
         )
-

@@ -67,10 +67,11 @@ class RenewalScanWorkflow:
             pages_this_run += 1
             if page.next_after is None:
                 break
-            if pages_this_run >= req.pages_per_run or workflow.info().is_continue_as_new_suggested():
-                workflow.continue_as_new(
-                    req.model_copy(update={"as_of": as_of, "progress": p})
-                )
+            if (
+                pages_this_run >= req.pages_per_run
+                or workflow.info().is_continue_as_new_suggested()
+            ):
+                workflow.continue_as_new(req.model_copy(update={"as_of": as_of, "progress": p}))
         return RenewalScanResult(
             as_of=as_of,
             scanned=p.scanned,

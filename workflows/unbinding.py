@@ -535,9 +535,7 @@ class UnbindingWorkflow:
             "initiator": self._initiator.value if self._initiator else "",
             "requested_by": req.requested_by.name or req.requested_by.user_id,
             "reason": req.reason or "",
-            "expires_at": (
-                f"{self._expires_at:%Y-%m-%d %H:%M} UTC" if self._expires_at else ""
-            ),
+            "expires_at": (f"{self._expires_at:%Y-%m-%d %H:%M} UTC" if self._expires_at else ""),
             "decided_by": self._decided_by or "",
             "comment": self._comment or "",
             "outcome": self._outcome or "",

@@ -70,9 +70,7 @@ class CustomerVoucher(Base):
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # voucher | cash_coupon
     issuer: Mapped[str] = mapped_column(String(16))  # partner | vendor
-    issuer_partner_id: Mapped[str | None] = mapped_column(
-        ForeignKey("partners.id"), nullable=True
-    )
+    issuer_partner_id: Mapped[str | None] = mapped_column(ForeignKey("partners.id"), nullable=True)
     balance: Mapped[Decimal] = mapped_column(Money)
     # held | recalled | returned | used | expired
     status: Mapped[str] = mapped_column(String(16), default="held")

@@ -60,8 +60,9 @@ async def payout(sessions: Sessions, pid: str = "P-1", period: str = "2026-10") 
 async def test_open_payout_once(db_kind: str, sessions: Sessions) -> None:
     await add_partner(sessions, "P-1")
     a = acts(sessions)
-    req = OpenPayout(payout_id="incentive-P-1-2026-10", partner_id="P-1", period="2026-10",
-                     run_id="run-1", at=AT)  # fmt: skip
+    req = OpenPayout(
+        payout_id="incentive-P-1-2026-10", partner_id="P-1", period="2026-10", run_id="run-1", at=AT
+    )
     first = await a.open_payout(req)
     second = await a.open_payout(req.model_copy(update={"run_id": "run-2"}))
     assert first.run_id == second.run_id == "run-1"  # the second run finds the first's row
@@ -71,22 +72,35 @@ async def test_open_payout_once(db_kind: str, sessions: Sessions) -> None:
 
 def _invoice(number: str = "12345678", total: str = "100.00") -> InvoiceDetails:
     return InvoiceDetails(
-        invoice_number=number, invoice_type="vat_special", buyer_title="Vendor Ltd.",
-        buyer_tax_id="91520900MA6J6CBN9Q", seller_name="P-1 Tech Co., Ltd.",
-        seller_tax_id="91350100M000100Y43", amount_excl_tax=Decimal(total) - Decimal("6.00"),
-        tax_amount=Decimal("6.00"), total=Decimal(total), issued_on=date(2026, 11, 5),
-    )  # fmt: skip
+        invoice_number=number,
+        invoice_type="vat_special",
+        buyer_title="Vendor Ltd.",
+        buyer_tax_id="91520900MA6J6CBN9Q",
+        seller_name="P-1 Tech Co., Ltd.",
+        seller_tax_id="91350100M000100Y43",
+        amount_excl_tax=Decimal(total) - Decimal("6.00"),
+        tax_amount=Decimal("6.00"),
+        total=Decimal(total),
+        issued_on=date(2026, 11, 5),
+    )
 
 
 def _expect(payout_id: str, company: str = "P-1 Tech Co., Ltd.") -> InvoiceExpectations:
     return InvoiceExpectations(
-        payout_id=payout_id, vendor_title="Vendor Ltd.", vendor_tax_id="91520900MA6J6CBN9Q",
-        partner_company=company, partner_uscc="91350100M000100Y43",
-        payout_amount=Decimal("100.00"), notified_on=date(2026, 11, 4), today=date(2026, 11, 6),
-    )  # fmt: skip
+        payout_id=payout_id,
+        vendor_title="Vendor Ltd.",
+        vendor_tax_id="91520900MA6J6CBN9Q",
+        partner_company=company,
+        partner_uscc="91350100M000100Y43",
+        payout_amount=Decimal("100.00"),
+        notified_on=date(2026, 11, 4),
+        today=date(2026, 11, 6),
+    )
 
 
-async def test_record_invoice_once_and_never_for_two_payouts(db_kind: str, sessions: Sessions) -> None:
+async def test_record_invoice_once_and_never_for_two_payouts(
+    db_kind: str, sessions: Sessions
+) -> None:
     await add_partner(sessions, "P-1")
     await add_partner(sessions, "P-2")
     p1, p2 = await payout(sessions, "P-1"), await payout(sessions, "P-2")
@@ -116,12 +130,14 @@ async def test_voucher_and_recharge_credit_once(db_kind: str, sessions: Sessions
     await add_partner(sessions, "P-1")
     p = await payout(sessions)
     a = acts(sessions)
-    v = IssueVoucher(key=f"{p}:voucher", payout_id=p, partner_id="P-1",
-                     amount=Decimal("12.34"), at=AT)  # fmt: skip
+    v = IssueVoucher(
+        key=f"{p}:voucher", payout_id=p, partner_id="P-1", amount=Decimal("12.34"), at=AT
+    )
     v1, v2 = await a.issue_voucher(v), await a.issue_voucher(v)
     assert v1.voucher_code == v2.voucher_code and v1.amount == Decimal("12.34")
-    c = CreditRecharge(key=f"{p}:recharge", payout_id=p, partner_id="P-1",
-                       amount=Decimal("12.34"), at=AT)  # fmt: skip
+    c = CreditRecharge(
+        key=f"{p}:recharge", payout_id=p, partner_id="P-1", amount=Decimal("12.34"), at=AT
+    )
     c1, c2 = await a.credit_recharge_account(c), await a.credit_recharge_account(c)
     assert c1.credit_id == c2.credit_id
     assert (await rows(sessions, IncentiveVoucher), await rows(sessions, RechargeCredit)) == (1, 1)
@@ -132,9 +148,15 @@ async def test_bank_transfer_once_even_when_retried(db_kind: str, sessions: Sess
     p = await payout(sessions)
     gateway = FakePaymentGateway()
     pay = PaymentActivities(sessions, gateway)
-    req = BankTransfer(key=f"{p}:bank_transfer", payout_id=p, partner_id="P-1",
-                       payee_name="P-1 Tech", payee_tax_id="91350100M000100Y43",
-                       amount=Decimal("1400.00"), at=AT)  # fmt: skip
+    req = BankTransfer(
+        key=f"{p}:bank_transfer",
+        payout_id=p,
+        partner_id="P-1",
+        payee_name="P-1 Tech",
+        payee_tax_id="91350100M000100Y43",
+        amount=Decimal("1400.00"),
+        at=AT,
+    )
     gateway.fail_next(1)
     try:
         await pay.pay_bank_transfer(req)
@@ -158,17 +180,32 @@ async def test_compute_incentive_reads_rates_bindings_carry_and_bills(
     await add_customer(sessions, "C-1")
     await add_customer(sessions, "C-2")
     async with sessions.begin() as s:
-        s.add(Binding(idempotency_key="b1", partner_id="P-1", customer_id="C-1", mode="resale",
-                      status="active", created_by="t",
-                      started_at=datetime(2026, 10, 10, 9, tzinfo=UTC)))  # fmt: skip
+        s.add(
+            Binding(
+                idempotency_key="b1",
+                partner_id="P-1",
+                customer_id="C-1",
+                mode="resale",
+                status="active",
+                created_by="t",
+                started_at=datetime(2026, 10, 10, 9, tzinfo=UTC),
+            )
+        )
         s.add(IncentiveRate(partner_type="cloud_reseller", site="china", rate=Decimal("0.1")))
         for n, (cid, day, amount) in enumerate(
             [("C-1", 9, "500.00"), ("C-1", 10, "1000.00"), ("C-2", 12, "700.00")]
         ):
-            s.add(ConsumptionLineRow(line_id=f"L{n}", customer_id=cid,
-                                     consumed_on=date(2026, 10, day), amount=Decimal(amount),
-                                     payment_kind="cash", site="china",
-                                     product_line="cloud_service"))  # fmt: skip
+            s.add(
+                ConsumptionLineRow(
+                    line_id=f"L{n}",
+                    customer_id=cid,
+                    consumed_on=date(2026, 10, day),
+                    amount=Decimal(amount),
+                    payment_kind="cash",
+                    site="china",
+                    product_line="cloud_service",
+                )
+            )
         s.add(PartnerBillStatus(partner_id="P-1", period="2026-10", all_paid=False))
     p9 = await payout(sessions, "P-1", "2026-09")
     a = acts(sessions)
@@ -186,19 +223,26 @@ async def test_compute_incentive_reads_rates_bindings_carry_and_bills(
     # only C-1 from the 10th; the imported China rate overrides the default (0.08)
     assert st.performance == Decimal("1000.00")
     assert {s.site.value: s.rate for s in st.sites} == {
-        "china": Decimal("0.1000"), "overseas": Decimal("0.0600"),
-    }  # fmt: skip
+        "china": Decimal("0.1000"),
+        "overseas": Decimal("0.0600"),
+    }
     assert (st.gross_incentive, st.carried_in, st.payable) == (
-        Decimal("100.00"), Decimal("-30.00"), Decimal("70.00"),
-    )  # fmt: skip
+        Decimal("100.00"),
+        Decimal("-30.00"),
+        Decimal("70.00"),
+    )
     assert facts.bill.known and not facts.bill.all_paid
     none = await a.bill_status(PartnerMonth(partner_id="P-1", period="2026-11"))
     assert not none.known
 
 
 async def test_active_partners_page_by_page(db_kind: str, sessions: Sessions) -> None:
-    for pid, status in [("P-1", "ACTIVE"), ("P-2", "SUSPENDED"), ("P-3", "ACTIVE"),
-                        ("P-4", "ACTIVE")]:  # fmt: skip
+    for pid, status in [
+        ("P-1", "ACTIVE"),
+        ("P-2", "SUSPENDED"),
+        ("P-3", "ACTIVE"),
+        ("P-4", "ACTIVE"),
+    ]:
         await add_partner(sessions, pid, status=status)
     a = acts(sessions)
     first = await a.list_active_partners(PartnerPage(limit=2))

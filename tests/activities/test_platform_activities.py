@@ -27,9 +27,13 @@ NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 def email_activities(deps: Deps) -> EmailActivities:
     return EmailActivities(
-        deps.sessions, deps.mailer, deps.renderer, deps.signer,
-        sender="PartnerFlow <pf@test>", message_id_domain="pf.test",
-    )  # fmt: skip
+        deps.sessions,
+        deps.mailer,
+        deps.renderer,
+        deps.signer,
+        sender="PartnerFlow <pf@test>",
+        message_id_domain="pf.test",
+    )
 
 
 def invitation_email(key: str = "inv-1:invite:0", to: str = "c@x.test") -> EmailRequest:
@@ -114,9 +118,15 @@ async def test_header_injection_is_refused_and_nothing_written(
 async def test_tasks_and_audit_are_idempotent(db_kind: str, sessions: Sessions) -> None:
     acts = TaskActivities(sessions)
     req = OpenTask(
-        key="wf-1:decision", kind="invitation_decision", title="t", workflow_id="wf-1",
-        assignee_role=Role.CUSTOMER, assignee_party="C-1", due_at=NOW, created_at=NOW,
-    )  # fmt: skip
+        key="wf-1:decision",
+        kind="invitation_decision",
+        title="t",
+        workflow_id="wf-1",
+        assignee_role=Role.CUSTOMER,
+        assignee_party="C-1",
+        due_at=NOW,
+        created_at=NOW,
+    )
     a, b = await acts.open_task(req), await acts.open_task(req)
     assert a.id == b.id and await count(sessions, HumanTask) == 1
     close = CloseTask(
@@ -141,9 +151,14 @@ async def test_create_binding_and_record_invitation_are_idempotent(
     await add_customer(sessions, "C-1")
     acts = InvitationActivities(sessions)
     req = CreateBinding(
-        key="inv-1/run:binding", workflow_id="inv-1", partner_id="P-1", customer_id="C-1",
-        mode=AssociationMode.RESALE, decided_by="C-1", at=NOW,
-    )  # fmt: skip
+        key="inv-1/run:binding",
+        workflow_id="inv-1",
+        partner_id="P-1",
+        customer_id="C-1",
+        mode=AssociationMode.RESALE,
+        decided_by="C-1",
+        at=NOW,
+    )
     first, second = await acts.create_binding(req), await acts.create_binding(req)
     assert first.binding_id == second.binding_id and await count(sessions, Binding) == 1
     # The database refuses a second active binding for the customer, whatever the code does.
@@ -153,10 +168,17 @@ async def test_create_binding_and_record_invitation_are_idempotent(
     assert other.binding_id is None and other.refusals[0].rule == "bound_to_other_partner"
 
     rec = RecordInvitation(
-        run_key="inv-1/run", workflow_id="inv-1", partner_id="P-1", customer_id="C-1",
-        mode=AssociationMode.RESALE, channel=Channel.EMAIL, status=InvitationStatus.PENDING,
-        sent_to="c@x.test", invited_by="u", created_at=NOW,
-    )  # fmt: skip
+        run_key="inv-1/run",
+        workflow_id="inv-1",
+        partner_id="P-1",
+        customer_id="C-1",
+        mode=AssociationMode.RESALE,
+        channel=Channel.EMAIL,
+        status=InvitationStatus.PENDING,
+        sent_to="c@x.test",
+        invited_by="u",
+        created_at=NOW,
+    )
     await acts.record_invitation(rec)
     await acts.record_invitation(rec.model_copy(update={"status": InvitationStatus.ACCEPTED}))
     async with sessions() as s:
@@ -174,8 +196,15 @@ async def test_one_active_binding_per_customer_is_enforced_by_the_database(
     await add_customer(sessions, "C-1")
 
     def row(key: str, partner: str, status: str = "active") -> Binding:
-        return Binding(idempotency_key=key, partner_id=partner, customer_id="C-1", mode="resale",
-                       status=status, created_by="t", started_at=NOW)  # fmt: skip
+        return Binding(
+            idempotency_key=key,
+            partner_id=partner,
+            customer_id="C-1",
+            mode="resale",
+            status=status,
+            created_by="t",
+            started_at=NOW,
+        )
 
     async with sessions.begin() as s:
         s.add(row("a", "P-1", status="ended"))

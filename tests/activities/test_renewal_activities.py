@@ -122,7 +122,11 @@ async def test_commitment_letter_is_accepted_once_per_version(
     await _world(sessions)
     acts = AuthorizationActivities(sessions)
     first = LetterAcceptance(
-        partner_id="P-1", version="2026-1", text="...", accepted_by="u-1", accepted_at=NOW,
+        partner_id="P-1",
+        version="2026-1",
+        text="...",
+        accepted_by="u-1",
+        accepted_at=NOW,
         workflow_id="authorization-P-1-C-1",
     )
     a = await acts.accept_commitment_letter(first)
@@ -148,8 +152,9 @@ async def test_authorization_rows_and_what_can_be_reused(db_kind: str, sessions:
         requested_by="u-1",
         deadline_at=NOW + 7 * D,
     )
-    pending = AuthorizationRecord(run_key="authorization-P-1-C-1/r1", view=view,
-                                  requested_at=NOW, at=NOW)
+    pending = AuthorizationRecord(
+        run_key="authorization-P-1-C-1/r1", view=view, requested_at=NOW, at=NOW
+    )
     await acts.record_authorization(pending)
     await acts.record_authorization(pending)
     found = await acts.find_authorization(lookup)

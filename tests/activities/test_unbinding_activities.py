@@ -46,10 +46,15 @@ async def bound(
 ) -> int:
     async with sessions.begin() as s:
         row = Binding(
-            idempotency_key=f"k-{uuid.uuid4().hex[:8]}", partner_id=partner, customer_id="C-1",
-            mode=mode, status="active", allocated_balance=Decimal(allocated), created_by="t",
+            idempotency_key=f"k-{uuid.uuid4().hex[:8]}",
+            partner_id=partner,
+            customer_id="C-1",
+            mode=mode,
+            status="active",
+            allocated_balance=Decimal(allocated),
+            created_by="t",
             started_at=NOW - timedelta(days=100),
-        )  # fmt: skip
+        )
         s.add(row)
         await s.flush()
         return row.id
@@ -66,11 +71,18 @@ def record(
     binding_id: int, key: str = "binding-change-1/run-1", **kw: object
 ) -> RecordChangeRequest:
     values: dict[str, object] = dict(
-        key=key, workflow_id="binding-change-1", binding_id=binding_id, partner_id="P-1",
-        customer_id="C-1", kind=ChangeKind.UNBIND, initiator=Initiator.PARTNER,
-        requested_by="pa-1", previous_mode=AssociationMode.RESALE, created_at=NOW,
+        key=key,
+        workflow_id="binding-change-1",
+        binding_id=binding_id,
+        partner_id="P-1",
+        customer_id="C-1",
+        kind=ChangeKind.UNBIND,
+        initiator=Initiator.PARTNER,
+        requested_by="pa-1",
+        previous_mode=AssociationMode.RESALE,
+        created_at=NOW,
         expires_at=NOW + timedelta(days=7),
-    )  # fmt: skip
+    )
     values.update(kw)
     return RecordChangeRequest.model_validate(values)
 
@@ -114,18 +126,47 @@ async def test_dispose_vouchers_once_per_request_and_item(
     async with sessions.begin() as s:
         s.add_all(
             [
-                CustomerVoucher(id="V-P", customer_id="C-1", kind="voucher", issuer="partner",
-                                issuer_partner_id="P-1", balance=Decimal("100")),
-                CustomerVoucher(id="V-V", customer_id="C-1", kind="voucher", issuer="vendor",
-                                balance=Decimal("50")),
-                CustomerVoucher(id="K-V", customer_id="C-1", kind="cash_coupon", issuer="vendor",
-                                balance=Decimal("5")),
-                CustomerVoucher(id="V-9", customer_id="C-1", kind="voucher", issuer="partner",
-                                issuer_partner_id="P-9", balance=Decimal("7")),
-                CustomerVoucher(id="V-U", customer_id="C-1", kind="voucher", issuer="partner",
-                                issuer_partner_id="P-1", balance=Decimal("0"), status="used"),
+                CustomerVoucher(
+                    id="V-P",
+                    customer_id="C-1",
+                    kind="voucher",
+                    issuer="partner",
+                    issuer_partner_id="P-1",
+                    balance=Decimal("100"),
+                ),
+                CustomerVoucher(
+                    id="V-V",
+                    customer_id="C-1",
+                    kind="voucher",
+                    issuer="vendor",
+                    balance=Decimal("50"),
+                ),
+                CustomerVoucher(
+                    id="K-V",
+                    customer_id="C-1",
+                    kind="cash_coupon",
+                    issuer="vendor",
+                    balance=Decimal("5"),
+                ),
+                CustomerVoucher(
+                    id="V-9",
+                    customer_id="C-1",
+                    kind="voucher",
+                    issuer="partner",
+                    issuer_partner_id="P-9",
+                    balance=Decimal("7"),
+                ),
+                CustomerVoucher(
+                    id="V-U",
+                    customer_id="C-1",
+                    kind="voucher",
+                    issuer="partner",
+                    issuer_partner_id="P-1",
+                    balance=Decimal("0"),
+                    status="used",
+                ),
             ]
-        )  # fmt: skip
+        )
     req = DisposeVouchers(request_id=ref.id, partner_id="P-1", customer_id="C-1", at=NOW)
     first = await acts.dispose_customer_vouchers(req)
     second = await acts.dispose_customer_vouchers(req)
@@ -139,8 +180,13 @@ async def test_dispose_vouchers_once_per_request_and_item(
     async with sessions() as s:
         found = (await s.execute(select(CustomerVoucher.id, CustomerVoucher.status))).all()
     status = {vid: st for vid, st in found}
-    assert status == {"V-P": "recalled", "V-V": "held", "K-V": "returned", "V-9": "held",
-                      "V-U": "used"}  # fmt: skip
+    assert status == {
+        "V-P": "recalled",
+        "V-V": "held",
+        "K-V": "returned",
+        "V-9": "held",
+        "V-U": "used",
+    }
 
 
 async def test_apply_decision_ends_the_binding_with_the_decision_atomically(
@@ -149,10 +195,15 @@ async def test_apply_decision_ends_the_binding_with_the_decision_atomically(
     b = await bound(sessions)
     ref = await acts.record_change_request(record(b))
     req = ApplyChangeDecision(
-        request_id=ref.id, status=RequestStatus.APPROVED, decided_by="C-1", decided_at=NOW,
-        effect="end_binding", binding_id=b, previous_mode=AssociationMode.RESALE,
+        request_id=ref.id,
+        status=RequestStatus.APPROVED,
+        decided_by="C-1",
+        decided_at=NOW,
+        effect="end_binding",
+        binding_id=b,
+        previous_mode=AssociationMode.RESALE,
         ended_reason="partner request 1: no reason given",
-    )  # fmt: skip
+    )
     assert (await acts.apply_change_decision(req)).status == RequestStatus.APPROVED
     # a retry after the commit changes nothing, even with another time
     retry = req.model_copy(update={"decided_at": NOW + timedelta(minutes=1)})
@@ -175,9 +226,14 @@ async def test_apply_decision_refuses_a_binding_ended_meanwhile_and_records_noth
         assert row is not None
         row.status = "ended"
     req = ApplyChangeDecision(
-        request_id=ref.id, status=RequestStatus.APPROVED, decided_by="C-1", decided_at=NOW,
-        effect="end_binding", binding_id=b, previous_mode=AssociationMode.RESALE,
-    )  # fmt: skip
+        request_id=ref.id,
+        status=RequestStatus.APPROVED,
+        decided_by="C-1",
+        decided_at=NOW,
+        effect="end_binding",
+        binding_id=b,
+        previous_mode=AssociationMode.RESALE,
+    )
     with pytest.raises(ApplicationError) as err:
         await acts.apply_change_decision(req)
     assert err.value.type == "InvalidStateError" and err.value.non_retryable
@@ -191,22 +247,33 @@ async def test_apply_decision_switches_the_mode(
 ) -> None:
     b = await bound(sessions, mode="consulting")
     ref = await acts.record_change_request(
-        record(b, kind=ChangeKind.SWITCH_MODE, previous_mode=AssociationMode.CONSULTING,
-               new_mode=AssociationMode.RESALE)
-    )  # fmt: skip
+        record(
+            b,
+            kind=ChangeKind.SWITCH_MODE,
+            previous_mode=AssociationMode.CONSULTING,
+            new_mode=AssociationMode.RESALE,
+        )
+    )
     req = ApplyChangeDecision(
-        request_id=ref.id, status=RequestStatus.APPROVED, decided_by="C-1", decided_at=NOW,
-        effect="switch_mode", binding_id=b, previous_mode=AssociationMode.CONSULTING,
+        request_id=ref.id,
+        status=RequestStatus.APPROVED,
+        decided_by="C-1",
+        decided_at=NOW,
+        effect="switch_mode",
+        binding_id=b,
+        previous_mode=AssociationMode.CONSULTING,
         new_mode=AssociationMode.RESALE,
-    )  # fmt: skip
+    )
     await acts.apply_change_decision(req)
     await acts.apply_change_decision(req)
     async with sessions() as s:
         binding = await s.get(Binding, b)
         row = await s.get(BindingChangeRequest, ref.id)
     assert binding is not None and (binding.mode, binding.status, binding.awaiting_budget) == (
-        "resale", "active", True,
-    )  # fmt: skip
+        "resale",
+        "active",
+        True,
+    )
     assert row is not None and (row.previous_mode, row.new_mode) == ("consulting", "resale")
 
 
@@ -225,8 +292,9 @@ async def test_context_counts_each_sides_requests_and_lists_the_admins(
     # the previous partner's request does not count against P-1
     await acts.record_change_request(record(old, key="old/1", partner_id="P-0"))
     await acts.record_change_request(record(b, key="a/1"))
-    await acts.record_change_request(record(b, key="a/2", initiator=Initiator.CUSTOMER,
-                                            requested_by="C-1"))  # fmt: skip
+    await acts.record_change_request(
+        record(b, key="a/2", initiator=Initiator.CUSTOMER, requested_by="C-1")
+    )
     ctx = await acts.load_change_context(LoadChangeContext(binding_id=b))
     assert ctx.binding is not None and ctx.binding.allocated_balance == Decimal("800.00")
     assert len(ctx.partner_request_times) == 1

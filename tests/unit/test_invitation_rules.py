@@ -20,9 +20,15 @@ R, C = AssociationMode.RESALE, AssociationMode.CONSULTING
 
 
 def partner(**kw: object) -> PartnerSnapshot:
-    base: dict[str, object] = dict(id="P-1", company_name="P", uscc="x" * 18, contact_email="p@x",
-                                   type=PartnerType.SOLUTION_PROVIDER, status=PartnerStatus.ACTIVE,
-                                   consulting_permission=True)  # fmt: skip
+    base: dict[str, object] = dict(
+        id="P-1",
+        company_name="P",
+        uscc="x" * 18,
+        contact_email="p@x",
+        type=PartnerType.SOLUTION_PROVIDER,
+        status=PartnerStatus.ACTIVE,
+        consulting_permission=True,
+    )
     base.update(kw)
     return PartnerSnapshot.model_validate(base)
 
@@ -31,8 +37,12 @@ def customer(**kw: object) -> CustomerSnapshot:
     return CustomerSnapshot.model_validate({"id": "C-1", "name": "C", "email": "c@x", **kw})
 
 
-def rules(c: CustomerSnapshot, mode: AssociationMode, p: PartnerSnapshot | None = None,
-          bound: BindingSnapshot | None = None) -> list[str]:  # fmt: skip
+def rules(
+    c: CustomerSnapshot,
+    mode: AssociationMode,
+    p: PartnerSnapshot | None = None,
+    bound: BindingSnapshot | None = None,
+) -> list[str]:
     return [r.rule for r in binding_refusals(p or partner(), c, mode, bound)]
 
 

@@ -103,8 +103,9 @@ def test_several_invoices_add_up_to_the_payout() -> None:
     assert rules(first) == []
     after_first = EXP.model_copy(update={"already_invoiced": Decimal("600.00")})
     assert rules(invoice(invoice_number="22345678"), after_first) == ["total_exceeds_payout"]
-    rest = invoice(invoice_number="22345678", amount_excl_tax="377.36", tax_amount="22.64",
-                   total="400.00")  # fmt: skip
+    rest = invoice(
+        invoice_number="22345678", amount_excl_tax="377.36", tax_amount="22.64", total="400.00"
+    )
     assert rules(rest, after_first) == []
     (p,) = verify_invoice(invoice(invoice_number="22345678"), after_first)
     assert "400.00 remains" in p.message
@@ -114,8 +115,10 @@ def test_every_problem_is_reported_at_once() -> None:
     inv = invoice(invoice_type="vat_ordinary", buyer_tax_id="X", issued_on=date(2026, 1, 1))
     problems = verify_invoice(inv, EXP)
     assert [p.rule for p in problems] == [
-        "special_invoice_required", "buyer_tax_id_mismatch", "issued_before_notification",
-    ]  # fmt: skip
+        "special_invoice_required",
+        "buyer_tax_id_mismatch",
+        "issued_before_notification",
+    ]
     text = describe_problems(problems)
     assert all(p.message in text for p in problems)
 
@@ -130,9 +133,14 @@ def test_invoice_numbers_are_8_or_20_digits(number: str) -> None:
 # ----- rules around the payout ---------------------------------------------------------------
 
 PARTNER = PartnerSnapshot(
-    id="P-1", company_name="Co", uscc="91330106MA2H0XPF0Y", contact_email="p@x.test",
-    type=PartnerType.SOLUTION_PROVIDER, status=PartnerStatus.ACTIVE, business_certified=True,
-)  # fmt: skip
+    id="P-1",
+    company_name="Co",
+    uscc="91330106MA2H0XPF0Y",
+    contact_email="p@x.test",
+    type=PartnerType.SOLUTION_PROVIDER,
+    status=PartnerStatus.ACTIVE,
+    business_certified=True,
+)
 
 
 def test_only_the_partners_admin_applies() -> None:

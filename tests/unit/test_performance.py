@@ -132,10 +132,13 @@ def test_rebinding_counts_both_periods() -> None:
         BindingPeriod(customer_id="C-1", start=date(2026, 10, 25)),
     ]
     st = statement(
-        [line("10.00", day=date(2026, 10, 4)), line("20.00", day=date(2026, 10, 6)),
-         line("40.00", day=date(2026, 10, 31))],
+        [
+            line("10.00", day=date(2026, 10, 4)),
+            line("20.00", day=date(2026, 10, 6)),
+            line("40.00", day=date(2026, 10, 31)),
+        ],
         bindings,
-    )  # fmt: skip
+    )
     assert st.performance == Decimal("50.00")
 
 
@@ -180,8 +183,10 @@ def test_carried_in_deficit_is_deducted_and_the_rest_carried_on() -> None:
     assert st.carried_out == Decimal("-30.00")
     st2 = statement([line("1000.00")], carried_in="-20.00")
     assert (st2.payable, st2.deducted, st2.carried_out) == (
-        Decimal("30.00"), Decimal("20.00"), Decimal("0.00"),
-    )  # fmt: skip
+        Decimal("30.00"),
+        Decimal("20.00"),
+        Decimal("0.00"),
+    )
 
 
 def test_a_positive_carry_is_refused() -> None:

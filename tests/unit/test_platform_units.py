@@ -34,8 +34,14 @@ def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_links_are_signed_and_expire() -> None:
     signer = LinkSigner("k" * 40, "http://h/")
-    spec = LinkSpec(name="u", workflow_id="wf", action="accept", actor_id="C-1", nonce="n",
-                    expires_at=datetime(2030, 1, 1, tzinfo=UTC))  # fmt: skip
+    spec = LinkSpec(
+        name="u",
+        workflow_id="wf",
+        action="accept",
+        actor_id="C-1",
+        nonce="n",
+        expires_at=datetime(2030, 1, 1, tzinfo=UTC),
+    )
     url = signer.url(spec)
     assert url.startswith("http://h/a/")
     claims = signer.verify(url.rsplit("/", 1)[1], now=datetime(2029, 1, 1, tzinfo=UTC))
@@ -78,8 +84,16 @@ def test_every_template_has_both_parts_and_a_subject() -> None:
 
 def test_html_is_escaped_and_missing_variables_are_errors() -> None:
     r = EmailRenderer()
-    ctx = {"partner_name": "<script>", "customer_name": "C", "customer_id": "C-1", "mode": "resale",
-           "expires_at": "x", "accept_url": "http://a", "decline_url": "http://d", "workflow_id": "w"}  # fmt: skip
+    ctx = {
+        "partner_name": "<script>",
+        "customer_name": "C",
+        "customer_id": "C-1",
+        "mode": "resale",
+        "expires_at": "x",
+        "accept_url": "http://a",
+        "decline_url": "http://d",
+        "workflow_id": "w",
+    }
     out = r.render("invitation", ctx)
     assert "&lt;script&gt;" in out.html and "<script>" not in out.html
     assert "<script>" in out.subject and "<script>" in out.text

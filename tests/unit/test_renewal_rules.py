@@ -49,12 +49,20 @@ D = timedelta(days=1)
 
 
 def sub(
-    *, amount: str = "60000.00", billing: Billing = Billing.YEARLY, ahead: timedelta = 10 * D,
+    *,
+    amount: str = "60000.00",
+    billing: Billing = Billing.YEARLY,
+    ahead: timedelta = 10 * D,
     auto: bool = False,
 ) -> SubscriptionSnapshot:
     return SubscriptionSnapshot(
-        order_id="O-1", customer_id="C-1", product="ECS", amount=Decimal(amount),
-        billing=billing, expires_at=NOW + ahead, auto_renew=auto,
+        order_id="O-1",
+        customer_id="C-1",
+        product="ECS",
+        amount=Decimal(amount),
+        billing=billing,
+        expires_at=NOW + ahead,
+        auto_renew=auto,
     )
 
 
@@ -89,9 +97,7 @@ def test_auto_renew_and_unbound_customers_need_no_task() -> None:
 
 
 def test_policy_parameters_come_from_settings() -> None:
-    policy = RenewalPolicy(
-        threshold=Decimal("100000"), yearly_lead=45 * D, monthly_lead=10 * D
-    )
+    policy = RenewalPolicy(threshold=Decimal("100000"), yearly_lead=45 * D, monthly_lead=10 * D)
     assert not is_renewal_candidate(sub(amount="60000.00"), "P-1", NOW, policy)
     assert is_renewal_candidate(sub(amount="100000.00", ahead=44 * D), "P-1", NOW, policy)
     assert policy.longest_lead == 45 * D
@@ -153,9 +159,10 @@ def test_decline_needs_a_reason() -> None:
     assert blank.reason is None and feedback_input_refusal(blank) is not None
     ok = RenewalFeedback(actor=staff, outcome=RenewalOutcome.CUSTOMER_DECLINES, reason="budget")
     assert feedback_input_refusal(ok) is None
-    assert feedback_input_refusal(
-        RenewalFeedback(actor=staff, outcome=RenewalOutcome.WILL_RENEW)
-    ) is None
+    assert (
+        feedback_input_refusal(RenewalFeedback(actor=staff, outcome=RenewalOutcome.WILL_RENEW))
+        is None
+    )
 
 
 # ----- authorization ---------------------------------------------------------------------
@@ -163,7 +170,11 @@ def test_decline_needs_a_reason() -> None:
 
 def partner(ptype: PartnerType = PartnerType.SOLUTION_PROVIDER, **kw: object) -> PartnerSnapshot:
     values: dict[str, object] = dict(
-        id="P-1", company_name="P", uscc="x" * 18, contact_email="p@x.test", type=ptype,
+        id="P-1",
+        company_name="P",
+        uscc="x" * 18,
+        contact_email="p@x.test",
+        type=ptype,
         status=PartnerStatus.ACTIVE,
     )
     values.update(kw)
@@ -225,7 +236,10 @@ def test_who_may_request_and_decide() -> None:
 
     customer = Actor(user_id="C-1", role=Role.CUSTOMER, customer_id="C-1")
     d_admin = Actor(user_id="d", role=Role.PARTNER_ADMIN, partner_id="D-1")
-    waiting_d, waiting_c = AuthorizationStatus.AWAITING_DISTRIBUTOR, AuthorizationStatus.AWAITING_CUSTOMER
+    waiting_d, waiting_c = (
+        AuthorizationStatus.AWAITING_DISTRIBUTOR,
+        AuthorizationStatus.AWAITING_CUSTOMER,
+    )
     assert decider_refusal(d_admin, waiting_d, "C-1", "D-1") is None
     assert decider_refusal(customer, waiting_d, "C-1", "D-1") is not None
     assert decider_refusal(customer, waiting_c, "C-1", "D-1") is None

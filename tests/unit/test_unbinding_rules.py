@@ -79,9 +79,7 @@ def customer(**kw: Any) -> CustomerSnapshot:
 
 
 def context(b: BindingFacts | None = None, **kw: Any) -> ChangeContext:
-    return ChangeContext(
-        binding=b or binding(), partner=partner(), customer=customer(**kw)
-    )
+    return ChangeContext(binding=b or binding(), partner=partner(), customer=customer(**kw))
 
 
 def unbind(actor: Actor = ADMIN, **kw: Any) -> ChangeRequest:
@@ -142,17 +140,21 @@ def test_the_raising_side_or_ops_withdraws() -> None:
 
 def test_a_customer_may_only_ask_to_be_unbound() -> None:
     req = ChangeRequest(
-        binding_id=7, kind=ChangeKind.SWITCH_MODE, to_mode=AssociationMode.CONSULTING,
+        binding_id=7,
+        kind=ChangeKind.SWITCH_MODE,
+        to_mode=AssociationMode.CONSULTING,
         requested_by=CUSTOMER,
-    )  # fmt: skip
+    )
     assert rules(request_refusals(context(), req, NOW)) == ["customer_cannot_switch"]
 
 
 def test_switching_to_the_same_mode_is_refused() -> None:
     req = ChangeRequest(
-        binding_id=7, kind=ChangeKind.SWITCH_MODE, to_mode=AssociationMode.RESALE,
+        binding_id=7,
+        kind=ChangeKind.SWITCH_MODE,
+        to_mode=AssociationMode.RESALE,
         requested_by=ADMIN,
-    )  # fmt: skip
+    )
     assert rules(request_refusals(context(), req, NOW)) == ["same_mode"]
 
 
@@ -165,26 +167,32 @@ def test_a_switch_needs_a_target_mode_and_an_unbind_has_none() -> None:
 
 def test_switching_to_resale_is_refused_for_a_credit_account() -> None:
     req = ChangeRequest(
-        binding_id=7, kind=ChangeKind.SWITCH_MODE, to_mode=AssociationMode.RESALE,
+        binding_id=7,
+        kind=ChangeKind.SWITCH_MODE,
+        to_mode=AssociationMode.RESALE,
         requested_by=ADMIN,
-    )  # fmt: skip
+    )
     ctx = context(binding(AssociationMode.CONSULTING), has_credit_account=True)
     refusals = request_refusals(ctx, req, NOW)
     assert rules(refusals) == ["credit_account_no_resale"]
     assert "switched to resale" in refusals[0].message
     # ...but a credit account may stay in, or switch to, consulting.
     back = ChangeRequest(
-        binding_id=7, kind=ChangeKind.SWITCH_MODE, to_mode=AssociationMode.CONSULTING,
+        binding_id=7,
+        kind=ChangeKind.SWITCH_MODE,
+        to_mode=AssociationMode.CONSULTING,
         requested_by=ADMIN,
-    )  # fmt: skip
+    )
     assert request_refusals(context(has_credit_account=True), back, NOW) == []
 
 
 def test_switching_to_consulting_needs_the_partners_permission() -> None:
     req = ChangeRequest(
-        binding_id=7, kind=ChangeKind.SWITCH_MODE, to_mode=AssociationMode.CONSULTING,
+        binding_id=7,
+        kind=ChangeKind.SWITCH_MODE,
+        to_mode=AssociationMode.CONSULTING,
         requested_by=ADMIN,
-    )  # fmt: skip
+    )
     ctx = context()
     ctx.partner = partner(consulting_permission=False)
     assert rules(request_refusals(ctx, req, NOW)) == ["consulting_not_permitted"]
@@ -227,9 +235,12 @@ def test_each_precheck_refuses_naming_the_item(facts: dict[str, Any], rule: str)
 
 def test_an_enterprise_master_without_independent_members_and_a_member_pass() -> None:
     assert precheck_refusals(customer(enterprise_role="master")) == []
-    assert precheck_refusals(
-        customer(enterprise_role="member", enterprise_has_independent_members=True)
-    ) == []
+    assert (
+        precheck_refusals(
+            customer(enterprise_role="member", enterprise_has_independent_members=True)
+        )
+        == []
+    )
 
 
 def test_every_blocking_item_is_listed() -> None:

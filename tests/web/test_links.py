@@ -71,9 +71,15 @@ async def test_accept_link_flow(
         assert forged.status_code == 400 and "not valid" in forged.text
 
         expired = deps.signer.url(
-            LinkSpec(name="x", workflow_id=handle.id, action="accept", actor_id="C-1",
-                     nonce="old", expires_at=datetime.now(UTC) - timedelta(minutes=1))
-        ).removeprefix("http://links.test")  # fmt: skip
+            LinkSpec(
+                name="x",
+                workflow_id=handle.id,
+                action="accept",
+                actor_id="C-1",
+                nonce="old",
+                expires_at=datetime.now(UTC) - timedelta(minutes=1),
+            )
+        ).removeprefix("http://links.test")
         resp = await web.post(expired)
         assert resp.status_code == 400 and "expired" in resp.text
 

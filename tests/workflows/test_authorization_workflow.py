@@ -34,8 +34,13 @@ def _cause(exc: BaseException) -> str:
 
 
 async def _request(
-    client: Client, task_queue: str, actor: Actor, *, letter: bool = True,
-    partner_id: str = "P-1", customer_id: str = "C-1",
+    client: Client,
+    task_queue: str,
+    actor: Actor,
+    *,
+    letter: bool = True,
+    partner_id: str = "P-1",
+    customer_id: str = "C-1",
 ) -> WorkflowHandle[Any, AuthorizationView]:
     handle = await client.start_workflow(
         CustomerAuthorizationWorkflow.run,

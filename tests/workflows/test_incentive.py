@@ -97,9 +97,12 @@ async def seed(
             )
         )
         for n, (amount, kind, site) in enumerate(
-            [(cash, "cash", "china"), ("10000.00", "stored_value_card_spend", "overseas"),
-             ("5000.00", "voucher", "china")]
-        ):  # fmt: skip
+            [
+                (cash, "cash", "china"),
+                ("10000.00", "stored_value_card_spend", "overseas"),
+                ("5000.00", "voucher", "china"),
+            ]
+        ):
             s.add(
                 ConsumptionLineRow(
                     line_id=f"{pid}-L{n}",
@@ -183,7 +186,9 @@ async def apply(
     )
 
 
-def invoice_for(view: PayoutView, number: str, total: Decimal | None = None, **kw: Any) -> InvoiceDetails:
+def invoice_for(
+    view: PayoutView, number: str, total: Decimal | None = None, **kw: Any
+) -> InvoiceDetails:
     """A correct VAT special invoice for (part of) the payout, from its invoice list."""
     il = view.invoice_list
     assert il is not None and view.notified_at is not None
@@ -264,8 +269,9 @@ async def test_bank_transfer_end_to_end(
     assert view.status == S.AWAITING_INVOICE
     assert view.invoice_list is not None
     assert (view.invoice_list.buyer_title, view.invoice_list.buyer_tax_id) == (
-        VENDOR_TITLE, VENDOR_TAX_ID,
-    )  # fmt: skip
+        VENDOR_TITLE,
+        VENDOR_TAX_ID,
+    )
     note = await eventually(lambda: _has_mail(mailbox, "p-1@partner.test", "Invoice notification"))
     assert "1400.00" in note.text() and VENDOR_TITLE in note.text() and VENDOR_TAX_ID in note.text()
 
@@ -354,8 +360,9 @@ async def test_recharge_account_with_two_invoices_adding_up(
     await h.execute_update(IncentivePayoutWorkflow.approve, Decision(actor=p.finance), id="a")
     result = await h.result()
     assert result.status == S.PAID and [i.invoice_number for i in result.invoices] == [
-        "33333331", "33333333",
-    ]  # fmt: skip
+        "33333331",
+        "33333333",
+    ]
     async with sessions() as s:
         credits = (await s.scalars(select(RechargeCredit))).all()
     assert [c.amount for c in credits] == [Decimal("1400.00")]
@@ -377,7 +384,9 @@ async def test_held_for_certification_then_released(
     await eventually(lambda: _has_mail(mailbox, "p-1@partner.test", "on hold"))
     async with sessions.begin() as s:
         await s.execute(update(Partner).where(Partner.id == "P-1").values(business_certified=True))
-    await h.signal(IncentivePayoutWorkflow.certification_recorded, CertificationRecorded(partner_id="P-1"))
+    await h.signal(
+        IncentivePayoutWorkflow.certification_recorded, CertificationRecorded(partner_id="P-1")
+    )
     view = await reach(h, S.AWAITING_INVOICE)
     assert view.invoice_list is not None and view.reason is None
     await eventually(lambda: _has_mail(mailbox, "p-1@partner.test", "Invoice notification"))
@@ -385,9 +394,12 @@ async def test_held_for_certification_then_released(
 
 
 async def test_frozen_for_an_unpaid_bill_then_released_the_day_after_payment(
-    client: Client, env: WorkflowEnvironment, worker: Worker, sessions: Sessions,
+    client: Client,
+    env: WorkflowEnvironment,
+    worker: Worker,
+    sessions: Sessions,
     mailbox: MailSink,
-) -> None:  # fmt: skip
+) -> None:
     p = await seed(sessions, bill_paid=False)
     h = await start(client, worker.task_queue)
     view = await reach(h, S.FROZEN)
@@ -418,6 +430,7 @@ async def test_frozen_for_an_unpaid_bill_then_released_the_day_after_payment(
     assert view.release_at == datetime.combine(
         paid_on + timedelta(days=1), datetime.min.time(), UTC
     ) - timedelta(hours=8)
+
     # Move time only once the workflow sits on its release timer (the test server's clock
     # must not be unlocked while the step before it still runs).
     async def recorded() -> None:

@@ -81,7 +81,9 @@ async def test_each_rule_refuses_then_a_good_invoice_passes_and_numbers_are_uniq
     assert (await h1.result()).status == S.PAID
 
     async with sessions() as s:
-        invoices = {i.invoice_number: i.payout_id for i in (await s.scalars(select(IncentiveInvoice)))}
+        invoices = {
+            i.invoice_number: i.payout_id for i in (await s.scalars(select(IncentiveInvoice)))
+        }
         refusals = (
             await s.scalars(
                 select(AuditEvent).where(

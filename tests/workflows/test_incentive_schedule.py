@@ -79,7 +79,9 @@ async def test_schedule_apply_is_idempotent_and_its_run_starts_payouts(
     try:
         first = await apply_schedules(client, settings, [entry])
         second = await apply_schedules(client, settings, [entry])
-        assert [o.action for o in first] == ["created"] and [o.action for o in second] == ["updated"]
+        assert [o.action for o in first] == ["created"] and [o.action for o in second] == [
+            "updated"
+        ]
         desc = await handle.describe()
         (cal,) = desc.schedule.spec.calendars
         assert [r.start for r in cal.day_of_month] == [3] and [r.start for r in cal.hour] == [2]
@@ -116,4 +118,3 @@ async def _payout_row(sessions: Sessions) -> None:
     async with sessions() as s:
         rows = (await s.scalars(select(IncentivePayout.partner_id))).all()
     assert rows == ["P-1"]
-

@@ -70,7 +70,10 @@ def _csv(path: Path, rows: list[tuple[str, str, str, str, str]]) -> Path:
 
 
 async def test_import_scan_claim_feedback_and_renewal_by_import(
-    dev_env: WorkflowEnvironment, sessions: Sessions, cli_env: dict[str, str], dev_worker: None,
+    dev_env: WorkflowEnvironment,
+    sessions: Sessions,
+    cli_env: dict[str, str],
+    dev_worker: None,
     tmp_path: Path,
 ) -> None:
     run = uuid.uuid4().hex[:6]
@@ -109,9 +112,15 @@ async def test_import_scan_claim_feedback_and_renewal_by_import(
     code, out = await cli(cli_env, "renewal", "claim", task, "--as", party.staff2.user_id)
     assert code == 1 and "already claimed" in out["error"], out
     code, out = await cli(
-        cli_env, "renewal", "feedback", task, "--outcome", "customer_declines",
-        "--as", party.staff.user_id,
-    )  # fmt: skip
+        cli_env,
+        "renewal",
+        "feedback",
+        task,
+        "--outcome",
+        "customer_declines",
+        "--as",
+        party.staff.user_id,
+    )
     assert code == 2 and out["error"].startswith("--reason"), out
     code, out = await cli(
         cli_env, "renewal", "feedback", task, "--outcome", "will_renew", "--as", party.staff.user_id
@@ -121,15 +130,25 @@ async def test_import_scan_claim_feedback_and_renewal_by_import(
     # The customer renewed: the next billing export moves the expiry a year later.
     later = expiry + timedelta(days=365)
     renewed = [(big, cid, "GaussDB cluster", "80000.00", f"yearly,{later.isoformat()},false")]
-    code, out = await cli(cli_env, "import", "subscriptions", str(_csv(tmp_path / "r.csv", renewed)))
+    code, out = await cli(
+        cli_env, "import", "subscriptions", str(_csv(tmp_path / "r.csv", renewed))
+    )
     assert code == 0 and out["updated"] == 1, out
     assert any(task in n for n in out["notes"]), out
     result = await dev_env.client.get_workflow_handle(task).result()
     assert result["status"] == "RENEWED"
 
     # Authorization: refused without the letter, then asked, approved, and reused.
-    ask = ("authorization", "request", "--partner", pid, "--customer", cid,
-           "--as", party.staff.user_id)  # fmt: skip
+    ask = (
+        "authorization",
+        "request",
+        "--partner",
+        pid,
+        "--customer",
+        cid,
+        "--as",
+        party.staff.user_id,
+    )
     code, out = await cli(cli_env, *ask)
     assert code == 1 and out["rule"] == "commitment_letter_required", out
     code, out = await cli(cli_env, *ask, "--accept-commitment-letter")
@@ -146,16 +165,23 @@ async def test_import_scan_claim_feedback_and_renewal_by_import(
 
 
 async def test_partner_payment_refused_by_the_cli_precheck(
-    dev_env: WorkflowEnvironment, sessions: Sessions, cli_env: dict[str, str], dev_worker: None,
+    dev_env: WorkflowEnvironment,
+    sessions: Sessions,
+    cli_env: dict[str, str],
+    dev_worker: None,
     tmp_path: Path,
 ) -> None:
     run = uuid.uuid4().hex[:6]
     pid, cid = f"P-{run}", f"C-{run}"
     now = utcnow()
     party = await setup_party(
-        sessions, now, partner_id=pid, customer_id=cid, partner_type="cloud_reseller",
+        sessions,
+        now,
+        partner_id=pid,
+        customer_id=cid,
+        partner_type="cloud_reseller",
         mode=AssociationMode.CONSULTING,
-    )  # fmt: skip
+    )
     expiry = (now + timedelta(days=5)).replace(microsecond=0)
     order = f"O-{run}"
     rows = [(order, cid, "ECS", "50000.00", f"monthly,{expiry.isoformat()},false")]
@@ -165,7 +191,14 @@ async def test_partner_payment_refused_by_the_cli_precheck(
     assert code == 0 and out["started"] >= 1, out
     task = f"renewal-{order}-{expiry:%Y%m%d}"
     code, out = await cli(
-        cli_env, "renewal", "feedback", task, "--outcome", "partner_pays", "--as", party.admin.user_id
+        cli_env,
+        "renewal",
+        "feedback",
+        task,
+        "--outcome",
+        "partner_pays",
+        "--as",
+        party.admin.user_id,
     )
     assert code == 1 and out["rule"] == "partner_payment", out
     assert "cloud reseller" in out["error"]

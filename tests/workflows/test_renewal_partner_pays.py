@@ -48,9 +48,14 @@ async def test_partner_payment_rule_for_consulting_customers(
     consulting = AssociationMode.CONSULTING
     provider = await setup_party(sessions, now, mode=consulting)
     reseller = await setup_party(
-        sessions, now, partner_id="P-2", customer_id="C-2", partner_type="cloud_reseller",
-        mode=consulting, with_manager=False,
-    )  # fmt: skip
+        sessions,
+        now,
+        partner_id="P-2",
+        customer_id="C-2",
+        partner_type="cloud_reseller",
+        mode=consulting,
+        with_manager=False,
+    )
     sub1 = await add_subscription(sessions, "O-1", "C-1", now + days(20))
     sub2 = await add_subscription(sessions, "O-2", "C-2", now + days(20))
     h1 = await start_renewal(client, worker.task_queue, sub1, mode=consulting)

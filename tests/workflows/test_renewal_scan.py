@@ -70,8 +70,13 @@ async def test_scan_selects_by_rule_and_starts_each_task_once(
     ]
     for name, amount, billing, ahead, auto, customer in rows:
         await add_subscription(
-            sessions, f"{name}-{run}", customer, AS_OF + ahead,
-            amount=amount, billing=billing, auto_renew=auto,
+            sessions,
+            f"{name}-{run}",
+            customer,
+            AS_OF + ahead,
+            amount=amount,
+            billing=billing,
+            auto_renew=auto,
         )
     queue, renewal_queue = new_task_queue(), new_task_queue()
     req = RenewalScanRequest(as_of=AS_OF, renewal_task_queue=renewal_queue)
@@ -97,7 +102,9 @@ async def test_scan_selects_by_rule_and_starts_each_task_once(
         assert desc.status == WorkflowExecutionStatus.RUNNING
         assert desc.task_queue == renewal_queue
         # the dev server knows the search attributes, so the tasks are indexed by party
-        assert desc.typed_search_attributes.get(SearchAttributeKey.for_keyword("PartnerId")) == "P-1"
+        assert (
+            desc.typed_search_attributes.get(SearchAttributeKey.for_keyword("PartnerId")) == "P-1"
+        )
         await dev_env.client.get_workflow_handle(wf_id).terminate("scan test done")
 
 
@@ -116,12 +123,18 @@ async def test_scan_of_two_thousand_orders_starts_in_batches(
         await s.execute(
             insert(Binding),
             [
-                {"idempotency_key": f"b-{c}", "partner_id": partner, "customer_id": c,
-                 "mode": AssociationMode.RESALE.value, "status": "active",
-                 "created_by": "test", "started_at": AS_OF}
+                {
+                    "idempotency_key": f"b-{c}",
+                    "partner_id": partner,
+                    "customer_id": c,
+                    "mode": AssociationMode.RESALE.value,
+                    "status": "active",
+                    "created_by": "test",
+                    "started_at": AS_OF,
+                }
                 for c in customers
             ],
-        )  # fmt: skip
+        )
     # One order in twenty is big: 2,000 orders scanned, 100 tasks started (starting workflows
     # is what takes the time on the dev server, 40-100 a second here).
     subs = [

@@ -128,7 +128,9 @@ async def test_unhandled_task_is_reminded_escalated_and_lost(
         assert any(f"expires in {n} day(s)" in s for s in partner_subjects), partner_subjects
     assert any(s.startswith("Lost: order O-200") for s in partner_subjects)
     manager_subjects = subjects(mailbox, "eco-1@users.test")
-    assert any(s.startswith("Escalated: unclaimed renewal of order O-200") for s in manager_subjects)
+    assert any(
+        s.startswith("Escalated: unclaimed renewal of order O-200") for s in manager_subjects
+    )
     assert any(s.startswith("Lost: order O-200") for s in manager_subjects)
     tasks = await _tasks(sessions, h.id)
     assert tasks["renewal_task"].status == "expired"
@@ -142,9 +144,7 @@ async def test_claimed_task_is_not_escalated_and_monthly_reminders_skip_the_past
     now = await server_now(env)
     party = await setup_party(sessions, now)
     # A monthly order found 7 days ahead: the 15- and 7-day points are not ahead any more.
-    sub = await add_subscription(
-        sessions, "O-300", "C-1", now + days(6.5), billing=Billing.MONTHLY
-    )
+    sub = await add_subscription(sessions, "O-300", "C-1", now + days(6.5), billing=Billing.MONTHLY)
     h = await start_renewal(client, worker.task_queue, sub)
     await h.execute_update(RenewalWorkflow.claim, Decision(actor=party.staff), id="c1")
     result = await h.result()
@@ -167,7 +167,9 @@ async def test_declined_needs_a_reason(
     with pytest.raises(WorkflowUpdateFailedError) as no_reason:
         await h.execute_update(
             RenewalWorkflow.feedback,
-            RenewalFeedback(actor=party.admin, outcome=RenewalOutcome.CUSTOMER_DECLINES, reason=" "),
+            RenewalFeedback(
+                actor=party.admin, outcome=RenewalOutcome.CUSTOMER_DECLINES, reason=" "
+            ),
             id="f1",
         )
     assert "needs a reason" in _cause(no_reason.value)

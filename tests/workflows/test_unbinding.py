@@ -74,9 +74,11 @@ async def add_binding(
 
 
 async def add_parties(
-    sessions: Sessions, mode: AssociationMode = AssociationMode.RESALE, allocated: str = "0",
+    sessions: Sessions,
+    mode: AssociationMode = AssociationMode.RESALE,
+    allocated: str = "0",
     **customer_facts: Any,
-) -> Parties:  # fmt: skip
+) -> Parties:
     """P-1 (admin pa-1, staff ps-1), customer C-1 with the given facts, bound in ``mode``."""
     await add_partner(sessions, "P-1")
     admin = await add_user(sessions, "pa-1", Role.PARTNER_ADMIN, partner_id="P-1")
@@ -183,13 +185,18 @@ async def test_partner_unbind_approved_by_the_customer_ends_the_binding(
 
     (binding,) = await rows(sessions, Binding)
     assert (binding.status, binding.ended_by, binding.allocated_balance) == (
-        "ended", "C-1", Decimal("0.00"),
-    )  # fmt: skip
+        "ended",
+        "C-1",
+        Decimal("0.00"),
+    )
     assert binding.ended_at is not None and "moved on" in (binding.ended_reason or "")
     (req,) = await rows(sessions, BindingChangeRequest)
     assert (req.status, req.initiator, req.decided_by, req.previous_mode) == (
-        "APPROVED", "partner", "C-1", "resale",
-    )  # fmt: skip
+        "APPROVED",
+        "partner",
+        "C-1",
+        "resale",
+    )
     assert req.decided_at == binding.ended_at
     (recovery,) = await rows(sessions, BalanceRecovery)
     assert recovery.amount == Decimal("500.00") and recovery.request_id == req.id
@@ -224,8 +231,10 @@ async def test_customer_rejects_and_the_binding_stays(
     assert (binding.status, binding.allocated_balance) == ("active", Decimal("500.00"))
     (req,) = await rows(sessions, BindingChangeRequest)
     assert (req.status, req.decided_by, req.decision_comment) == (
-        "REJECTED", "C-1", "we stay with you",
-    )  # fmt: skip
+        "REJECTED",
+        "C-1",
+        "we stay with you",
+    )
     assert await rows(sessions, BalanceRecovery) == []
     for to in (PARTNER_MAIL, CUSTOMER_MAIL):
         assert any("rejected" in s for s in subjects(mailbox, to)), subjects(mailbox, to)
@@ -257,9 +266,11 @@ async def test_switch_from_resale_to_consulting_keeps_the_previous_mode(
     client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink, parties: Parties
 ) -> None:
     req = change(
-        parties.binding_id, parties.admin, ChangeKind.SWITCH_MODE,
+        parties.binding_id,
+        parties.admin,
+        ChangeKind.SWITCH_MODE,
         to_mode=AssociationMode.CONSULTING,
-    )  # fmt: skip
+    )
     h = await start(client, worker, req)
     await wait_status(h, S.PENDING)
     v = await h.execute_update(UnbindingWorkflow.approve, Decision(actor=parties.customer))
@@ -268,12 +279,17 @@ async def test_switch_from_resale_to_consulting_keeps_the_previous_mode(
     await h.result()
     (binding,) = await rows(sessions, Binding)
     assert (binding.status, binding.mode, binding.awaiting_budget) == (
-        "active", "consulting", False,
-    )  # fmt: skip
+        "active",
+        "consulting",
+        False,
+    )
     (row,) = await rows(sessions, BindingChangeRequest)
     assert (row.kind, row.previous_mode, row.new_mode, row.status) == (
-        "switch_mode", "resale", "consulting", "APPROVED",
-    )  # fmt: skip
+        "switch_mode",
+        "resale",
+        "consulting",
+        "APPROVED",
+    )
     assert any("switched to consulting" in s for s in subjects(mailbox, PARTNER_MAIL))
     await save_history(h, "unbinding_workflow-switch-approved")
 

@@ -112,9 +112,17 @@ async def test_unbind_from_the_cli_then_invite_again(
     assert "already approved by C-CLI3" in out["error"]
 
     code, out = await cli(
-        cli_env, "invite", "--partner", "P-CLI3", "--customer", "C-CLI3", "--as", "ps-cli3",
-        "--mode", "consulting",
-    )  # fmt: skip
+        cli_env,
+        "invite",
+        "--partner",
+        "P-CLI3",
+        "--customer",
+        "C-CLI3",
+        "--as",
+        "ps-cli3",
+        "--mode",
+        "consulting",
+    )
     assert code == 0 and out["status"] == "PENDING", out
     code, out = await cli(cli_env, "invitation", "cancel", out["workflow_id"], "--as", "ps-cli3")
     assert code == 0, out

@@ -114,9 +114,7 @@ async def test_each_precheck_refuses_before_anything_is_recorded(
 async def test_switch_to_resale_is_refused_for_a_credit_account(
     client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink
 ) -> None:
-    parties = await add_parties(
-        sessions, mode=AssociationMode.CONSULTING, has_credit_account=True
-    )
+    parties = await add_parties(sessions, mode=AssociationMode.CONSULTING, has_credit_account=True)
     req = change(
         parties.binding_id, parties.admin, ChangeKind.SWITCH_MODE, to_mode=AssociationMode.RESALE
     )
