@@ -91,6 +91,7 @@ class TaskActivities:
                     workflow_id=req.workflow_id,
                     event=req.event,
                     actor=req.actor,
+                    operator=req.operator,
                     detail=req.detail,
                     occurred_at=req.occurred_at,
                 )
