@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Role(StrEnum):
@@ -145,4 +145,4 @@ class Decision(BaseModel):
     nonce: str | None = None
     comment: str | None = None
     # Who entered the decision (the CLI's OS user or PARTNERFLOW_OPERATOR), for the audit.
-    operator: str | None = None
+    operator: str | None = Field(default=None, max_length=64)

@@ -93,12 +93,19 @@ async def send_email(
     return result
 
 
+def bounded_key(key: str) -> str:
+    """``key`` within the 200 characters of the key columns, still unique when shortened."""
+    if len(key) <= 200:
+        return key
+    return f"{key[:150]}:{hashlib.sha256(key.encode()).hexdigest()[:40]}"
+
+
 async def _report_undeliverable(key: str, to: str, template: str, result: EmailResult) -> None:
     # ``to`` may hold the very line break that made the email invalid: show it escaped.
     shown = to if result.status == "bounced" else repr(to)
     what = "bounced" if result.status == "bounced" else "was not sent"
     await audit(
-        f"{key}:{result.status}",
+        bounded_key(f"{key}:{result.status}"),
         f"email_{result.status}",
         "system",
         f"{template} email to {shown} {what}: {result.error or 'no reason given'}",
@@ -106,7 +113,7 @@ async def _report_undeliverable(key: str, to: str, template: str, result: EmailR
     # One task per address and workflow: several emails to the same bad address need one fix.
     digest = hashlib.sha256(to.encode()).hexdigest()[:16]
     await open_task(
-        f"{workflow.info().workflow_id}:email_bounced:{digest}"[:200],
+        bounded_key(f"{workflow.info().workflow_id}:email_bounced:{digest}"),
         "email_bounced",
         f"Fix the email address {shown}: {template} {what} ({result.error or ''})"[:300],
         Role.OPS,
@@ -244,12 +251,16 @@ async def verify_actor(actor: Actor, operator: str | None = None) -> None:
     if check.verified:
         if operator:
             _operators()[actor.user_id] = operator
+        else:  # e.g. a signed link: the actor acted without an operator this time
+            _operators().pop(actor.user_id, None)
         return
     update = workflow.current_update_info()
     attempt = update.id if update is not None else str(workflow.uuid4())
+    # One event per attempt; the update id is the caller's and may be long: hashed.
+    digest = hashlib.sha256(attempt.encode()).hexdigest()[:24]
     claimed = actor.describe()
     await audit(
-        f"{workflow.info().workflow_id}:actor_refused:{attempt}"[:200],
+        bounded_key(f"{workflow.info().workflow_id}:actor_refused:{digest}"),
         "actor_refused",
         actor.user_id,
         f"{update.name if update else 'decision'} refused: claimed {claimed}; "
