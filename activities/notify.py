@@ -1,4 +1,4 @@
-"""The email activity: outbox row first, then SMTP, then mark sent."""
+"""The email activity: outbox row first, then SMTP, then mark sent (or bounced)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.errors import business_errors
-from domain.notifications import EmailRequest, EmailResult
+from domain.errors import InvalidInputError, PermanentDeliveryError
+from domain.notifications import UNDELIVERABLE, EmailRequest, EmailResult
 from infra.db import insert_ignore, utcnow
 from infra.links import LinkSigner
-from infra.mailer import EmailRenderer, SmtpMailer, build_message, check_header, message_id_for
+from infra.mailer import EmailRenderer, SmtpMailer, build_message, message_id_for
 from infra.tables import EmailOutbox
 
 HEARTBEAT_EVERY = 2.0
@@ -69,7 +70,6 @@ class EmailActivities:
     @business_errors
     async def send_email(self, req: EmailRequest) -> EmailResult:
         """Renders, records and sends one email (once per ``req.key``)."""
-        check_header("To", req.to)
         message_id = message_id_for(req.key, self._domain)
         async with self._sessions.begin() as s:
             row = await s.scalar(select(EmailOutbox).where(EmailOutbox.idempotency_key == req.key))
@@ -99,22 +99,43 @@ class EmailActivities:
                 assert row is not None
             if row.status == "sent":
                 return EmailResult(key=req.key, message_id=row.message_id, status="already_sent")
+            if row.status in UNDELIVERABLE:
+                # Decided by an earlier attempt: a refused address is not tried again.
+                return EmailResult(
+                    key=req.key, message_id=row.message_id, status=row.status, error=row.last_error
+                )
+            try:
+                msg = build_message(
+                    sender=self._sender,
+                    to=row.to_addr,
+                    subject=row.subject,
+                    text=row.body_text,
+                    html=row.body_html,
+                    message_id=row.message_id,
+                )
+            except InvalidInputError as exc:
+                # A line break in a header would inject headers: never sent, and never worth
+                # a retry; the workflow asks a person to fix the data and goes on.
+                await self._mark(s, row.id, "invalid", exc.message)
+                return EmailResult(
+                    key=req.key, message_id=row.message_id, status="invalid", error=exc.message
+                )
             await s.execute(
                 update(EmailOutbox)
                 .where(EmailOutbox.id == row.id)
                 .values(attempts=EmailOutbox.attempts + 1)
             )
-        msg = build_message(
-            sender=self._sender,
-            to=row.to_addr,
-            subject=row.subject,
-            text=row.body_text,
-            html=row.body_html,
-            message_id=row.message_id,
-        )
         try:
             async with heartbeating():
                 await self._mailer.send(msg)
+        except PermanentDeliveryError as exc:
+            # SMTP 5xx: the address (or the message) is refused for good. Recorded on the row;
+            # the workflow puts it on its timeline and opens a task for ops.
+            async with self._sessions.begin() as s:
+                await self._mark(s, row.id, "bounced", exc.message)
+            return EmailResult(
+                key=req.key, message_id=row.message_id, status="bounced", error=exc.message
+            )
         except Exception as exc:
             async with self._sessions.begin() as s:
                 await s.execute(
@@ -130,3 +151,11 @@ class EmailActivities:
                 .values(status="sent", sent_at=utcnow(), last_error=None)
             )
         return EmailResult(key=req.key, message_id=row.message_id, status="sent")
+
+    @staticmethod
+    async def _mark(s: AsyncSession, row_id: int, status: str, error: str) -> None:
+        await s.execute(
+            update(EmailOutbox)
+            .where(EmailOutbox.id == row_id)
+            .values(status=status, last_error=error[:2000])
+        )

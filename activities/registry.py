@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from activities.actors import ActorActivities
 from activities.incentives import IncentiveActivities
 from activities.invitations import InvitationActivities
 from activities.notify import EmailActivities
@@ -67,6 +68,7 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
         message_id_domain=deps.settings.message_id_domain,
     )
     tasks = TaskActivities(deps.sessions)
+    actors = ActorActivities(deps.sessions)
     onboarding = OnboardingActivities(
         deps.sessions,
         bank_verifier_for(deps.settings.environment, deps.settings.fake_bank_dir),
@@ -94,6 +96,7 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
         tasks.open_task,
         tasks.close_task,
         tasks.record_audit,
+        actors.verify_actor,
         onboarding.load_onboarding_context,
         onboarding.record_application,
         onboarding.record_business_info,

@@ -90,7 +90,10 @@ class TaskActivities:
                     idempotency_key=req.key,
                     workflow_id=req.workflow_id,
                     event=req.event,
-                    actor=req.actor,
+                    # The columns hold 64 characters; an id from a forged payload may not fit,
+                    # and an audit that cannot be written would retry forever.
+                    actor=req.actor[:64],
+                    operator=req.operator[:64] if req.operator else None,
                     detail=req.detail,
                     occurred_at=req.occurred_at,
                 )

@@ -34,9 +34,22 @@ class EmailRequest(BaseModel):
     workflow_id: str | None = None
 
 
+# An email that will never be delivered as it is: ``bounced`` (the mail server answered 5xx)
+# or ``invalid`` (a header value with a line break; we refuse to send it).
+UNDELIVERABLE = frozenset({"bounced", "invalid"})
+
+
 class EmailResult(BaseModel):
-    """What happened to the email: ``sent`` now, or ``already_sent`` by an earlier attempt."""
+    """What happened to the email: ``sent`` now, ``already_sent`` by an earlier attempt, or
+    undeliverable (``bounced`` / ``invalid``, see ``UNDELIVERABLE``) with the reason in ``error``.
+    """
 
     key: str
     message_id: str
     status: str
+    error: str | None = None
+
+    @property
+    def undeliverable(self) -> bool:
+        """True when no retry will deliver this email: a person must fix the address."""
+        return self.status in UNDELIVERABLE

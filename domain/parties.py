@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Role(StrEnum):
@@ -49,10 +49,10 @@ class AssociationMode(StrEnum):
 
 
 class Actor(BaseModel):
-    """A verified person acting: resolved from the users table by the caller (CLI, web).
+    """A person acting: resolved from the users table by the caller (CLI, web).
 
-    Workflows re-check role and party in their validators; the caller's resolution only
-    proves the user exists.
+    Workflows check role and party in their validators, and look the claim up again in an
+    activity (``workflows.common.verify_actor``) before a decision takes effect.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -144,3 +144,5 @@ class Decision(BaseModel):
     actor: Actor
     nonce: str | None = None
     comment: str | None = None
+    # Who entered the decision (the CLI's OS user or PARTNERFLOW_OPERATOR), for the audit.
+    operator: str | None = Field(default=None, max_length=64)

@@ -51,6 +51,7 @@ class AuditRecord(BaseModel):
     workflow_id: str
     event: str
     actor: str
+    operator: str | None = None  # the person at the keyboard, when not the actor itself
     detail: str = ""
     occurred_at: datetime
 

@@ -115,13 +115,14 @@ class SmtpMailer:
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [err.code for err in exc.recipients]
             if codes and all(500 <= code < 600 for code in codes):
+                first = exc.recipients[0]
                 raise PermanentDeliveryError(
-                    f"the mail server refused the recipient ({codes[0]} {exc.recipients[0].message})"
+                    f"{first.code} {first.message} (the mail server refused the recipient)"
                 ) from exc
             raise
         except aiosmtplib.SMTPResponseException as exc:
             if 500 <= exc.code < 600:
                 raise PermanentDeliveryError(
-                    f"the mail server refused the message ({exc.code} {exc.message})"
+                    f"{exc.code} {exc.message} (the mail server refused the message)"
                 ) from exc
             raise

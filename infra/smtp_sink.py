@@ -59,8 +59,21 @@ class MailSinkHandler:
     messages: list[StoredMail] = field(default_factory=list)
     fail_next: list[str] = field(default_factory=list)  # e.g. ["451 try later", "550 no"]
     delay_seconds: float = 0.0  # tests: hold the 250 reply to simulate a slow server
+    # recipient -> reply, e.g. {"gone@x.test": "550 5.1.1 mailbox unavailable"}: a bounce
+    refuse: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _seq: int = 0
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        """Accepts the recipient, unless ``refuse`` names it (then answers its reply)."""
+        with self._lock:
+            reply = self.refuse.get(address)
+        if reply is not None:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         """Stores the message and answers 250 (or an injected failure)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import os
 import re
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -99,6 +100,17 @@ class AppContext:
         raise BadInputError(
             f"--as: no user or customer with id {user_id!r}{hint}", rule="unknown_user"
         )
+
+
+def operator() -> str | None:
+    """Who is at the keyboard, for the audit: ``PARTNERFLOW_OPERATOR``, else the OS user."""
+    named = os.environ.get("PARTNERFLOW_OPERATOR", "").strip()
+    if named:
+        return named[:64]
+    try:
+        return getpass.getuser()[:64] or None
+    except (OSError, KeyError):  # no login name in this environment (a bare container)
+        return None
 
 
 def run_async(as_json: bool, fn: Callable[[AppContext], Coroutine[Any, Any, None]]) -> None:

@@ -334,7 +334,13 @@ async def describe_workflow(ctx: AppContext, workflow_id: str) -> dict[str, Any]
         "closed": desc.close_time,
         "state": to_jsonable(state),
         "timeline": [
-            {"at": e.occurred_at, "event": e.event, "actor": e.actor, "detail": e.detail}
+            {
+                "at": e.occurred_at,
+                "event": e.event,
+                "actor": e.actor,
+                "operator": e.operator,
+                "detail": e.detail,
+            }
             for e in events
         ],
         "tasks": [_task_dict(t) for t in task_rows],
@@ -343,6 +349,8 @@ async def describe_workflow(ctx: AppContext, workflow_id: str) -> dict[str, Any]
                 "to": m.to_addr,
                 "subject": m.subject,
                 "status": m.status,
+                "attempts": m.attempts,
+                "last_error": m.last_error,
                 "at": m.sent_at or m.created_at,
             }
             for m in mails
@@ -458,8 +466,9 @@ def _print_show(d: dict[str, Any]) -> None:
     if d["timeline"]:
         console.print("[bold]timeline[/]")
         for e in d["timeline"]:
+            by = f"by {e['actor']}" + (f" (operator {e['operator']})" if e["operator"] else "")
             console.print(
-                f"  {e['at']:%Y-%m-%d %H:%M:%S}  {e['event']:<22} {e['actor']:<16} {e['detail']}",
+                f"  {e['at']:%Y-%m-%d %H:%M:%S}  {e['event']:<22} {by:<19} {e['detail']}",
                 markup=False,
             )
     if d["tasks"]:
@@ -470,7 +479,13 @@ def _print_show(d: dict[str, Any]) -> None:
     if d["emails"]:
         console.print("[bold]emails[/]")
         for m in d["emails"]:
-            console.print(f"  {m['status']:<7} {m['to']:<32} {m['subject']}", markup=False)
+            tries = f"{m['attempts']} attempt{'' if m['attempts'] == 1 else 's'}"
+            to = repr(m["to"]) if m["status"] == "invalid" else m["to"]  # may hold a line break
+            error = f"\n          last error: {m['last_error']}" if m["last_error"] else ""
+            console.print(
+                f"  {m['status']:<8} {to:<32} {tries:<10} {m['subject']}{error}",
+                markup=False,
+            )
 
 
 def _print_list(rows: list[dict[str, Any]]) -> None:

@@ -55,6 +55,7 @@ from infra.temporal import index_attributes
 from starter.app import (
     JSON_HELP,
     AppContext,
+    operator,
     parse_duration,
     run_async,
     temporal_errors,
@@ -418,7 +419,9 @@ def register(app: typer.Typer) -> None:
                 try:
                     async with temporal_errors(f"payout {action}"):
                         view = await _handle(client, payout).execute_update(
-                            update, Decision(actor=actor, comment=reason, nonce=nonce), id=nonce
+                            update,
+                            Decision(operator=operator(), actor=actor, comment=reason, nonce=nonce),
+                            id=nonce,
                         )
                 except RefusedError as exc:
                     await finished_refusal(ctx, payout, action, exc)

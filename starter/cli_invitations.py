@@ -19,17 +19,18 @@ from domain.invitations import (
     inviter_refusal,
 )
 from domain.parties import Actor, AssociationMode, Decision
-from infra.tables import Invitation
+from infra.tables import EmailOutbox, Invitation
 from infra.temporal import index_attributes
 from starter.app import (
     JSON_HELP,
     AppContext,
+    operator,
     parse_duration,
     run_async,
     temporal_errors,
     wait_for_query,
 )
-from starter.output import BadInputError, RefusedError, console, emit
+from starter.output import BadInputError, RefusedError, console, emit, to_jsonable
 from workflows.invitation import InvitationWorkflow
 
 invitation_app = typer.Typer(
@@ -106,13 +107,52 @@ def _search_attributes(req: InvitationRequest) -> TypedSearchAttributes:
     return index_attributes(partner_id=req.partner_id, customer_id=req.customer_id)
 
 
-def _print_view(v: InvitationView) -> None:
+async def invitation_email(ctx: AppContext, wf_id: str) -> dict[str, object]:
+    """The invitation email of the newest run as the outbox has it.
+
+    ``queued`` until the mail server answered 250 (the workflow sends it a moment after it
+    starts), then ``sent``; ``bounced`` / ``invalid`` with the error if it never will be.
+    """
+    async with ctx.sessions() as s:
+        row = await s.scalar(
+            select(EmailOutbox)
+            .where(
+                EmailOutbox.workflow_id == wf_id,
+                EmailOutbox.template.in_(("invitation", "invitation_offline_link")),
+            )
+            .order_by(EmailOutbox.id.desc())
+        )
+    if row is None or row.status == "pending":
+        return {"status": "queued", "to": row.to_addr if row else None, "error": None}
+    return {"status": row.status, "to": row.to_addr, "error": row.last_error}
+
+
+def _emit_started(view: InvitationView, email: dict[str, object], as_json: bool) -> None:
+    def human() -> None:
+        _print_view(view, email)
+
+    emit({**to_jsonable(view), "email": email}, as_json, human)
+
+
+def _print_view(v: InvitationView, email: dict[str, object] | None = None) -> None:
     console.print(f"[bold]{v.workflow_id}[/]: {v.status.value}")
     console.print(
         f"  partner {v.partner_id} -> customer {v.customer_id}, {v.mode.value} mode, by {v.channel.value}"
     )
-    if v.sent_to:
-        console.print(f"  sent to {v.sent_to}")
+    if email is not None:
+        to = email["to"] or v.sent_to or "?"
+        if email["status"] == "queued":
+            console.print(
+                f"  email to {to} queued (not yet accepted by the mail server; "
+                f"`partnerflow show {v.workflow_id}` shows when it is sent)",
+                markup=False,
+            )
+        elif email["status"] == "sent":
+            console.print(f"  sent to {to}", markup=False)
+        else:
+            console.print(f"  email to {to!r} {email['status']}: {email['error']}", markup=False)
+    elif v.sent_to:
+        console.print(f"  invitation to {v.sent_to}")
     if v.expires_at:
         console.print(f"  expires {v.expires_at:%Y-%m-%d %H:%M} UTC")
     if v.reason:
@@ -141,7 +181,7 @@ async def decide(
         async with temporal_errors(f"invitation {action}"):
             return await handle.execute_update(
                 update,
-                Decision(actor=actor, comment=comment, nonce=nonce),
+                Decision(operator=operator(), actor=actor, comment=comment, nonce=nonce),
                 id=nonce or f"{action}-{uuid.uuid4()}",
             )
     except RefusedError as exc:
@@ -199,7 +239,7 @@ def register(app: typer.Typer) -> None:
                 reminder_before=timedelta(days=s.invitation_reminder_before_days),
             )
             view = await start_invitation(ctx, req)
-            emit(view, as_json, lambda: _print_view(view))
+            _emit_started(view, await invitation_email(ctx, view.workflow_id), as_json)
 
         run_async(as_json, body)
 
@@ -255,7 +295,7 @@ def register(app: typer.Typer) -> None:
                 validity=timedelta(days=days),
             )
             view = await start_invitation(ctx, req)
-            emit(view, as_json, lambda: _print_view(view))
+            _emit_started(view, await invitation_email(ctx, view.workflow_id), as_json)
 
         run_async(as_json, body)
 

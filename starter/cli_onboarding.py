@@ -71,6 +71,7 @@ from starter.app import (
     JSON_HELP,
     AppContext,
     load_settings,
+    operator,
     parse_duration,
     run_async,
     temporal_errors,
@@ -808,7 +809,7 @@ def register(app: typer.Typer) -> None:
             async def body(ctx: AppContext) -> None:
                 if reason_required and not (reason or "").strip():
                     raise BadInputError("--reason: a rejection needs a reason")
-                d = Decision(actor=await ctx.actor(as_user), comment=reason)
+                d = Decision(operator=operator(), actor=await ctx.actor(as_user), comment=reason)
                 view = await application_update(ctx, application, update, d)
                 emit(view, as_json, lambda: _print_application(view))
 
@@ -840,7 +841,7 @@ def register(app: typer.Typer) -> None:
         async def body(ctx: AppContext) -> None:
             if decision == ReviewDecision.REJECT and not (reason or "").strip():
                 raise BadInputError("--reason: a rejection needs a reason")
-            d = Decision(actor=await ctx.actor(as_user), comment=reason)
+            d = Decision(operator=operator(), actor=await ctx.actor(as_user), comment=reason)
             view = await application_update(ctx, application, f"review_{decision.value}", d)
             emit(view, as_json, lambda: _print_application(view))
 
@@ -867,7 +868,9 @@ def register(app: typer.Typer) -> None:
             }[agreement]
             view: OnboardingView | None = None
             for update in updates:
-                view = await application_update(ctx, application, update, Decision(actor=actor))
+                view = await application_update(
+                    ctx, application, update, Decision(operator=operator(), actor=actor)
+                )
             assert view is not None
             emit(view, as_json, lambda: _print_application(view))
 
@@ -941,7 +944,7 @@ def register(app: typer.Typer) -> None:
             async def body(ctx: AppContext) -> None:
                 if reason_required and not (reason or "").strip():
                     raise BadInputError("--reason: a rejection needs a reason")
-                d = Decision(actor=await ctx.actor(as_user), comment=reason)
+                d = Decision(operator=operator(), actor=await ctx.actor(as_user), comment=reason)
                 view = await path_update(ctx, partner, path, update, d)
                 emit(view, as_json, lambda: _print_path(view))
                 if view.status == PathStatus.REFUSED:

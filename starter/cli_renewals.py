@@ -46,7 +46,7 @@ from infra.config import Settings
 from infra.db import utcnow
 from infra.tables import Customer, Partner, RenewalTask, Subscription
 from infra.temporal import index_attributes
-from starter.app import JSON_HELP, AppContext, run_async, temporal_errors, wait_for_query
+from starter.app import JSON_HELP, AppContext, operator, run_async, temporal_errors, wait_for_query
 from starter.imports import Importer, ImportResult, RowError, duplicates, register_importer
 from starter.output import BadInputError, CliError, RefusedError, console, emit
 from workflows.authorization import CustomerAuthorizationWorkflow
@@ -452,7 +452,7 @@ async def authorization_update(
         async with temporal_errors(f"authorization {update}"):
             view: AuthorizationView = await handle.execute_update(
                 update,
-                Decision(actor=actor, comment=comment),
+                Decision(operator=operator(), actor=actor, comment=comment),
                 id=f"{update}-{uuid.uuid4()}",
                 result_type=AuthorizationView,
             )
@@ -568,7 +568,7 @@ def register(app: typer.Typer) -> None:
                 ctx,
                 task,
                 "claim",
-                Decision(actor=await ctx.actor(as_user)),
+                Decision(operator=operator(), actor=await ctx.actor(as_user)),
                 f"claim-{uuid.uuid4()}",
             )
             emit(view, as_json, lambda: _print_renewal(view))
@@ -620,7 +620,11 @@ def register(app: typer.Typer) -> None:
             await _task_row(ctx, task)
             actor = await ctx.actor(as_user)
             view = await renewal_update(
-                ctx, task, "cancel", Decision(actor=actor, comment=reason), f"cancel-{uuid.uuid4()}"
+                ctx,
+                task,
+                "cancel",
+                Decision(operator=operator(), actor=actor, comment=reason),
+                f"cancel-{uuid.uuid4()}",
             )
             emit(view, as_json, lambda: _print_renewal(view))
 

@@ -28,7 +28,7 @@ from infra.db import utcnow
 from infra.tables.unbinding import BindingChangeRequest
 from infra.temporal import index_attributes
 from starter import imports_unbinding
-from starter.app import JSON_HELP, AppContext, run_async, temporal_errors, wait_for_query
+from starter.app import JSON_HELP, AppContext, operator, run_async, temporal_errors, wait_for_query
 from starter.output import BadInputError, RefusedError, console, emit
 from workflows.unbinding import UnbindingWorkflow
 
@@ -186,7 +186,7 @@ async def decide(
         async with temporal_errors(f"request {action}"):
             return await handle.execute_update(
                 update,
-                Decision(actor=actor, comment=comment),
+                Decision(operator=operator(), actor=actor, comment=comment),
                 id=f"{action}-{uuid.uuid4()}",
             )
     except RefusedError as exc:

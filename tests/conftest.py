@@ -97,6 +97,7 @@ def mailbox(smtp: MailSink) -> MailSink:
     """The SMTP sink, emptied for this test."""
     smtp.handler.clear()
     smtp.handler.fail_next.clear()
+    smtp.handler.refuse.clear()
     smtp.handler.delay_seconds = 0.0
     return smtp
 

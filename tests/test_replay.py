@@ -37,7 +37,63 @@ async def test_history_replays(path: Path) -> None:
     await replayer.replay_workflow(history)
 
 
-def test_every_workflow_type_has_a_stored_history() -> None:
-    covered = {_workflow_type(p) for p in FILES}
-    missing = {w.__name__ for w in ALL_WORKFLOWS} - covered
-    assert not missing, f"record a history for {sorted(missing)} (see tests/harness.save_history)"
+# The paths whose histories are stored, per workflow type (file ``<prefix>-<path>.json``).
+# A history that goes missing, or a type without one, fails below by name; a new path is
+# added here when its history is recorded (see tests/harness.save_history).
+EXPECTED_PATHS: dict[str, list[str]] = {
+    "CustomerAuthorizationWorkflow": [
+        "cancelled",
+        "distributor_then_customer",
+        "expired",
+        "lapsed",
+        "revoked",
+    ],
+    "DevelopmentPathWorkflow": ["completed", "expired", "left"],
+    "IncentiveMonthlyRunWorkflow": ["two_pages"],
+    "IncentivePayoutWorkflow": [
+        "bank_transfer",
+        "frozen_then_released",
+        "invoice_lapsed",
+        "no_incentive",
+        "recharge_two_invoices",
+        "rejected",
+        "voucher",
+    ],
+    "InvitationWorkflow": ["accepted", "actor-refused", "bounced", "declined", "expired"],
+    "OnboardingWorkflow": ["approved", "expired", "rejected", "withdrawn"],
+    "RenewalScanWorkflow": ["second-run-starts-nothing"],
+    "RenewalWorkflow": ["lost", "partner-pays-authorized", "renewed-by-import"],
+    "UnbindingWorkflow": [
+        "actor-refused",
+        "customer-approved",
+        "customer-auto-approved",
+        "partner-approved",
+        "partner-lapsed",
+        "partner-rejected",
+        "switch-approved",
+    ],
+}
+
+
+def stored_paths() -> dict[str, list[str]]:
+    """Workflow type -> the paths stored in tests/histories, read from the histories."""
+    table: dict[str, list[str]] = {w.__name__: [] for w in ALL_WORKFLOWS}
+    for path in FILES:
+        table.setdefault(_workflow_type(path), []).append(path.stem.split("-", 1)[1])
+    return {k: sorted(v) for k, v in sorted(table.items())}
+
+
+def describe(table: dict[str, list[str]]) -> str:
+    """The coverage table, one workflow type a line."""
+    return "\n".join(f"{k:<30} {', '.join(v) or '(none)'}" for k, v in table.items())
+
+
+def test_every_workflow_type_has_its_stored_paths() -> None:
+    stored = stored_paths()
+    print("stored histories per workflow type:\n" + describe(stored))
+    untested = [k for k, v in stored.items() if not v]
+    assert not untested, f"record a history for {untested}:\n{describe(stored)}"
+    assert stored == EXPECTED_PATHS, (
+        f"stored histories differ from EXPECTED_PATHS:\nstored:\n{describe(stored)}\n"
+        f"expected:\n{describe(EXPECTED_PATHS)}"
+    )

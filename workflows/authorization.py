@@ -50,6 +50,7 @@ from workflows.common import (
     run_key,
     send_email,
     set_business_status,
+    verify_actor,
 )
 
 S = AuthorizationStatus
@@ -319,8 +320,10 @@ class CustomerAuthorizationWorkflow:
     # ----- decisions -----------------------------------------------------------------------
 
     @workflow.update
-    def approve(self, d: Decision) -> AuthorizationView:
+    async def approve(self, d: Decision) -> AuthorizationView:
         """The distributor (reseller's request) or then the customer approves."""
+        await verify_actor(d.actor, d.operator)
+        self._validate_approve(d)  # again: the state may have moved while we looked the actor up
         if self._status == S.AWAITING_DISTRIBUTOR:
             self._distributor_approved_by = d.actor.user_id
             self._status = S.AWAITING_CUSTOMER
@@ -342,8 +345,10 @@ class CustomerAuthorizationWorkflow:
             raise PermissionDeniedError(refusal).to_application_error()
 
     @workflow.update
-    def cancel(self, d: Decision) -> AuthorizationView:
+    async def cancel(self, d: Decision) -> AuthorizationView:
         """The customer (or the distributor) says no, or the partner withdraws its request."""
+        await verify_actor(d.actor, d.operator)
+        self._validate_cancel(d)  # again: the state may have moved while we looked the actor up
         if self._status in PENDING_STATUSES:
             if d.actor.is_customer(self._req.customer_id):
                 who = "the customer"
@@ -373,8 +378,10 @@ class CustomerAuthorizationWorkflow:
             raise PermissionDeniedError(refusal).to_application_error()
 
     @workflow.update
-    def revoke(self, d: Decision) -> AuthorizationView:
+    async def revoke(self, d: Decision) -> AuthorizationView:
         """The customer revokes an approved authorization, with a reason [doc]."""
+        await verify_actor(d.actor, d.operator)
+        self._validate_revoke(d)  # again: the state may have moved while we looked the actor up
         if self._status == S.APPROVED:
             self._status = S.REVOKED
             self._revoked_by = d.actor.user_id

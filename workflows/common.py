@@ -1,7 +1,9 @@
-"""What every workflow uses: activity options, email, tasks, audit, search attributes."""
+"""What every workflow uses: activity options, email, tasks, audit, actor verification,
+search attributes."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -9,11 +11,12 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 
 with workflow.unsafe.imports_passed_through():
+    from activities.actors import ActorActivities
     from activities.notify import EmailActivities
     from activities.tasks import TaskActivities
-    from domain.errors import BUSINESS_ERROR_TYPES
+    from domain.errors import BUSINESS_ERROR_TYPES, PermissionDeniedError
     from domain.notifications import EmailRequest, EmailResult, LinkSpec
-    from domain.parties import Role
+    from domain.parties import Actor, Role
     from domain.tasks import AuditRecord, CloseTask, OpenTask, TaskRef
 
 PARTNER_ID = SearchAttributeKey.for_keyword("PartnerId")
@@ -65,8 +68,12 @@ async def send_email(
     context: dict[str, object],
     links: list[LinkSpec] | None = None,
 ) -> EmailResult:
-    """Sends one email through the outbox (once per key)."""
-    return await workflow.execute_activity_method(
+    """Sends one email through the outbox (once per key).
+
+    An undeliverable email (SMTP 5xx, or a header we refuse to send) does not fail the
+    process: it goes on the timeline and ops gets a task to fix the address.
+    """
+    result = await workflow.execute_activity_method(
         EmailActivities.send_email,
         EmailRequest(
             key=key,
@@ -80,6 +87,38 @@ async def send_email(
         # The activity heartbeats during the SMTP exchange: a crashed worker is noticed fast.
         heartbeat_timeout=timedelta(seconds=10),
         retry_policy=RETRY,
+    )
+    if result.undeliverable:
+        await _report_undeliverable(key, to, template, result)
+    return result
+
+
+def bounded_key(key: str) -> str:
+    """``key`` within the 200 characters of the key columns, still unique when shortened."""
+    if len(key) <= 200:
+        return key
+    return f"{key[:150]}:{hashlib.sha256(key.encode()).hexdigest()[:40]}"
+
+
+async def _report_undeliverable(key: str, to: str, template: str, result: EmailResult) -> None:
+    # ``to`` may hold the very line break that made the email invalid: show it escaped.
+    shown = to if result.status == "bounced" else repr(to)
+    what = "bounced" if result.status == "bounced" else "was not sent"
+    await audit(
+        bounded_key(f"{key}:{result.status}"),
+        f"email_{result.status}",
+        "system",
+        f"{template} email to {shown} {what}: {result.error or 'no reason given'}",
+    )
+    # One task per address and workflow: several emails to the same bad address need one fix.
+    digest = hashlib.sha256(to.encode()).hexdigest()[:16]
+    await open_task(
+        bounded_key(f"{workflow.info().workflow_id}:email_bounced:{digest}"),
+        "email_bounced",
+        f"Fix the email address {shown}: {template} {what} ({result.error or ''})"[:300],
+        Role.OPS,
+        None,
+        None,
     )
 
 
@@ -161,8 +200,14 @@ async def reassign_task(key: str, role: Role, party: str | None, comment: str) -
     )
 
 
-async def audit(key: str, event: str, actor: str, detail: str = "") -> None:
-    """Records one business event on this workflow's timeline (once per key)."""
+async def audit(
+    key: str, event: str, actor: str, detail: str = "", *, operator: str | None = None
+) -> None:
+    """Records one business event on this workflow's timeline (once per key).
+
+    The operator (who typed the command for ``actor``) defaults to the one that came with
+    ``actor``'s last verified decision in this run.
+    """
     await workflow.execute_activity_method(
         TaskActivities.record_audit,
         AuditRecord(
@@ -170,9 +215,60 @@ async def audit(key: str, event: str, actor: str, detail: str = "") -> None:
             workflow_id=workflow.info().workflow_id,
             event=event,
             actor=actor,
+            operator=operator or _operators().get(actor),
             detail=detail,
             occurred_at=workflow.now(),
         ),
         start_to_close_timeout=ACTIVITY_TIMEOUT,
         retry_policy=RETRY,
     )
+
+
+def _operators() -> dict[str, str]:
+    # Kept on the workflow instance (not a module global): one map per run, gone with it,
+    # rebuilt on replay because the handlers that fill it run again.
+    instance = workflow.instance()
+    found: dict[str, str] | None = getattr(instance, "_pf_operators", None)
+    if found is None:
+        found = {}
+        instance._pf_operators = found
+    return found
+
+
+async def verify_actor(actor: Actor, operator: str | None = None) -> None:
+    """Looks the claimed actor up before a decision takes effect; refuses a false claim.
+
+    Validators check that the claimed role and party may decide; this checks that the claim
+    is true (an update can be sent straight to Temporal with any payload). A refusal is
+    audited with who tried and fails the update with rule ``actor_not_verified``.
+    """
+    check = await workflow.execute_activity_method(
+        ActorActivities.verify_actor,
+        actor,
+        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        retry_policy=RETRY,
+    )
+    if check.verified:
+        if operator:
+            _operators()[actor.user_id] = operator
+        else:  # e.g. a signed link: the actor acted without an operator this time
+            _operators().pop(actor.user_id, None)
+        return
+    update = workflow.current_update_info()
+    attempt = update.id if update is not None else str(workflow.uuid4())
+    # One event per attempt; the update id is the caller's and may be long: hashed.
+    digest = hashlib.sha256(attempt.encode()).hexdigest()[:24]
+    claimed = actor.describe()
+    await audit(
+        bounded_key(f"{workflow.info().workflow_id}:actor_refused:{digest}"),
+        "actor_refused",
+        actor.user_id,
+        f"{update.name if update else 'decision'} refused: claimed {claimed}; "
+        f"stored: {check.stored}; {check.reason}",
+        operator=operator,
+    )
+    raise PermissionDeniedError(
+        f"{claimed} could not be verified ({check.reason}); the decision was not taken. "
+        "Act as yourself (`--as` your own user id) or ask ops to fix your user.",
+        rule="actor_not_verified",
+    ).to_application_error()

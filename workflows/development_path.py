@@ -56,6 +56,7 @@ from workflows.common import (
     run_key,
     send_email,
     set_business_status,
+    verify_actor,
 )
 from workflows.onboarding import fmt_utc as _fmt
 from workflows.onboarding import wait_until as _wait
@@ -168,6 +169,8 @@ class DevelopmentPathWorkflow:
     @workflow.update
     async def join(self, d: Decision) -> PathView:
         """The partner chooses the path (company rules re-checked against the database)."""
+        await verify_actor(d.actor, d.operator)
+        self._validate_join(d)  # again: the state may have moved while we looked the actor up
         async with self._lock:
             if self._status != S.INVITED:
                 return self._view()
@@ -234,6 +237,8 @@ class DevelopmentPathWorkflow:
     async def request_certification(self, ask: CertificationAsk) -> PathView:
         """Asks for a level: checked against the thresholds with fresh facts; when met, the
         ecosystem manager approves; when not, refused with what is missing."""
+        await verify_actor(ask.actor)
+        self._validate_request(ask)  # again: the state may have moved while we looked the actor up
         async with self._lock:
             if self._status != S.JOINED or self._pending is not None:
                 return self._view()
@@ -291,6 +296,8 @@ class DevelopmentPathWorkflow:
     @workflow.update
     async def leave(self, d: Decision) -> PathView:
         """The partner leaves the path (only before role certification)."""
+        await verify_actor(d.actor, d.operator)
+        self._validate_leave(d)  # again: the state may have moved while we looked the actor up
         async with self._lock:
             if self._status not in (S.JOINED, S.AWAITING_JOIN_APPROVAL):
                 return self._view()
@@ -322,6 +329,8 @@ class DevelopmentPathWorkflow:
     async def approve(self, d: Decision) -> PathView:
         """Approves what awaits the manager: a second software-path account of the company, or
         a certification (its threshold re-checked now)."""
+        await verify_actor(d.actor, d.operator)
+        self._validate_approve(d)  # again: the state may have moved while we looked the actor up
         async with self._lock:
             key, pending = self._pending_key, self._pending
             if key is None or pending is None or key in self._decisions:
@@ -364,6 +373,8 @@ class DevelopmentPathWorkflow:
     @workflow.update
     async def reject(self, d: Decision) -> PathView:
         """Refuses what awaits the manager, with a reason."""
+        await verify_actor(d.actor, d.operator)
+        self._validate_reject(d)  # again: the state may have moved while we looked the actor up
         async with self._lock:
             key, pending = self._pending_key, self._pending
             if key is None or pending is None or key in self._decisions:

@@ -58,6 +58,7 @@ from workflows.common import (
     open_task,
     send_email,
     set_business_status,
+    verify_actor,
     wait_turn,
 )
 
@@ -186,6 +187,8 @@ class IncentivePayoutWorkflow:
     @workflow.update
     async def apply(self, app: PayoutApplication) -> PayoutView:
         """The partner admin applies for the payout with a method."""
+        await verify_actor(app.actor)
+        self._validate_apply(app)  # again: the state may have moved while we looked the actor up
         if self._method is None:
             self._method = app.method
             self._applied_by = app.actor.user_id
@@ -212,6 +215,8 @@ class IncentivePayoutWorkflow:
     @workflow.update
     async def submit_invoice(self, sub: InvoiceSubmission) -> InvoiceVerification:
         """The partner submits an invoice's details; every verification rule is checked."""
+        await verify_actor(sub.actor)
+        self._validate_invoice(sub)  # again: the state may have moved while we looked the actor up
         await wait_turn(lambda: self._busy)
         number = sub.invoice.invoice_number
         if number in self._accepted:
@@ -296,6 +301,8 @@ class IncentivePayoutWorkflow:
     @workflow.update
     async def approve(self, d: Decision) -> PayoutView:
         """Finance approves: the payout is paid."""
+        await verify_actor(d.actor, d.operator)
+        self._validate_approve(d)  # again: the state may have moved while we looked the actor up
         if self._decision is None:
             self._decide("approve", d)
         await workflow.wait_condition(lambda: self._status != S.AWAITING_APPROVAL)
@@ -308,6 +315,8 @@ class IncentivePayoutWorkflow:
     @workflow.update
     async def reject(self, d: Decision) -> PayoutView:
         """Finance rejects, with the reason in ``comment``."""
+        await verify_actor(d.actor, d.operator)
+        self._validate_reject(d)  # again: the state may have moved while we looked the actor up
         if self._decision is None:
             self._decide("reject", d)
         await workflow.wait_condition(lambda: self._status != S.AWAITING_APPROVAL)

@@ -40,6 +40,7 @@ from workflows.common import (
     run_key,
     send_email,
     set_business_status,
+    verify_actor,
     wait_turn,
 )
 
@@ -147,6 +148,8 @@ class InvitationWorkflow:
     @workflow.update
     async def accept(self, d: Decision) -> InvitationView:
         """The customer accepts: eligibility re-checked, binding created atomically."""
+        await verify_actor(d.actor, d.operator)
+        self._validate_accept(d)  # again: the state may have moved while we looked the actor up
         await wait_turn(lambda: self._busy)
         if self._decision_kind is not None or self._status != S.PENDING:
             return self._view()  # a repeated decision returns the first result
@@ -187,6 +190,8 @@ class InvitationWorkflow:
     @workflow.update
     async def decline(self, d: Decision) -> InvitationView:
         """The customer declines."""
+        await verify_actor(d.actor, d.operator)
+        self._validate_decline(d)  # again: the state may have moved while we looked the actor up
         await wait_turn(lambda: self._busy)
         if self._decision_kind is None and self._status == S.PENDING:
             self._decision_kind = "decline"
@@ -203,6 +208,8 @@ class InvitationWorkflow:
     @workflow.update
     async def cancel(self, d: Decision) -> InvitationView:
         """The partner (or ops) withdraws a pending invitation."""
+        await verify_actor(d.actor, d.operator)
+        self._validate_cancel(d)  # again: the state may have moved while we looked the actor up
         await wait_turn(lambda: self._busy)
         if self._decision_kind is None and self._status == S.PENDING:
             self._decision_kind = "cancel"

@@ -52,6 +52,7 @@ from workflows.common import (
     run_key,
     send_email,
     set_business_status,
+    verify_actor,
 )
 
 S = OnboardingStatus
@@ -158,6 +159,10 @@ class OnboardingWorkflow:
     @workflow.update
     async def submit_business_info(self, info: BusinessInfo) -> OnboardingView:
         """Company, tax and bank information; a new bank account gets a new micro-deposit."""
+        await verify_actor(info.actor)
+        self._validate_business_info(
+            info
+        )  # again: the state may have moved while we looked the actor up
         async with self._lock:
             if self._status not in (
                 S.AWAITING_BUSINESS_INFO,
@@ -247,6 +252,8 @@ class OnboardingWorkflow:
     @workflow.update
     async def enter_amount(self, entry: AmountEntry) -> OnboardingView:
         """The amount found on the bank statement; three wrong entries lock the certification."""
+        await verify_actor(entry.actor)
+        self._validate_amount(entry)  # again: the state may have moved while we looked the actor up
         async with self._lock:
             if self._status != S.AWAITING_AMOUNT or self._verification_key is None:
                 return self._view()
@@ -336,6 +343,8 @@ class OnboardingWorkflow:
     @workflow.update
     async def unlock(self, d: Decision) -> OnboardingView:
         """Ops unlocks a locked bank verification; the partner may enter the amount again."""
+        await verify_actor(d.actor, d.operator)
+        self._validate_unlock(d)  # again: the state may have moved while we looked the actor up
         async with self._lock:
             key = f"{run_key()}:unlock:{self._unlocks}"
             if self._status != S.BANK_LOCKED or self._verification_key is None:
@@ -385,6 +394,10 @@ class OnboardingWorkflow:
     @workflow.update
     async def sign_partner_agreement(self, d: Decision) -> OnboardingView:
         """The applicant signs the partner agreement."""
+        await verify_actor(d.actor, d.operator)
+        self._validate_sign_partner(
+            d
+        )  # again: the state may have moved while we looked the actor up
         return await self._sign(Agreement.PARTNER_AGREEMENT, d)
 
     @sign_partner_agreement.validator
@@ -394,6 +407,10 @@ class OnboardingWorkflow:
     @workflow.update
     async def sign_integrity_commitment(self, d: Decision) -> OnboardingView:
         """The applicant signs the integrity commitment (廉洁诚信承诺书)."""
+        await verify_actor(d.actor, d.operator)
+        self._validate_sign_integrity(
+            d
+        )  # again: the state may have moved while we looked the actor up
         return await self._sign(Agreement.INTEGRITY_COMMITMENT, d)
 
     @sign_integrity_commitment.validator
@@ -403,6 +420,8 @@ class OnboardingWorkflow:
     @workflow.update
     async def withdraw(self, d: Decision) -> OnboardingView:
         """The applicant (or ops for it) withdraws the pending application."""
+        await verify_actor(d.actor, d.operator)
+        self._validate_withdraw(d)  # again: the state may have moved while we looked the actor up
         async with self._lock:
             if self._status in FINAL_STATUSES:
                 return self._view()
@@ -426,6 +445,10 @@ class OnboardingWorkflow:
     @workflow.update
     async def review_approve(self, d: Decision) -> OnboardingView:
         """The business information is certified; the agreements come next."""
+        await verify_actor(d.actor, d.operator)
+        self._validate_review_approve(
+            d
+        )  # again: the state may have moved while we looked the actor up
         async with self._lock:
             key = self._step_key
             if self._status != S.IN_REVIEW or key is None or key in self._decisions:
@@ -445,6 +468,10 @@ class OnboardingWorkflow:
     async def review_reject(self, d: Decision) -> OnboardingView:
         """The review refuses the business information with a reason; the partner edits and
         resubmits."""
+        await verify_actor(d.actor, d.operator)
+        self._validate_review_reject(
+            d
+        )  # again: the state may have moved while we looked the actor up
         async with self._lock:
             key = self._step_key
             if self._status != S.IN_REVIEW or key is None or key in self._decisions:
@@ -475,6 +502,8 @@ class OnboardingWorkflow:
     @workflow.update
     async def approve(self, d: Decision) -> OnboardingView:
         """Final approval: the partner becomes ACTIVE and its admin user is created."""
+        await verify_actor(d.actor, d.operator)
+        self._validate_approve(d)  # again: the state may have moved while we looked the actor up
         async with self._lock:
             key = self._step_key
             if self._status != S.AWAITING_APPROVAL or key is None or key in self._decisions:
@@ -502,6 +531,8 @@ class OnboardingWorkflow:
     @workflow.update
     async def reject(self, d: Decision) -> OnboardingView:
         """Final rejection with a reason."""
+        await verify_actor(d.actor, d.operator)
+        self._validate_reject(d)  # again: the state may have moved while we looked the actor up
         async with self._lock:
             key = self._step_key
             if self._status != S.AWAITING_APPROVAL or key is None or key in self._decisions:

@@ -71,6 +71,7 @@ from workflows.common import (
     open_task,
     send_email,
     set_business_status,
+    verify_actor,
     wait_turn,
 )
 
@@ -374,6 +375,8 @@ class RenewalWorkflow:
     @workflow.update
     async def claim(self, d: Decision) -> RenewalView:
         """A partner user takes the task (staff may claim it; the admin may too)."""
+        await verify_actor(d.actor, d.operator)
+        self._validate_claim(d)  # again: the state may have moved while we looked the actor up
         await wait_turn(lambda: self._busy)
         if self._claimer is not None or self._status in FINAL_STATUSES:
             return self._view()  # a repeated claim returns the first result
@@ -398,6 +401,8 @@ class RenewalWorkflow:
     @workflow.update
     async def feedback(self, fb: RenewalFeedback) -> RenewalView:
         """The partner's feedback: will renew, customer declines (reason), or partner pays."""
+        await verify_actor(fb.actor)
+        self._validate_feedback(fb)  # again: the state may have moved while we looked the actor up
         await wait_turn(lambda: self._busy)
         if self._status in FINAL_STATUSES or self._is_repeat(fb):
             return self._view()
@@ -440,8 +445,10 @@ class RenewalWorkflow:
                 raise IneligibleError(refusal, rule="partner_payment").to_application_error()
 
     @workflow.update
-    def cancel(self, d: Decision) -> RenewalView:
+    async def cancel(self, d: Decision) -> RenewalView:
         """Ops withdraws the task (e.g. the order was migrated); the reason is recorded."""
+        await verify_actor(d.actor, d.operator)
+        self._validate_cancel(d)  # again: the state may have moved while we looked the actor up
         if self._status not in FINAL_STATUSES:
             self._status = S.CANCELLED
             self._decided_by = d.actor.user_id

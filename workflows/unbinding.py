@@ -52,6 +52,7 @@ from workflows.common import (
     run_key,
     send_email,
     set_business_status,
+    verify_actor,
 )
 
 S = RequestStatus
@@ -156,6 +157,8 @@ class UnbindingWorkflow:
     @workflow.update
     async def approve(self, d: Decision) -> ChangeRequestView:
         """The other side approves; the effects are applied before this returns."""
+        await verify_actor(d.actor, d.operator)
+        self._validate_approve(d)  # again: the state may have moved while we looked the actor up
         self._take("approve", d)
         await workflow.wait_condition(lambda: self._status in FINAL_STATUSES)
         return self._view()
@@ -167,6 +170,8 @@ class UnbindingWorkflow:
     @workflow.update
     async def reject(self, d: Decision) -> ChangeRequestView:
         """The other side rejects; the binding stays as it is."""
+        await verify_actor(d.actor, d.operator)
+        self._validate_reject(d)  # again: the state may have moved while we looked the actor up
         self._take("reject", d)
         await workflow.wait_condition(lambda: self._status in FINAL_STATUSES)
         return self._view()
@@ -178,6 +183,8 @@ class UnbindingWorkflow:
     @workflow.update
     async def cancel(self, d: Decision) -> ChangeRequestView:
         """The side that raised the request (or ops) withdraws it."""
+        await verify_actor(d.actor, d.operator)
+        self._validate_cancel(d)  # again: the state may have moved while we looked the actor up
         self._take("cancel", d)
         await workflow.wait_condition(lambda: self._status in FINAL_STATUSES)
         return self._view()
@@ -200,8 +207,8 @@ class UnbindingWorkflow:
     # ----- internals ---------------------------------------------------------------------
 
     def _take(self, kind: str, d: Decision) -> None:
-        # Runs right after the validator, before any await: the first decision wins and a
-        # repeated one changes nothing.
+        # Runs right after the validator's second check, before any further await: the first
+        # decision wins and a repeated one changes nothing.
         if self._decision is None:
             self._decision = kind
             self._decided_by = d.actor.user_id

@@ -175,6 +175,8 @@ class AuditEvent(Base):
     workflow_id: Mapped[str] = mapped_column(String(200), index=True)
     event: Mapped[str] = mapped_column(String(64))
     actor: Mapped[str] = mapped_column(String(64))
+    # who entered the decision for ``actor`` (an OS user or PARTNERFLOW_OPERATOR)
+    operator: Mapped[str | None] = mapped_column(String(64), nullable=True)
     detail: Mapped[str] = mapped_column(Text, default="")
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -193,7 +195,9 @@ class EmailOutbox(Base):
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed
+    status: Mapped[str] = mapped_column(
+        String(16), default="pending"
+    )  # pending | sent | bounced | invalid
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -98,20 +98,39 @@ async def test_smtp_4xx_is_retried_and_5xx_is_a_business_error(
     assert row is not None and row.attempts == 2 and row.status == "sent"
 
     mailbox.handler.fail_next.append("550 5.1.1 mailbox unavailable")
-    with pytest.raises(ApplicationError) as permanent:
-        await acts.send_email(invitation_email("k-5xx"))
-    assert permanent.value.non_retryable and permanent.value.type == "PermanentDeliveryError"
+    bounced = await acts.send_email(invitation_email("k-5xx"))
+    assert bounced.status == "bounced" and bounced.undeliverable
+    assert bounced.error is not None and bounced.error.startswith("550 5.1.1 mailbox unavailable")
     assert len(mailbox.messages) == 1
 
 
-async def test_header_injection_is_refused_and_nothing_written(
+async def test_a_refused_recipient_bounces_once_and_is_not_tried_again(
+    db_kind: str, deps: Deps, mailbox: MailSink
+) -> None:
+    acts = email_activities(deps)
+    mailbox.handler.refuse["gone@x.test"] = "550 5.1.1 <gone@x.test>: mailbox unavailable"
+    first = await acts.send_email(invitation_email("k-gone", to="gone@x.test"))
+    again = await acts.send_email(invitation_email("k-gone", to="gone@x.test"))
+    assert (first.status, again.status) == ("bounced", "bounced")
+    assert first.error == again.error and first.error is not None
+    assert first.error.startswith("550 5.1.1 <gone@x.test>: mailbox unavailable")
+    async with deps.sessions() as s:
+        row = await s.scalar(select(EmailOutbox).where(EmailOutbox.idempotency_key == "k-gone"))
+    assert row is not None and (row.status, row.attempts) == ("bounced", 1)
+    assert row.last_error == first.error and row.sent_at is None
+    assert mailbox.messages == []
+
+
+async def test_header_injection_is_never_sent_and_recorded_as_invalid(
     deps: Deps, mailbox: MailSink
 ) -> None:
     acts = email_activities(deps)
-    with pytest.raises(ApplicationError) as err:
-        await acts.send_email(invitation_email("k-crlf", to="a@x.test\r\nBcc: evil@x.test"))
-    assert err.value.type == "InvalidInputError" and err.value.non_retryable
-    assert await count(deps.sessions, EmailOutbox) == 0
+    result = await acts.send_email(invitation_email("k-crlf", to="a@x.test\r\nBcc: evil@x.test"))
+    assert result.status == "invalid" and result.error is not None
+    assert "line break" in result.error
+    async with deps.sessions() as s:
+        row = await s.scalar(select(EmailOutbox).where(EmailOutbox.idempotency_key == "k-crlf"))
+    assert row is not None and (row.status, row.attempts) == ("invalid", 0)
     assert mailbox.messages == []
 
 

@@ -120,6 +120,7 @@ async def test_customer_cancels_and_a_new_request_needs_no_new_letter(
     )
     assert v.status == A.CANCELLED and v.reason == "we renew ourselves"
     assert (await h.result()).status == A.CANCELLED
+    await save_history(h, "customer_authorization_workflow-cancelled")
     assert any(
         s.startswith("Authorization request to C-1 Ltd cancelled")
         for s in subjects(mailbox, PARTNER_MAIL)
@@ -130,6 +131,7 @@ async def test_customer_cancels_and_a_new_request_needs_no_new_letter(
     assert (await h2.query(CustomerAuthorizationWorkflow.status)).status == A.AWAITING_CUSTOMER
     lapsed = await h2.result()  # nobody answers within the 7-day window
     assert lapsed.status == A.LAPSED
+    await save_history(h2, "customer_authorization_workflow-lapsed")
     assert any("lapsed" in s for s in subjects(mailbox, PARTNER_MAIL))
     async with sessions() as s:
         rows = (await s.scalars(select(CustomerAuthorization.status))).all()
@@ -167,6 +169,7 @@ async def test_customer_revokes_with_a_reason(
     assert result.reason == "the contract with the partner ended"
     revoked = next(m for m in mailbox.to(PARTNER_MAIL) if "revoked" in m.subject)
     assert "the contract with the partner ended" in revoked.text()
+    await save_history(h, "customer_authorization_workflow-revoked")
 
 
 async def test_reseller_needs_its_distributor_first(
@@ -218,6 +221,7 @@ async def test_reseller_needs_its_distributor_first(
         id="r1",
     )
     assert (await h.result()).status == A.REVOKED
+    await save_history(h, "customer_authorization_workflow-distributor_then_customer")
 
 
 async def test_refused_before_anyone_is_asked(

@@ -337,7 +337,9 @@ async def test_voucher_is_issued_once_without_invoice_and_a_second_start_pays_no
     second = await h2.result()
     assert second.status == S.ALREADY_SETTLED and "PAID" in (second.reason or "")
     assert await count(sessions, IncentiveVoucher) == 1
-    await save_history(h, "incentive_payout-voucher")
+    # The FIRST run (the one that paid): a plain handle would fetch the newest run.
+    first = client.get_workflow_handle(h.id, run_id=h.first_execution_run_id)
+    await save_history(first, "incentive_payout-voucher")
 
 
 async def test_recharge_account_with_two_invoices_adding_up(
