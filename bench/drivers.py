@@ -8,6 +8,7 @@ pair, the unbinding frequency limit, one payout per partner and month) refuses a
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,8 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError
 
 from domain.invitations import InvitationRequest, InvitationStatus
 from domain.parties import Actor, AssociationMode, Decision, Role
@@ -52,17 +54,41 @@ class StuckError(Exception):
 
 
 async def poll(fetch: Callable[[], Awaitable[V]], ready: Callable[[V], bool], what: str) -> V:
-    """Calls ``fetch`` until ``ready`` holds, backing off from 20 ms to 250 ms."""
+    """Calls ``fetch`` until ``ready`` holds, backing off from 20 ms to 250 ms.
+
+    A query that times out (an overloaded worker answers late) is asked again, as a person
+    would look again.
+    """
     delay = POLL_FIRST
     deadline = asyncio.get_running_loop().time() + POLL_TIMEOUT
+    value: V | str = "no answer"
     while True:
-        value = await fetch()
-        if ready(value):
-            return value
+        try:
+            value = await fetch()
+        except RPCError as exc:
+            value = f"no answer ({exc})"
+        else:
+            if ready(value):
+                return value
         if asyncio.get_running_loop().time() > deadline:
             raise StuckError(f"{what}: still {value!r} after {POLL_TIMEOUT:.0f}s")
         await asyncio.sleep(delay)
         delay = min(POLL_MAX, delay * 1.5)
+
+
+async def decide(h: WorkflowHandle[Any, Any], update: Any, arg: Any) -> Any:
+    """Sends an update and waits for its result; asks again with the same update id when the
+    RPC times out or the server refuses for now (a workflow task timed out on an overloaded
+    worker): Temporal runs an update id once. A rejected update is not retried."""
+    update_id = f"bench-{uuid.uuid4().hex}"
+    deadline = asyncio.get_running_loop().time() + POLL_TIMEOUT
+    while True:
+        try:
+            return await h.execute_update(update, arg, id=update_id)
+        except (WorkflowUpdateRPCTimeoutOrCancelledError, RPCError) as exc:
+            if asyncio.get_running_loop().time() > deadline:
+                raise StuckError(f"{h.id}: update not taken in {POLL_TIMEOUT:.0f}s: {exc}") from exc
+            await asyncio.sleep(POLL_MAX)
 
 
 class Driver(Protocol):
@@ -170,7 +196,7 @@ class InvitationDriver:
     ) -> WorkflowHandle[Any, Any]:
         """Invite, accept, wait for the end."""
         h = await self.start(client, task_queue, i)
-        await h.execute_update(InvitationWorkflow.accept, Decision(actor=customer_actor(f"CI-{i}")))
+        await decide(h, InvitationWorkflow.accept, Decision(actor=customer_actor(f"CI-{i}")))
         result = await h.result()
         if result.status != InvitationStatus.ACCEPTED:
             raise StuckError(f"{h.id} ended {result.status}: {result.reason}")
@@ -233,7 +259,7 @@ class UnbindingDriver:
             lambda v: v.status != RequestStatus.CHECKING,
             h.id,
         )
-        await h.execute_update(UnbindingWorkflow.approve, Decision(actor=customer_actor(f"CU-{i}")))
+        await decide(h, UnbindingWorkflow.approve, Decision(actor=customer_actor(f"CU-{i}")))
         result = await h.result()
         if result.status != RequestStatus.APPROVED:
             raise StuckError(f"{h.id} ended {result.status}")
@@ -302,8 +328,9 @@ class RenewalDriver:
             lambda v: v.status == RenewalStatus.OPEN,
             h.id,
         )
-        await h.execute_update(RenewalWorkflow.claim, Decision(actor=self.staff))
-        await h.execute_update(
+        await decide(h, RenewalWorkflow.claim, Decision(actor=self.staff))
+        await decide(
+            h,
             RenewalWorkflow.feedback,
             RenewalFeedback(actor=self.staff, outcome=RenewalOutcome.WILL_RENEW),
         )

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from temporalio.client import Client, WorkflowHandle
 
-from bench.drivers import Sessions, StuckError, add_in_layers, partner, poll, user
+from bench.drivers import Sessions, StuckError, add_in_layers, decide, partner, poll, user
 from domain.incentives import (
     IncentiveRequest,
     InvoiceSubmission,
@@ -158,18 +158,20 @@ class IncentiveDriver:
         )
         status = IncentivePayoutWorkflow.status
         await poll(lambda: h.query(status), lambda v: v.status == P.AWAITING_APPLICATION, h.id)
-        view = await h.execute_update(
+        view = await decide(
+            h,
             IncentivePayoutWorkflow.apply,
             PayoutApplication(actor=admin, method=PayoutMethod.BANK_TRANSFER),
         )
-        checked = await h.execute_update(
+        checked = await decide(
+            h,
             IncentivePayoutWorkflow.submit_invoice,
             InvoiceSubmission(actor=admin, invoice=_invoice(req, view, f"{10_000_000 + i}")),
         )
         if not checked.accepted:
             raise StuckError(f"{h.id}: invoice refused: {checked.problems}")
         await poll(lambda: h.query(status), lambda v: v.status == P.AWAITING_APPROVAL, h.id)
-        await h.execute_update(IncentivePayoutWorkflow.approve, Decision(actor=self.finance))
+        await decide(h, IncentivePayoutWorkflow.approve, Decision(actor=self.finance))
         result = await h.result()
         if result.status != P.PAID:
             raise StuckError(f"{h.id} ended {result.status}: {result.reason}")
@@ -232,7 +234,7 @@ class OnboardingDriver:
             bank_account="6222000012345678",
             account_holder=name,
         )
-        await h.execute_update(OnboardingWorkflow.submit_business_info, info)
+        await decide(h, OnboardingWorkflow.submit_business_info, info)
         async with sessions() as s:
             amount = await s.scalar(
                 select(BankVerification.amount)
@@ -241,16 +243,16 @@ class OnboardingDriver:
             )
         if amount is None:
             raise StuckError(f"{h.id}: no bank deposit recorded")
-        await h.execute_update(
-            OnboardingWorkflow.enter_amount, AmountEntry(actor=applicant, amount=amount)
+        await decide(
+            h, OnboardingWorkflow.enter_amount, AmountEntry(actor=applicant, amount=amount)
         )
         await reach(OS.IN_REVIEW)
-        await h.execute_update(OnboardingWorkflow.review_approve, decision(self.manager))
+        await decide(h, OnboardingWorkflow.review_approve, decision(self.manager))
         await reach(OS.AWAITING_SIGNATURES)
-        await h.execute_update(OnboardingWorkflow.sign_partner_agreement, decision(applicant))
-        await h.execute_update(OnboardingWorkflow.sign_integrity_commitment, decision(applicant))
+        await decide(h, OnboardingWorkflow.sign_partner_agreement, decision(applicant))
+        await decide(h, OnboardingWorkflow.sign_integrity_commitment, decision(applicant))
         await reach(OS.AWAITING_APPROVAL)
-        await h.execute_update(OnboardingWorkflow.approve, decision(self.manager))
+        await decide(h, OnboardingWorkflow.approve, decision(self.manager))
         result = await h.result()
         if result.status != OS.APPROVED:
             raise StuckError(f"{h.id} ended {result.status}")

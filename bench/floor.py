@@ -7,7 +7,7 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 
-from bench.drivers import poll
+from bench.drivers import decide, poll
 from bench.shape import Shape
 from bench.shape_workflow import ShapeInput, ShapeSignal, ShapeUpdate, ShapeWorkflow, pad
 from infra.temporal import index_attributes
@@ -50,7 +50,7 @@ async def send_wait(h: WorkflowHandle[Any, Any], shape: Shape, pos: int) -> None
     step = shape.steps[pos]
     if step.kind == "update":
         size = shape.updates[step.index].request_bytes
-        await h.execute_update(ShapeWorkflow.step, ShapeUpdate(index=step.index, pad=pad(size)))
+        await decide(h, ShapeWorkflow.step, ShapeUpdate(index=step.index, pad=pad(size)))
     else:
         size = shape.signal_bytes[step.index]
         await h.signal(ShapeWorkflow.signal, ShapeSignal(index=step.index, pad=pad(size)))

@@ -15,7 +15,14 @@ from pathlib import Path
 from sqlalchemy import select
 from temporalio.client import Client
 
-from bench.drivers import POLL_TIMEOUT, InvitationDriver, Sessions, StuckError, customer_actor
+from bench.drivers import (
+    POLL_TIMEOUT,
+    InvitationDriver,
+    Sessions,
+    StuckError,
+    customer_actor,
+    decide,
+)
 from bench.floor import first_wait, send_wait, start_floor
 from bench.shape import Shape
 from bench.stack import TASK_QUEUE, Stack
@@ -124,7 +131,7 @@ async def measure_latency(
         cid = f"CI-{i}"
         h = await driver.start(client, TASK_QUEUE, i)
         started = time.perf_counter()
-        await h.execute_update(InvitationWorkflow.accept, Decision(actor=customer_actor(cid)))
+        await decide(h, InvitationWorkflow.accept, Decision(actor=customer_actor(cid)))
         await _effect(sessions, mail, cid, f"ci-{i}@cust.bench")
         result.real.append(time.perf_counter() - started)
         await h.result()

@@ -58,6 +58,7 @@ class Tally:
     floor_n: int = 0
     floor_s: float = 0.0
     ratios: list[float] = field(default_factory=list)
+    failures: int = 0
 
     def rate(self, real: bool) -> float:
         """Workflows per second over every batch."""
@@ -70,8 +71,11 @@ def say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-async def batch(n: int, concurrency: int, one: Callable[[int], Awaitable[object]]) -> float:
-    """Runs ``one(0..n-1)`` with at most ``concurrency`` at a time; the seconds it took."""
+async def batch(
+    n: int, concurrency: int, one: Callable[[int], Awaitable[object]]
+) -> tuple[float, list[BaseException]]:
+    """Runs ``one(0..n-1)`` with at most ``concurrency`` at a time; the seconds it took and
+    the failures (a failed workflow does not stop the others)."""
     sem = asyncio.Semaphore(concurrency)
 
     async def guarded(j: int) -> None:
@@ -79,18 +83,19 @@ async def batch(n: int, concurrency: int, one: Callable[[int], Awaitable[object]
             await one(j)
 
     started = time.perf_counter()
-    await asyncio.gather(*(guarded(j) for j in range(n)))
-    return time.perf_counter() - started
+    results = await asyncio.gather(*(guarded(j) for j in range(n)), return_exceptions=True)
+    failures = [r for r in results if isinstance(r, BaseException)]
+    return time.perf_counter() - started, failures
 
 
 def start_profiler(stack: Stack, out: Path) -> subprocess.Popen[bytes] | None:
-    """py-spy on the worker (every thread, idle ones too), when the venv has it."""
+    """py-spy on the worker's threads while they run on a CPU, when the venv has it."""
     spy = Path(sys.executable).parent / "py-spy"
     found = str(spy) if spy.exists() else shutil.which("py-spy")
     if found is None:
         say("py-spy not installed: no profile (pip install py-spy into the venv)")
         return None
-    argv = [found, "record", "--pid", str(stack.worker_pid), "--threads", "--idle"]
+    argv = [found, "record", "--pid", str(stack.worker_pid), "--threads"]
     argv += ["--rate", "50", "--format", "raw", "--output", str(out), "--nonblocking"]
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -184,8 +189,16 @@ async def _run(opts: Options, stack: Stack) -> int:
                 one = real_one(d, client, sessions, base) if which == "real" else None
                 if one is None:
                     one = floor_one(client, shapes[name], f"floor-{name}-{r}")
-                secs[which] = await batch(opts.n, opts.concurrency, one)
-                stop_profiler(spy)
+                secs[which], failures = await batch(opts.n, opts.concurrency, one)
+                if failures:
+                    t.failures += len(failures)
+                    say(f"  {len(failures)} failed, e.g. {failures[0]!r}")
+                if spy is not None:
+                    stop_profiler(spy)
+                    assert opts.profile_dir is not None
+                    (opts.profile_dir / "invitation-real.seconds").write_text(
+                        f"{secs[which]:.3f}\n"
+                    )
                 say(
                     f"round {r + 1}/{opts.rounds} {name} {which}: {opts.n} in "
                     f"{secs[which]:.1f}s = {opts.n / secs[which]:.1f}/s"
@@ -221,12 +234,13 @@ def report(opts: Options, tallies: dict[str, Tally], latency: LatencyResult | No
         real, floor = t.rate(True), t.rate(False)
         ratio = real / floor if floor else 0.0
         goal = THROUGHPUT_RATIO_GOALS[name]
-        ok = ratio >= goal
+        ok = ratio >= goal and not t.failures
         missed |= not ok
         rounds = ", ".join(f"{x:.2f}" for x in t.ratios)
         print(
             f"{name}: real {real:.1f}/s, floor {floor:.1f}/s, ratio {ratio:.2f} "
             f"(rounds {rounds}; goal >= {goal:.2f}: {'met' if ok else 'MISSED'})"
+            + (f"; {t.failures} workflows FAILED" if t.failures else "")
         )
     if latency is not None:
         ok = latency.ratio_p95 <= LATENCY_P95_RATIO_GOAL
