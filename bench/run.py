@@ -186,9 +186,11 @@ async def _run(opts: Options, stack: Stack) -> int:
                     opts.profile_dir.mkdir(parents=True, exist_ok=True)
                     spy = start_profiler(stack, opts.profile_dir / "invitation-real.txt")
                     profiled = True
-                one = real_one(d, client, sessions, base) if which == "real" else None
-                if one is None:
-                    one = floor_one(client, shapes[name], f"floor-{name}-{r}")
+                one = (
+                    real_one(d, client, sessions, base)
+                    if which == "real"
+                    else floor_one(client, shapes[name], f"floor-{name}-{r}")
+                )
                 secs[which], failures = await batch(opts.n, opts.concurrency, one)
                 if failures:
                     t.failures += len(failures)
