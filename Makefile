@@ -32,7 +32,7 @@ typecheck: $(STAMP)  ## mypy strict
 
 check: lint typecheck test
 
-bench: $(STAMP)  ## throughput and memory benchmarks (not part of `make test`)
+bench: $(STAMP)  ## throughput ratios to the Temporal floor, and latency (not part of `make test`)
 	$(BIN)/python -m bench
 
 clean:

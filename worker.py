@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from temporalio import workflow
 from temporalio.client import Client
@@ -39,14 +40,20 @@ class ValidateOnceSandboxRunner(SandboxedWorkflowRunner):
 
 
 def build_worker(
-    client: Client, deps: Deps, *, task_queue: str, workflows: Sequence[type] | None = None
+    client: Client,
+    deps: Deps,
+    *,
+    task_queue: str,
+    workflows: Sequence[type] | None = None,
+    extra_activities: Sequence[Callable[..., Any]] = (),
 ) -> Worker:
-    """A worker with every workflow and activity (tests pass their own queue)."""
+    """A worker with every workflow and activity (tests pass their own queue; the benchmark
+    adds its no-op twin and activity, so that both run under the same worker settings)."""
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(workflows or ALL_WORKFLOWS),
-        activities=build_activities(deps),
+        activities=[*build_activities(deps), *extra_activities],
         workflow_runner=ValidateOnceSandboxRunner(),
         max_concurrent_activities=100,
     )

@@ -1,0 +1,21 @@
+"""The benchmark's goals: what ``make bench`` holds the product to.
+
+Throughput is a ratio: the real workflow's completions per second over those of its no-op
+twin (same shape, activities that return at once) run alternately on the same server,
+worker and driver. 1.0 would mean the product adds nothing to Temporal's own cost.
+"""
+
+from __future__ import annotations
+
+# type -> the lowest acceptable ratio real/floor.
+THROUGHPUT_RATIO_GOALS: dict[str, float] = {
+    "invitation": 0.8,
+    "unbinding": 0.6,
+    "incentive": 0.6,
+    "renewal": 0.6,
+    "onboarding": 0.6,
+}
+
+# p95 of decision-to-effect (an invitation accepted until the binding is in the database and
+# the customer's email is in the SMTP sink) over p95 of a bare update round trip.
+LATENCY_P95_RATIO_GOAL = 1.5

@@ -1,0 +1,159 @@
+"""Decision-to-effect latency: an invitation accepted until the binding is in the database and
+the customer's acceptance email is in the SMTP sink, against a bare update round trip on the
+no-op twin; samples taken alternately, a few at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.utils import getaddresses
+from pathlib import Path
+
+from sqlalchemy import select
+from temporalio.client import Client
+
+from bench.drivers import (
+    POLL_TIMEOUT,
+    InvitationDriver,
+    Sessions,
+    StuckError,
+    customer_actor,
+    decide,
+)
+from bench.floor import first_wait, send_wait, start_floor
+from bench.shape import Shape
+from bench.stack import TASK_QUEUE, Stack
+from domain.parties import Decision
+from infra.tables import Binding
+from workflows.invitation import InvitationWorkflow
+
+# How often the effects are looked for; well under the latencies measured (tens of ms).
+EFFECT_POLL = 0.005
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1), nearest rank."""
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[k]
+
+
+@dataclass
+class LatencyResult:
+    """Seconds per sample: real decision-to-effect, and the twin's update round trip."""
+
+    real: list[float]
+    floor: list[float]
+
+    @property
+    def ratio_p95(self) -> float:
+        """p95 real over p95 floor."""
+        return percentile(self.real, 0.95) / percentile(self.floor, 0.95)
+
+    def line(self) -> str:
+        """``latency: decision-to-effect p50 .. ms, p95 .. ms; bare update ...; p95 ratio``."""
+
+        def ms(v: list[float], q: float) -> str:
+            return f"{percentile(v, q) * 1000:.0f} ms"
+
+        return (
+            f"latency: decision-to-effect p50 {ms(self.real, 0.5)}, p95 {ms(self.real, 0.95)}; "
+            f"bare update round trip p50 {ms(self.floor, 0.5)}, p95 {ms(self.floor, 0.95)}; "
+            f"p95 ratio {self.ratio_p95:.2f} ({len(self.real)} samples each)"
+        )
+
+
+class MailWatcher:
+    """Counts the messages the sink stored per recipient, reading only new files' headers."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.seen: set[str] = set()
+        self.count: dict[str, int] = {}
+        self._parser = BytesHeaderParser()
+
+    def refresh(self) -> None:
+        """Reads the headers of messages stored since the last call."""
+        if not self.directory.exists():
+            return
+        for path in self.directory.glob("*.eml"):
+            if path.name in self.seen:
+                continue
+            self.seen.add(path.name)
+            with path.open("rb") as f:
+                headers = self._parser.parse(f)
+            for _, addr in getaddresses(headers.get_all("To", [])):
+                self.count[addr.lower()] = self.count.get(addr.lower(), 0) + 1
+
+
+async def _effect(sessions: Sessions, mail: MailWatcher, cid: str, email: str) -> None:
+    """Returns once customer ``cid`` has an active binding and its second email arrived (the
+    invitation, then the acceptance)."""
+    deadline = time.perf_counter() + POLL_TIMEOUT
+    bound = False
+    while time.perf_counter() < deadline:
+        if not bound:
+            async with sessions() as s:
+                bound = (
+                    await s.scalar(
+                        select(Binding.id).where(
+                            Binding.customer_id == cid, Binding.status == "active"
+                        )
+                    )
+                ) is not None
+        mail.refresh()
+        if bound and mail.count.get(email, 0) >= 2:
+            return
+        await asyncio.sleep(EFFECT_POLL)
+    raise StuckError(f"{cid}: no binding or acceptance email after {POLL_TIMEOUT:.0f}s")
+
+
+async def measure_latency(
+    driver: InvitationDriver,
+    client: Client,
+    sessions: Sessions,
+    stack: Stack,
+    shape: Shape,
+    *,
+    first_index: int,
+    samples: int,
+    concurrency: int,
+    progress: Callable[[str], None],
+) -> LatencyResult:
+    """``samples`` of each, in alternating groups of ``concurrency``."""
+    mail = MailWatcher(stack.mail_dir)
+    result = LatencyResult(real=[], floor=[])
+
+    async def real(i: int) -> None:
+        cid = f"CI-{i}"
+        h = await driver.start(client, TASK_QUEUE, i)
+        started = time.perf_counter()
+        await decide(h, InvitationWorkflow.accept, Decision(actor=customer_actor(cid)))
+        await _effect(sessions, mail, cid, f"ci-{i}@cust.bench")
+        result.real.append(time.perf_counter() - started)
+        await h.result()
+
+    async def floor(j: int) -> None:
+        h = await start_floor(client, TASK_QUEUE, shape, f"floor-latency-{j}")
+        pos = await first_wait(h, shape)
+        if pos is None:
+            raise StuckError("the invitation's shape has no update to time")
+        started = time.perf_counter()
+        await send_wait(h, shape, pos)
+        result.floor.append(time.perf_counter() - started)
+        for later in range(pos + 1, len(shape.steps)):
+            if shape.steps[later].kind in ("update", "signal"):
+                await send_wait(h, shape, later)
+        await h.result()
+
+    done = 0
+    while done < samples:
+        k = min(concurrency, samples - done)
+        await asyncio.gather(*(real(first_index + done + j) for j in range(k)))
+        await asyncio.gather(*(floor(done + j) for j in range(k)))
+        done += k
+    progress(f"latency: {samples} samples each")
+    return result

@@ -1,0 +1,69 @@
+"""The benchmark's shape extraction: what a stored history says the no-op twin must replay."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.shape import shape_from_history
+
+HISTORIES = Path(__file__).resolve().parents[1] / "histories"
+
+
+def _load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((HISTORIES / f"{name}.json").read_text())
+    return data
+
+
+def _count(history: dict[str, Any], event: str) -> int:
+    return sum(1 for e in history["events"] if e["eventType"] == f"EVENT_TYPE_{event}")
+
+
+@pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)
+def test_every_stored_history_keeps_its_counts(path: Path) -> None:
+    h = json.loads(path.read_text())
+    c = shape_from_history(h).counts()
+    assert c["activities"] == _count(h, "ACTIVITY_TASK_SCHEDULED")
+    assert c["updates"] == _count(h, "WORKFLOW_EXECUTION_UPDATE_ACCEPTED")
+    assert c["signals"] == _count(h, "WORKFLOW_EXECUTION_SIGNALED")
+    assert c["timers"] == _count(h, "TIMER_STARTED")
+    assert c["upserts"] == _count(h, "UPSERT_WORKFLOW_SEARCH_ATTRIBUTES")
+
+
+def test_accepted_invitation_waits_once_for_the_update_with_its_timer() -> None:
+    h = _load("invitation-accepted")
+    shape = shape_from_history(h)
+    assert shape.workflow_type == "InvitationWorkflow"
+    assert [s.kind for s in shape.steps] == ["activity"] * 5 + ["update"] + ["activity"] * 5
+    wait = shape.steps[5]
+    assert (wait.index, wait.timers) == (0, 1)
+    (update,) = shape.updates
+    assert len(update.activities) == 1  # create_binding ran inside the accept handler
+    assert update.request_bytes > 0 and update.response_bytes > 0
+    first = next(e for e in h["events"] if e["eventType"].endswith("ACTIVITY_TASK_SCHEDULED"))
+    raw = first["activityTaskScheduledEventAttributes"]["input"]["payloads"][0]["data"]
+    first_activity = shape.steps[0].activity
+    assert first_activity is not None
+    assert first_activity.input_bytes == len(base64.b64decode(raw))
+    assert first_activity.output_bytes > 0
+    started = h["events"][0]["workflowExecutionStartedEventAttributes"]["input"]["payloads"]
+    assert shape.input_bytes == len(base64.b64decode(started[0]["data"]))
+    assert shape.result_bytes > 0
+
+
+def test_expired_invitation_has_two_fired_timers_and_no_wait() -> None:
+    shape = shape_from_history(_load("invitation-expired"))
+    assert shape.updates == [] and shape.signal_bytes == []
+    assert shape.fired_timers() == 2  # the reminder, then the expiry
+    assert not any(s.kind in ("update", "signal") for s in shape.steps)
+
+
+def test_renewal_waits_for_the_billing_signal_after_the_updates() -> None:
+    shape = shape_from_history(_load("renewal_workflow-renewed-by-import"))
+    waits = [s.kind for s in shape.steps if s.kind in ("update", "signal")]
+    assert waits == ["update", "update", "update", "signal"]
+    assert shape.signal_bytes[0] > 0
