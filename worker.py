@@ -17,7 +17,7 @@ from activities.registry import Deps, build_activities, build_deps
 from infra.config import Settings, get_settings
 from infra.db import make_engine, make_sessions
 from infra.temporal import connect, ensure_search_attributes
-from workflows import ALL_WORKFLOWS
+from workflows.registry import ALL_WORKFLOWS
 
 log = logging.getLogger("partnerflow.worker")
 

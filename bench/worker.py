@@ -13,7 +13,7 @@ from infra.config import Settings, get_settings
 from infra.db import make_engine, make_sessions
 from infra.temporal import connect
 from worker import build_worker
-from workflows import ALL_WORKFLOWS
+from workflows.registry import ALL_WORKFLOWS
 
 
 async def run(settings: Settings) -> None:

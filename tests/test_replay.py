@@ -16,7 +16,7 @@ from temporalio.worker import Replayer
 
 from tests.harness import HISTORIES
 from worker import ValidateOnceSandboxRunner
-from workflows import ALL_WORKFLOWS
+from workflows.registry import ALL_WORKFLOWS
 
 FILES = sorted(HISTORIES.glob("*.json"))
 

@@ -1,36 +1,5 @@
-"""One module per workflow. ``ALL_WORKFLOWS`` is what the worker registers."""
+"""One module per workflow; ``workflows.registry.ALL_WORKFLOWS`` is what the worker registers.
 
-from workflows.authorization import CustomerAuthorizationWorkflow
-from workflows.development_path import DevelopmentPathWorkflow
-from workflows.incentive import IncentivePayoutWorkflow
-from workflows.incentive_monthly import IncentiveMonthlyRunWorkflow
-from workflows.invitation import InvitationWorkflow
-from workflows.onboarding import OnboardingWorkflow
-from workflows.renewal import RenewalWorkflow
-from workflows.renewal_scan import RenewalScanWorkflow
-from workflows.unbinding import UnbindingWorkflow
-
-ALL_WORKFLOWS: list[type] = [
-    CustomerAuthorizationWorkflow,
-    RenewalScanWorkflow,
-    RenewalWorkflow,
-    InvitationWorkflow,
-    UnbindingWorkflow,
-    OnboardingWorkflow,
-    DevelopmentPathWorkflow,
-    IncentivePayoutWorkflow,
-    IncentiveMonthlyRunWorkflow,
-]
-
-__all__ = [
-    "ALL_WORKFLOWS",
-    "CustomerAuthorizationWorkflow",
-    "DevelopmentPathWorkflow",
-    "IncentiveMonthlyRunWorkflow",
-    "IncentivePayoutWorkflow",
-    "InvitationWorkflow",
-    "OnboardingWorkflow",
-    "RenewalScanWorkflow",
-    "RenewalWorkflow",
-    "UnbindingWorkflow",
-]
+This file stays empty on purpose: the workflow sandbox re-imports a workflow module's package
+for every new run, so importing every workflow here made each run load all nine.
+"""

@@ -272,3 +272,20 @@ async def verify_actor(actor: Actor, operator: str | None = None) -> None:
         "Act as yourself (`--as` your own user id) or ask ops to fix your user.",
         rule="actor_not_verified",
     ).to_application_error()
+
+
+async def wait_until(done: Callable[[], bool], until: datetime) -> bool:
+    """Waits until ``done()`` or ``until``; True when done."""
+    timeout = until - workflow.now()
+    if timeout <= timedelta(0):
+        return done()
+    try:
+        await workflow.wait_condition(done, timeout=timeout)
+    except TimeoutError:
+        return done()
+    return True
+
+
+def fmt_utc(at: datetime) -> str:
+    """A time as emails and messages show it."""
+    return f"{at:%Y-%m-%d %H:%M} UTC"

@@ -58,8 +58,12 @@ from workflows.common import (
     set_business_status,
     verify_actor,
 )
-from workflows.onboarding import fmt_utc as _fmt
-from workflows.onboarding import wait_until as _wait
+from workflows.common import (
+    fmt_utc as _fmt,
+)
+from workflows.common import (
+    wait_until as _wait,
+)
 
 S = PathStatus
 PATH_TITLES = {"software": "Software Partner Path", "service": "Service Partner Path"}

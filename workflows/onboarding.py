@@ -4,8 +4,7 @@ micro-deposit, the ecosystem manager's review, the agreements, the final approva
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from temporalio import workflow
 
@@ -46,6 +45,7 @@ from workflows.common import (
     RETRY,
     audit,
     close_task,
+    fmt_utc,
     link,
     open_task,
     reassign_task,
@@ -53,6 +53,7 @@ from workflows.common import (
     send_email,
     set_business_status,
     verify_actor,
+    wait_until,
 )
 
 S = OnboardingStatus
@@ -943,20 +944,3 @@ class OnboardingWorkflow:
             decided_by=self._decided_by,
             decided_at=self._decided_at,
         )
-
-
-async def wait_until(done: Callable[[], bool], until: datetime) -> bool:
-    """Waits until ``done()`` or ``until``; True when done."""
-    timeout = until - workflow.now()
-    if timeout <= timedelta(0):
-        return done()
-    try:
-        await workflow.wait_condition(done, timeout=timeout)
-    except TimeoutError:
-        return done()
-    return True
-
-
-def fmt_utc(at: datetime) -> str:
-    """A time as emails and messages show it."""
-    return f"{at:%Y-%m-%d %H:%M} UTC"

@@ -49,8 +49,8 @@ from infra.tables import (
 )
 from tests.factories import add_customer, add_partner, add_user
 from tests.harness import eventually, new_task_queue, save_history
-from workflows import ALL_WORKFLOWS
 from workflows.incentive import IncentivePayoutWorkflow
+from workflows.registry import ALL_WORKFLOWS
 
 S = PayoutStatus
 PERIOD = "2026-10"

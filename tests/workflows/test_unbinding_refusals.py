@@ -42,7 +42,7 @@ from tests.workflows.test_unbinding import (
     start,
     wait_status,
 )
-from workflows import ALL_WORKFLOWS
+from workflows.registry import ALL_WORKFLOWS
 from workflows.unbinding import UnbindingWorkflow
 
 Sessions = async_sessionmaker[AsyncSession]
