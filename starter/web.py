@@ -59,6 +59,9 @@ KINDS = (
     ("onboarding-", "application"),
     ("path-", "development path invitation"),
 )
+# Actions whose own outcome may be REFUSED (a manager rejecting a path): that is done, not a
+# refusal of the link; for the others (accept, approve...) REFUSED means a rule said no.
+SAYING_NO = frozenset({"reject", "decline", "cancel", "review_reject", "withdraw", "revoke"})
 # link_uses.outcome while the decision is in flight: a POST that finds it retries the update
 # with the same update id (one decision), so a crash between the two does not lose the link.
 PENDING = "pending"
@@ -295,6 +298,7 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
             label=label,
             actor=actor.name or actor.user_id,
             workflow_id=claims.workflow_id,
+            expires=fmt_time(claims.expires_at) if claims.expires_at else None,
             summary=await server.summary(claims),
         )
 
@@ -324,7 +328,7 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
                 await server.record(claims, claims.actor_id, f"{REFUSED}{r.message}")
             return server.refusal(r)
         status = result.get("status") if isinstance(result, dict) else None
-        if status == "REFUSED":
+        if status == "REFUSED" and claims.action not in SAYING_NO:
             reason = result.get("reason") or "a business rule refused it"
             message = f"{label} refused: {sentence(reason)}"
             await server.record(claims, claims.actor_id, f"{REFUSED}{message}")
@@ -337,7 +341,7 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
                 summary=facts(result),
             )
         outcome = f"{label} recorded" + (f"; status is now {status}." if status else ".")
-        if isinstance(result, dict) and result.get("reason") and status == "REJECTED":
+        if isinstance(result, dict) and result.get("reason") and status in ("REJECTED", "REFUSED"):
             outcome += f" ({result['reason']})"
         await server.record(claims, claims.actor_id, outcome)
         return server.page(

@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 from activities.registry import Deps
 from domain.certification import CertificationAsk, CertLevel, DevelopmentPath, PathInvitation
 from domain.invitations import InvitationRequest, InvitationStatus
+from domain.notifications import LinkSpec
 from domain.parties import Actor, AssociationMode, Decision, Role
 from infra.config import Settings
 from infra.links import InvalidLinkError
@@ -92,6 +93,10 @@ async def test_old_link_of_a_cancelled_invitation_does_not_act_on_the_new_one(
     new = await link_in_mail(mailbox, "c-1@customer.test", "invites you", "Accept:", nth=1)
     current = client.get_workflow_handle_for(InvitationWorkflow.run, wid)
 
+    fresh = await web.get(new)
+    assert fresh.status_code == 200 and "This link works once, until " in fresh.text
+    assert re.search(r"until \d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC", fresh.text)
+    assert "utc" not in fresh.text
     page = await web.get(old)
     assert page.status_code == 410 and "invitation this link came from is closed" in page.text
     assert "<form" not in page.text
@@ -195,3 +200,26 @@ async def test_manager_approval_link_expires_and_a_refused_link_never_acts_later
     assert view.pending_step == "certification:role" and view.certified == []
     [use] = [u for u in await uses(sessions) if u.action == "approve"]
     assert use.actor == "em-1" and "deactivated" in use.outcome
+
+
+async def test_a_link_signed_before_links_named_their_run_is_refused(
+    client: Client,
+    worker: Worker,
+    deps: Deps,
+    sessions: Sessions,
+    mailbox: MailSink,
+    web: httpx.AsyncClient,
+) -> None:
+    await add_partner(sessions, "P-1")
+    staff = await add_user(sessions, "u-staff", Role.PARTNER_STAFF, partner_id="P-1")
+    await add_customer(sessions, "C-1")
+    wid = f"invitation-P-1-C-1-{uuid.uuid4().hex[:6]}"
+    await start_invitation(client, worker, wid, staff, AssociationMode.RESALE)
+    await link_in_mail(mailbox, "c-1@customer.test", "invites you", "Accept:")
+    unbound = deps.signer.url(
+        LinkSpec(name="accept_url", workflow_id=wid, action="accept", actor_id="C-1", nonce="n")
+    ).removeprefix("http://links.test")
+    resp = await web.post(unbound)
+    assert resp.status_code == 410 and "no longer works" in resp.text
+    handle = client.get_workflow_handle_for(InvitationWorkflow.run, wid)
+    assert (await handle.query(InvitationWorkflow.status)).status == InvitationStatus.PENDING
