@@ -10,6 +10,7 @@ same workflow id is open: an old link never acts on a new invitation.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -49,6 +50,7 @@ LABELS = {
     "withdraw": "Withdraw",
     "revoke": "Revoke",
 }
+log = logging.getLogger("partnerflow.web")
 SUMMARY_FIELDS = ("status", "partner_id", "customer_id", "mode", "expires_at", "reason")
 # What a workflow is, in words, by workflow id prefix (for "the invitation ... is closed").
 KINDS = (
@@ -249,10 +251,14 @@ class LinkServer:
 
 
 def unavailable(exc: Exception) -> Refusal:
-    """Our fault, not the link's: it stays usable (same update id, one decision)."""
+    """Our fault, not the link's: it stays usable (same update id, one decision).
+
+    The cause goes to the log, not to the page: it names internal hosts.
+    """
+    log.warning("link decision not recorded: %s", exc)
     return Refusal(
         "Please try again later",
-        f"The decision could not be recorded now ({exc}). Nothing was done; the link still works.",
+        "The decision could not be recorded just now. Nothing was done; the link still works.",
         503,
         final=False,
     )
@@ -274,9 +280,9 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
         return server.page(
             "link_result",
             409 if refused else 200,
-            title="This link was already used",
+            title="This link was already used" if refused else "Already done",
             ok=not refused,
-            message=f"It was used on {fmt_time(earlier.used_at)}. {earlier.outcome}",
+            message=f"This link was already used on {fmt_time(earlier.used_at)}. {earlier.outcome}",
         )
 
     async def show(request: Request) -> Response:

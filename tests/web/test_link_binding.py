@@ -223,3 +223,29 @@ async def test_a_link_signed_before_links_named_their_run_is_refused(
     assert resp.status_code == 410 and "no longer works" in resp.text
     handle = client.get_workflow_handle_for(InvitationWorkflow.run, wid)
     assert (await handle.query(InvitationWorkflow.status)).status == InvitationStatus.PENDING
+
+
+async def test_a_link_stays_usable_when_temporal_cannot_be_reached(
+    settings: Settings, deps: Deps, sessions: Sessions
+) -> None:
+    down = settings.model_copy(update={"temporal_address": "127.0.0.1:1"})
+    app = create_app(down)  # connects on first use, to a port where nothing listens
+    path = deps.signer.url(
+        LinkSpec(
+            name="accept_url",
+            workflow_id="invitation-P-1-C-1",
+            run_id="run-1",
+            action="accept",
+            actor_id="C-1",
+            nonce="n-down",
+        )
+    ).removeprefix("http://links.test")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as web:
+        for _ in range(2):
+            resp = await web.post(path)
+            assert resp.status_code == 503 and "the link still works" in resp.text
+            assert "127.0.0.1:1" not in resp.text
+    [use] = await uses(sessions)
+    assert use.outcome == "pending"
