@@ -53,7 +53,7 @@ def build_deps(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -
             )
         ),
         renderer=EmailRenderer(),
-        signer=LinkSigner(settings.link_secret, settings.public_base_url),
+        signer=LinkSigner(settings.link_secret, settings.public_base_url, settings.link_ttl),
     )
 
 

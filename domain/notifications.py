@@ -12,6 +12,10 @@ class LinkSpec(BaseModel):
     """A signed action link to put into an email (signed by the activity, never in a workflow).
 
     ``action`` is the workflow update to run; ``actor_id`` the only user who may use it.
+    A link is bound to one decision: ``run_id`` is the run that issued it (the link server
+    acts on that run only, never on a later run of the same workflow id) and ``task_key``
+    the human task it decides. ``expires_at`` is the business expiry; the signer caps it with
+    the link TTL, except for ``offline`` links (DOMAIN.md: handed over offline, no expiry).
     """
 
     name: str  # the template variable that receives the URL
@@ -21,6 +25,10 @@ class LinkSpec(BaseModel):
     nonce: str
     expires_at: datetime | None = None
     label: str = ""
+    # None only in links issued before links named their run; the link server refuses those.
+    run_id: str | None = None
+    task_key: str | None = None
+    offline: bool = False
 
 
 class EmailRequest(BaseModel):

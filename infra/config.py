@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "change-me"
@@ -147,6 +147,36 @@ class Settings(BaseSettings):
     authorization_validity_days: int = Field(30, ge=1)  # [ours] no expiry is documented
     # [ours] an unanswered authorization request lapses after this many days.
     authorization_request_window_days: int = Field(7, ge=1)
+
+    # --- trust: link lifetime and the Temporal connection's security (README "Trust model") ---
+    # Caps every emailed decision link's expiry (a duration: P14D, 14d or P1DT12H);
+    # a link with an earlier business expiry keeps it; offline invitation links never expire.
+    link_ttl: timedelta = timedelta(days=14)
+    # TLS to Temporal: on when any of these (or an API key) is set. CA: PEM file of the root
+    # that signed the server's certificate (system roots when unset); CERT + KEY: mTLS client
+    # certificate and key (PEM files, both or neither); SERVER_NAME: the name the server's
+    # certificate carries when it differs from the host in PARTNERFLOW_TEMPORAL_ADDRESS.
+    temporal_tls_ca: Path | None = None
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_tls_server_name: str | None = None
+    # API key (e.g. Temporal Cloud); sent only over TLS.
+    temporal_api_key: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _check_trust_settings(self) -> Settings:
+        if self.link_ttl <= timedelta(0):
+            raise ValueError("PARTNERFLOW_LINK_TTL must be a positive duration (e.g. P14D)")
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError(
+                "PARTNERFLOW_TEMPORAL_TLS_CERT and PARTNERFLOW_TEMPORAL_TLS_KEY go together "
+                "(the mTLS client certificate and its private key): set both or neither"
+            )
+        for name in ("temporal_tls_ca", "temporal_tls_cert", "temporal_tls_key"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(f"PARTNERFLOW_{name.upper()}: no such file: {path}")
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -10,6 +10,7 @@ from temporalio.api.operatorservice.v1 import (
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import TLSConfig
 
 from infra.config import Settings
 
@@ -21,13 +22,50 @@ SEARCH_ATTRIBUTES: dict[str, IndexedValueType.ValueType] = {
 }
 
 
-async def connect(settings: Settings) -> Client:
-    """A client for the configured server and namespace."""
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+class TemporalConnectError(Exception):
+    """The Temporal server could not be reached with the configured address and security."""
+
+
+def tls_config(settings: Settings) -> TLSConfig | bool:
+    """The client's TLS setting: a ``TLSConfig`` when any TLS setting or an API key is set.
+
+    An API key alone turns TLS on with the system's root certificates (Temporal Cloud): a key
+    sent in clear text would be a credential handed to anyone on the path.
+    """
+    ca, cert, key = settings.temporal_tls_ca, settings.temporal_tls_cert, settings.temporal_tls_key
+    wanted = (ca, cert, key, settings.temporal_tls_server_name, settings.temporal_api_key)
+    if all(v is None for v in wanted):
+        return False
+    return TLSConfig(
+        server_root_ca_cert=ca.read_bytes() if ca else None,
+        client_cert=cert.read_bytes() if cert else None,
+        client_private_key=key.read_bytes() if key else None,
+        domain=settings.temporal_tls_server_name or None,
     )
+
+
+async def connect(settings: Settings) -> Client:
+    """A client for the configured server and namespace, over TLS / mTLS when configured."""
+    tls = tls_config(settings)
+    api_key = settings.temporal_api_key
+    try:
+        return await Client.connect(
+            settings.temporal_address,
+            namespace=settings.temporal_namespace,
+            data_converter=pydantic_data_converter,
+            tls=tls,
+            api_key=api_key.get_secret_value() if api_key else None,
+        )
+    except RuntimeError as exc:
+        how = "over TLS" if tls else "without TLS"
+        raise TemporalConnectError(
+            f"cannot connect to Temporal at {settings.temporal_address} {how}: {exc}"
+            + (
+                " (check that the server speaks TLS, and PARTNERFLOW_TEMPORAL_TLS_* settings)"
+                if tls
+                else ""
+            )
+        ) from exc
 
 
 async def ensure_search_attributes(client: Client) -> list[str]:

@@ -48,3 +48,35 @@ def test_every_partnerflow_variable_is_a_setting() -> None:
     env = compose()["services"]["worker"]["environment"]
     fields = {f"PARTNERFLOW_{name.upper()}" for name in Settings.model_fields}
     assert set(env) <= fields, set(env) - fields
+
+
+def published(service: dict[str, Any]) -> list[tuple[str, str]]:
+    """(host binding, container port) of every published port, in either compose syntax."""
+    out = []
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            out.append((str(port.get("host_ip", "")), str(port["target"])))
+            continue
+        parts = str(port).split(":")
+        host_ip = parts[0] if len(parts) == 3 else ""
+        out.append((host_ip, parts[-1].split("/")[0]))
+    return out
+
+
+def test_temporal_and_the_database_are_not_published() -> None:
+    services = compose()["services"]
+    assert published(services["temporal"]) == []
+    assert published(services["postgres"]) == []
+    for name, svc in services.items():
+        for _, target in published(svc):
+            assert target not in ("7233", "5432"), f"{name} publishes {target} to the host"
+
+
+def test_only_the_link_server_listens_beyond_the_host() -> None:
+    services = compose()["services"]
+    for name, svc in services.items():
+        for host_ip, target in published(svc):
+            if name == "web":
+                continue
+            assert host_ip == "127.0.0.1", f"{name} publishes {target} on every interface"
+    assert published(services["web"]) == [("", "8080")]

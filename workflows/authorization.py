@@ -189,8 +189,20 @@ class CustomerAuthorizationWorkflow:
                 "authorization_distributor_request",
                 {**self._email_context(), "admin_name": admin.name},
                 [
-                    link("approve_url", "approve", admin.user_id, self._deadline),
-                    link("cancel_url", "cancel", admin.user_id, self._deadline),
+                    link(
+                        "approve_url",
+                        "approve",
+                        admin.user_id,
+                        self._deadline,
+                        task_key=f"{rk}:distributor",
+                    ),
+                    link(
+                        "cancel_url",
+                        "cancel",
+                        admin.user_id,
+                        self._deadline,
+                        task_key=f"{rk}:distributor",
+                    ),
                 ],
             )
         await self._notify()
@@ -233,8 +245,20 @@ class CustomerAuthorizationWorkflow:
             "authorization_request",
             self._email_context(),
             [
-                link("approve_url", "approve", self._req.customer_id, self._deadline),
-                link("cancel_url", "cancel", self._req.customer_id, self._deadline),
+                link(
+                    "approve_url",
+                    "approve",
+                    self._req.customer_id,
+                    self._deadline,
+                    task_key=f"{rk}:customer",
+                ),
+                link(
+                    "cancel_url",
+                    "cancel",
+                    self._req.customer_id,
+                    self._deadline,
+                    task_key=f"{rk}:customer",
+                ),
             ],
         )
         await self._notify()

@@ -122,11 +122,27 @@ async def _report_undeliverable(key: str, to: str, template: str, result: EmailR
     )
 
 
-def link(name: str, action: str, actor_id: str, expires_at: datetime | None) -> LinkSpec:
-    """A signed-link spec for this workflow with a deterministic nonce."""
+def link(
+    name: str,
+    action: str,
+    actor_id: str,
+    expires_at: datetime | None,
+    *,
+    task_key: str | None = None,
+    offline: bool = False,
+) -> LinkSpec:
+    """A signed-link spec bound to this run (and to ``task_key``), with a deterministic nonce.
+
+    ``offline`` marks the one link that never expires (an invitation handed over offline);
+    every other link's expiry is capped by the signer's TTL.
+    """
+    info = workflow.info()
     return LinkSpec(
         name=name,
-        workflow_id=workflow.info().workflow_id,
+        workflow_id=info.workflow_id,
+        run_id=info.run_id,
+        task_key=task_key,
+        offline=offline,
         action=action,
         actor_id=actor_id,
         nonce=str(workflow.uuid4()),

@@ -135,7 +135,7 @@ class DevelopmentPathWorkflow:
                 req.invited_by.user_id,
                 f"{req.path.value} path, valid until {_fmt(expires_at)}",
             )
-            join = link("join_url", "join", ctx.admin_user_id, expires_at)
+            join = link("join_url", "join", ctx.admin_user_id, expires_at, task_key=f"{rk}:join")
             await send_email(
                 f"{rk}:invitation",
                 ctx.partner.contact_email,
@@ -518,8 +518,8 @@ class DevelopmentPathWorkflow:
         )
         for person in people.people:
             links = [
-                link("approve_url", "approve", person.user_id, None),
-                link("reject_url", "reject", person.user_id, None),
+                link("approve_url", "approve", person.user_id, None, task_key=key),
+                link("reject_url", "reject", person.user_id, None, task_key=key),
             ]
             for spec in links:
                 self._link_steps[spec.nonce] = key

@@ -775,8 +775,8 @@ class IncentivePayoutWorkflow:
         finance = await self._contacts(Role.FINANCE)
         for c in finance.contacts:
             links = [
-                link("approve_url", "approve", c.user_id, None),
-                link("reject_url", "reject", c.user_id, None),
+                link("approve_url", "approve", c.user_id, None, task_key=f"{self._id}:approval"),
+                link("reject_url", "reject", c.user_id, None, task_key=f"{self._id}:approval"),
             ]
             await send_email(
                 f"{self._id}:{key}:{c.user_id}", c.email, template, self._email_context(), links

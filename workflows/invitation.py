@@ -298,9 +298,25 @@ class InvitationWorkflow:
     async def _send_invitation(self, n: int) -> None:
         req, ctx = self._req, self._ctx
         assert ctx is not None and ctx.partner is not None and ctx.customer is not None
+        # An offline link never expires (DOMAIN.md); an emailed one expires with the invitation.
+        offline, task = req.channel != Channel.EMAIL, f"{run_key()}:decision"
         links = [
-            link("accept_url", "accept", req.customer_id, self._expires_at),
-            link("decline_url", "decline", req.customer_id, self._expires_at),
+            link(
+                "accept_url",
+                "accept",
+                req.customer_id,
+                self._expires_at,
+                task_key=task,
+                offline=offline,
+            ),
+            link(
+                "decline_url",
+                "decline",
+                req.customer_id,
+                self._expires_at,
+                task_key=task,
+                offline=offline,
+            ),
         ]
         context = self._email_context()
         if req.channel == Channel.EMAIL:
@@ -320,9 +336,10 @@ class InvitationWorkflow:
     async def _send_reminder(self) -> None:
         if self._status != S.PENDING:
             return
+        task = f"{run_key()}:decision"
         links = [
-            link("accept_url", "accept", self._req.customer_id, self._expires_at),
-            link("decline_url", "decline", self._req.customer_id, self._expires_at),
+            link("accept_url", "accept", self._req.customer_id, self._expires_at, task_key=task),
+            link("decline_url", "decline", self._req.customer_id, self._expires_at, task_key=task),
         ]
         await send_email(
             f"{run_key()}:reminder",

@@ -795,7 +795,10 @@ class OnboardingWorkflow:
             retry_policy=RETRY,
         )
         for person in people.people:
-            links = [link(name, action, person.user_id, None) for name, action in actions]
+            links = [
+                link(name, action, person.user_id, None, task_key=step_key)
+                for name, action in actions
+            ]
             for spec in links:
                 self._link_steps[spec.nonce] = step_key
             await send_email(
@@ -810,9 +813,15 @@ class OnboardingWorkflow:
         actor = self._req.submitted_by.user_id
         links = []
         if Agreement.PARTNER_AGREEMENT not in self._signatures:
-            links.append(link("sign_partner_url", "sign_partner_agreement", actor, due))
+            links.append(
+                link("sign_partner_url", "sign_partner_agreement", actor, due, task_key=step_key)
+            )
         if Agreement.INTEGRITY_COMMITMENT not in self._signatures:
-            links.append(link("sign_integrity_url", "sign_integrity_commitment", actor, due))
+            links.append(
+                link(
+                    "sign_integrity_url", "sign_integrity_commitment", actor, due, task_key=step_key
+                )
+            )
         for spec in links:
             self._link_steps[spec.nonce] = step_key
         await send_email(

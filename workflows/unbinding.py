@@ -448,9 +448,10 @@ class UnbindingWorkflow:
     def _links(self, actor_id: str | None) -> list[LinkSpec]:
         if actor_id is None:
             return []
+        task = f"{run_key()}:decision"
         return [
-            link("approve_url", "approve", actor_id, self._expires_at),
-            link("reject_url", "reject", actor_id, self._expires_at),
+            link("approve_url", "approve", actor_id, self._expires_at, task_key=task),
+            link("reject_url", "reject", actor_id, self._expires_at, task_key=task),
         ]
 
     async def _send_request(self, rk: str) -> None:

@@ -42,9 +42,10 @@ def test_links_are_signed_and_expire() -> None:
         nonce="n",
         expires_at=datetime(2030, 1, 1, tzinfo=UTC),
     )
-    url = signer.url(spec)
+    signed_at = datetime(2029, 12, 25, tzinfo=UTC)  # the business expiry is within the TTL
+    url = signer.url(spec, now=signed_at)
     assert url.startswith("http://h/a/")
-    claims = signer.verify(url.rsplit("/", 1)[1], now=datetime(2029, 1, 1, tzinfo=UTC))
+    claims = signer.verify(url.rsplit("/", 1)[1], now=datetime(2029, 12, 26, tzinfo=UTC))
     assert (claims.workflow_id, claims.action, claims.actor_id, claims.nonce) == (
         "wf",
         "accept",
@@ -53,7 +54,8 @@ def test_links_are_signed_and_expire() -> None:
     )
     with pytest.raises(InvalidLinkError, match="expired"):
         signer.verify(
-            signer.token(spec), now=datetime(2030, 1, 1, tzinfo=UTC) + timedelta(seconds=1)
+            signer.token(spec, now=signed_at),
+            now=datetime(2030, 1, 1, tzinfo=UTC) + timedelta(seconds=1),
         )
     with pytest.raises(InvalidLinkError, match="not valid"):
         LinkSigner("other" * 10, "http://h").verify(signer.token(spec))

@@ -63,7 +63,7 @@ async def test_accept_link_flow(
         done = await web.post(path, data={"comment": "ok"})
         assert done.status_code == 200 and "ACCEPTED" in done.text
         again = await web.post(path)
-        assert again.status_code == 200 and "Already done" in again.text
+        assert again.status_code == 200 and "already used" in again.text
         revisit = await web.get(path)
         assert "already used" in revisit.text
 
