@@ -48,3 +48,13 @@ def test_every_partnerflow_variable_is_a_setting() -> None:
     env = compose()["services"]["worker"]["environment"]
     fields = {f"PARTNERFLOW_{name.upper()}" for name in Settings.model_fields}
     assert set(env) <= fields, set(env) - fields
+
+
+def test_the_schedules_are_applied_once_after_the_migration() -> None:
+    services = compose()["services"]
+    job = services["schedules"]
+    assert job["command"] == ["partnerflow", "schedules", "apply"]
+    assert job["restart"] == "no"
+    assert job["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert job["depends_on"]["temporal"]["condition"] == "service_healthy"
+    assert job["environment"] == services["worker"]["environment"]
