@@ -8,6 +8,7 @@ Ctrl-C or SIGTERM stops them all in order. Restarting keeps workflows and data (
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -66,7 +67,36 @@ def check_ports(ports: DevPorts, host: str = "127.0.0.1") -> None:
             "already in use on 127.0.0.1: "
             + ", ".join(busy)
             + ". Stop what uses it or choose another port with the option named."
+            + orphans_hint()
         )
+
+
+def orphans_hint() -> str:
+    """Names the children a killed ``partnerflow dev`` left running (they hold its ports)."""
+    try:
+        state = json.loads(CHILDREN_FILE.read_text())
+        if _alive(int(state["pid"])):
+            return ""  # that stack is still running
+        left = [f"{n} pid {c['pid']}" for n, c in state["children"].items() if _alive(c["pid"])]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    if not left:
+        return ""
+    return (
+        " A previous `partnerflow dev` ended without stopping its children; still running: "
+        + ", ".join(left)
+        + " (stop them with kill PID)."
+    )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def dev_env_values(settings: Settings, ports: DevPorts) -> dict[str, str]:

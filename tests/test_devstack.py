@@ -85,7 +85,7 @@ def stop_stack(proc: subprocess.Popen[bytes], var_dir: Path, ports: list[int]) -
 def children(var_dir: Path) -> dict[str, Any]:
     """The stack's children as the supervisor last wrote them (name -> pid, restarts)."""
     state: dict[str, Any] = json.loads((var_dir / "dev-children.json").read_text())
-    return state["children"]
+    return dict(state["children"])
 
 
 def alive(pid: int) -> bool:
@@ -110,7 +110,7 @@ def kill_and_wait_for_restart(var_dir: Path, name: str, port: int | None = None)
         time.sleep(0.2)
 
 
-@pytest.mark.timeout(240)  # two boots of the whole stack; slow on a busy machine
+@pytest.mark.timeout(360)  # two boots of the whole stack: 234 s measured at load 15 on 2 cores
 def test_dev_stack_invitation_story(tmp_path: Path) -> None:
     """Also: the schedules are applied on a fresh stack; kill -9 of the worker and of the SMTP
     sink leaves the stack up, they come back, and the invitation started before finishes."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -148,3 +149,23 @@ async def test_the_core_retry_warnings_stay_off_the_terminal(dev_env: WorkflowEn
     assert "temporalio_client::retry" in loud.stdout + loud.stderr
     quiet = run("quiet")
     assert quiet.stdout == "failed: RPCError\n" and quiet.stderr == ""
+
+
+def test_a_busy_port_names_what_a_killed_stack_left_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from starter import devstack
+
+    gone = subprocess.run(["/bin/sh", "-c", "echo $$"], capture_output=True, text=True)
+    state = {"pid": int(gone.stdout), "children": {"temporal": {"pid": os.getpid()}}}
+    monkeypatch.setattr(devstack, "CHILDREN_FILE", tmp_path / "dev-children.json")
+    (tmp_path / "dev-children.json").write_text(json.dumps(state))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        ports = devstack.DevPorts(temporal=port, ui=free_port(), smtp=free_port(), web=free_port())
+        with pytest.raises(devstack.BadInputError) as refused:
+            devstack.check_ports(ports)
+    assert f"temporal port {port}" in refused.value.message
+    assert f"still running: temporal pid {os.getpid()}" in refused.value.message
