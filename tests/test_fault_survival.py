@@ -18,6 +18,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from infra.smtp_sink import free_port
+from starter.output import BadInputError
 from starter.supervisor import Backoff, ChildSpec, Supervisor
 
 
@@ -165,7 +166,7 @@ def test_a_busy_port_names_what_a_killed_stack_left_running(
         busy.listen()
         port = busy.getsockname()[1]
         ports = devstack.DevPorts(temporal=port, ui=free_port(), smtp=free_port(), web=free_port())
-        with pytest.raises(devstack.BadInputError) as refused:
+        with pytest.raises(BadInputError) as refused:
             devstack.check_ports(ports)
     assert f"temporal port {port}" in refused.value.message
     assert f"still running: temporal pid {os.getpid()}" in refused.value.message
