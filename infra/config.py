@@ -40,6 +40,9 @@ class Settings(BaseSettings):
 
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
+    # How long a command (CLI, link server) retries an unreachable Temporal server before it
+    # answers temporal_unreachable: long enough to ride out a restart of the server.
+    temporal_connect_wait_seconds: float = Field(15.0, ge=0, le=300)
     task_queue: str = "partnerflow"
 
     smtp_host: str = "127.0.0.1"

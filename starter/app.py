@@ -28,8 +28,8 @@ from domain.parties import Actor, Role
 from infra.config import Settings, get_settings
 from infra.db import make_engine, make_sessions
 from infra.tables import Customer, User
-from infra.temporal import connect
 from starter.output import BadInputError, CliError, RefusedError, report_error
+from starter.reach import connect_waiting
 
 T = TypeVar("T")
 
@@ -54,16 +54,10 @@ class AppContext:
         return self._sessions
 
     async def client(self) -> Client:
-        """The Temporal client; a clear error when the server is not reachable."""
+        """The Temporal client; an unreachable server is retried for a while, then a clear
+        ``temporal_unreachable`` error (see ``starter.reach``)."""
         if self._client is None:
-            try:
-                self._client = await asyncio.wait_for(connect(self.settings), 10)
-            except Exception as exc:
-                raise CliError(
-                    f"cannot reach Temporal at {self.settings.temporal_address} "
-                    f"({type(exc).__name__}: {exc}); is `partnerflow dev` (or the server) running?",
-                    rule="temporal_unreachable",
-                ) from exc
+            self._client = await connect_waiting(self.settings)
         return self._client
 
     async def close(self) -> None:

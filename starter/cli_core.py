@@ -33,11 +33,16 @@ def register(app: typer.Typer) -> None:
         ui_port: Annotated[int | None, typer.Option(help="Temporal web UI port (8233).")] = None,
         smtp_port: Annotated[int | None, typer.Option(help="SMTP sink port (1025).")] = None,
         web_port: Annotated[int | None, typer.Option(help="Link server port (8080).")] = None,
+        workers: Annotated[
+            int, typer.Option(help="Worker processes on the task queue (1 to 16).")
+        ] = 1,
     ) -> None:
         """Run the embedded stack: Temporal dev server, SMTP sink, worker and link server.
 
         State lives in var/ (SQLite for Temporal and PartnerFlow, received mail), so a
-        restart keeps workflows and data. Ctrl-C stops everything.
+        restart keeps workflows and data. A child that dies is restarted (backoff 0.5 s
+        doubling to 10 s); the Temporal Schedules are applied once the server is up.
+        Ctrl-C (or SIGTERM) stops everything.
         """
         from starter.devstack import DevPorts, run_dev_stack
 
@@ -51,6 +56,7 @@ def register(app: typer.Typer) -> None:
                     smtp=smtp_port or s.dev_smtp_port,
                     web=web_port or s.web_port,
                 ),
+                workers=workers,
             )
         except CliError as exc:
             raise typer.Exit(report_error(exc, False)) from None

