@@ -10,8 +10,11 @@ from temporalio.api.operatorservice.v1 import (
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 
 from infra.config import Settings
+from infra.runtime import sdk_runtime
+from infra.tracing import client_interceptors
 
 # name -> type; registered by `partnerflow dev` (on the command line) and by the worker.
 SEARCH_ATTRIBUTES: dict[str, IndexedValueType.ValueType] = {
@@ -21,12 +24,15 @@ SEARCH_ATTRIBUTES: dict[str, IndexedValueType.ValueType] = {
 }
 
 
-async def connect(settings: Settings) -> Client:
-    """A client for the configured server and namespace."""
+async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
+    """A client for the configured server and namespace (tracing interceptor included);
+    the worker passes the runtime that serves the SDK metrics."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
+        runtime=runtime or sdk_runtime(),
+        interceptors=client_interceptors(),
     )
 
 
