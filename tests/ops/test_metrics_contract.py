@@ -24,6 +24,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+import starter.imports_core  # noqa: F401  (registers the import kinds)
 from activities.registry import Deps
 from domain.invitations import InvitationRequest, InvitationStatus
 from domain.parties import Decision, Role
@@ -31,7 +32,6 @@ from infra.config import Settings
 from infra.runtime import sdk_runtime
 from infra.smtp_sink import MailSink, free_port
 from infra.worker_ops import WorkerOps
-import starter.imports_core  # noqa: F401  (registers the import kinds)
 from starter.imports import IMPORTERS, run_import
 from starter.output import BadInputError
 from starter.schedules import SCHEDULES
@@ -180,7 +180,10 @@ async def test_every_dashboard_and_alert_metric_is_exposed(
     missing = sorted(n for n in wanted if not is_exposed(n, have))
     assert not missing, f"named in deploy/ but not exposed: {missing}"
     # The run itself is counted.
-    assert 'partnerflow_workflows_completed_total{outcome="accepted",workflow_type="InvitationWorkflow"} 1.0' in business
+    assert (
+        'partnerflow_workflows_completed_total{outcome="accepted",workflow_type="InvitationWorkflow"} 1.0'
+        in business
+    )
     assert 'partnerflow_imports{kind="partners",result="refused"} 1.0' in business
     assert f'partnerflow_schedule_paused{{schedule="{schedule_id}"}} 1.0' in business
     assert 'route="/a/{token}"' in web_metrics and "not-a-token" not in web_metrics
