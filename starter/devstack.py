@@ -154,6 +154,12 @@ def dev_env_values(settings: Settings, ports: DevPorts) -> dict[str, str]:
 def run_dev_stack(settings: Settings, ports: DevPorts) -> int:
     """Starts everything, prints where it is, and waits for Ctrl-C. Returns the exit code."""
     check_ports(ports)
+    for port in (settings.metrics_port, settings.metrics_port + 1):  # the worker's ops ports
+        if not port_is_free(port):
+            raise BadInputError(
+                f"worker metrics port {port} is already in use on 127.0.0.1; "
+                "choose another with PARTNERFLOW_METRICS_PORT (the worker uses it and the next)"
+            )
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     settings.dev_mail_dir.mkdir(parents=True, exist_ok=True)
     console.print(f"migrating the database ({settings.database_url})")
@@ -219,7 +225,9 @@ def run_dev_stack(settings: Settings, ports: DevPorts) -> int:
             f"  Temporal server   127.0.0.1:{ports.temporal}\n"
             f"  Temporal web UI   http://127.0.0.1:{ports.ui}\n"
             f"  SMTP sink         127.0.0.1:{ports.smtp}  (partnerflow mail list)\n"
-            f"  Link server       http://127.0.0.1:{ports.web}\n"
+            f"  Link server       http://127.0.0.1:{ports.web}  (/metrics /healthz /readyz)\n"
+            f"  Worker metrics    http://127.0.0.1:{settings.metrics_port}/metrics  "
+            f"(/healthz /readyz; SDK metrics :{settings.metrics_port + 1}/metrics)\n"
             f"  Database          {settings.database_url}\n"
             f"  State             {VAR_DIR}\n"
             "Press Ctrl-C to stop.\n",

@@ -196,7 +196,7 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
         ],
         lifespan=lifespan,
     )
-    install_ops(app, ready_checks(server.ctx))
+    install_ops(app, ready_checks(server.ctx, server.client))
     return app
 
 

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.client import Client
 
 from starter.app import AppContext
 
@@ -111,16 +112,15 @@ def install_ops(app: Starlette, checks: ReadyChecks) -> None:
     app.add_middleware(RequestMetrics, routes=lambda: list(app.router.routes))
 
 
-def ready_checks(ctx: AppContext) -> ReadyChecks:
-    """The link server is ready when its database and Temporal answer."""
+def ready_checks(ctx: AppContext, client: Callable[[], Awaitable[Client]]) -> ReadyChecks:
+    """The link server is ready when its database and Temporal (``client()``) answer."""
 
     async def database() -> None:
         async with ctx.sessions() as s:
             await s.execute(text("SELECT 1"))
 
     async def temporal() -> None:
-        client = await ctx.client()
-        await client.workflow_service.get_system_info(
+        await (await client()).workflow_service.get_system_info(
             GetSystemInfoRequest(), timeout=timedelta(seconds=CHECK_TIMEOUT)
         )
 

@@ -28,4 +28,4 @@ class EmailProbeWorkflow:
             )
         except ActivityError:
             return "failed"
-        return result.status
+        return str(result.status)
