@@ -76,12 +76,19 @@ async def run_worker(settings: Settings) -> None:
     Serves business metrics and health on ``metrics_port`` and the SDK's metrics on
     ``metrics_port + 1``.
     """
+    from starter.output import CliError
     from starter.schedules import SCHEDULES
 
     configure_logging(settings.effective_log_format, settings.log_level)
     configure_tracing("partnerflow-worker")
     engine = make_engine(settings.database_url)
-    runtime = sdk_runtime(f"{settings.metrics_host}:{settings.metrics_port + 1}")
+    try:
+        runtime = sdk_runtime(f"{settings.metrics_host}:{settings.metrics_port + 1}")
+    except Exception as exc:
+        raise CliError(
+            f"cannot serve the SDK metrics on {settings.metrics_host}:{settings.metrics_port + 1} "
+            f"({exc}); choose another PARTNERFLOW_METRICS_PORT (the worker uses it and the next)"
+        ) from None
     client = await connect(settings, runtime=runtime)
     try:
         added = await ensure_search_attributes(client)
@@ -95,7 +102,13 @@ async def run_worker(settings: Settings) -> None:
     ops = WorkerOps(
         client=client, sessions=sessions, worker=worker, schedule_ids=[e.id for e in SCHEDULES]
     ).server(settings.metrics_host, settings.metrics_port)
-    await ops.start()
+    try:
+        await ops.start()
+    except OSError as exc:
+        raise CliError(
+            f"cannot serve metrics and health on {settings.metrics_host}:{settings.metrics_port} "
+            f"({exc.strerror}); choose another PARTNERFLOW_METRICS_PORT"
+        ) from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

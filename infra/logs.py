@@ -20,7 +20,6 @@ from infra.observe import IDEMPOTENCY_KEY
 
 CONTEXT_FIELDS = ("workflow_id", "run_id", "workflow_type", "activity_type", "idempotency_key")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_HANDLER_MARK = "_partnerflow_handler"
 
 
 def mask_personal(text: str) -> str:
@@ -110,15 +109,14 @@ def make_handler(fmt: Literal["json", "text"], stream: Any = None) -> logging.Ha
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(TemporalContextFilter())
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
-    setattr(handler, _HANDLER_MARK, True)
     return handler
 
 
 def configure_logging(fmt: Literal["json", "text"], level: str = "INFO") -> None:
-    """Installs the handler on the root logger (replacing an earlier one of ours)."""
+    """Makes our handler the root logger's only one (a process's entry point calls this;
+    an earlier ``basicConfig`` handler would print every line twice)."""
     root = logging.getLogger()
     for h in list(root.handlers):
-        if getattr(h, _HANDLER_MARK, False):
-            root.removeHandler(h)
+        root.removeHandler(h)
     root.addHandler(make_handler(fmt))
     root.setLevel(level)
