@@ -13,5 +13,5 @@ COPY worker.py alembic.ini ./
 # Editable: templates and migrations are read from /app at run time.
 RUN pip install -e . && useradd --system --uid 10001 partnerflow
 USER partnerflow
-EXPOSE 8080
+EXPOSE 8080 9464 9465
 CMD ["partnerflow", "worker"]

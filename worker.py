@@ -6,17 +6,24 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.registry import Deps, build_activities, build_deps
 from infra.config import Settings, get_settings
 from infra.db import make_engine, make_sessions
+from infra.logs import configure_logging
+from infra.metrics import preinit_workflows
+from infra.observe import ObservabilityInterceptor
+from infra.runtime import sdk_runtime
 from infra.temporal import connect, ensure_search_attributes
+from infra.tracing import configure_tracing
+from infra.worker_ops import WorkerOps
 from workflows.registry import ALL_WORKFLOWS
 
 log = logging.getLogger("partnerflow.worker")
@@ -48,42 +55,93 @@ def build_worker(
     extra_activities: Sequence[Callable[..., Any]] = (),
 ) -> Worker:
     """A worker with every workflow and activity (tests pass their own queue; the benchmark
-    adds its no-op twin and activity, so that both run under the same worker settings)."""
+    adds its no-op twin and activity, so that both run under the same worker settings).
+
+    On shutdown it stops polling and gives in-flight activities the configured grace
+    period to finish before they are cancelled.
+    """
+    defs = list(workflows or ALL_WORKFLOWS)
+    preinit_workflows(workflow._Definition.must_from_class(cls).name for cls in defs)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=list(workflows or ALL_WORKFLOWS),
+        workflows=defs,
         activities=[*build_activities(deps), *extra_activities],
-        workflow_runner=ValidateOnceSandboxRunner(),
+        # OpenTelemetry is used by the tracing interceptor inside workflows: one copy of it.
+        workflow_runner=ValidateOnceSandboxRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules("opentelemetry")
+        ),
+        interceptors=[ObservabilityInterceptor()],
         max_concurrent_activities=100,
+        graceful_shutdown_timeout=timedelta(seconds=deps.settings.worker_shutdown_grace_seconds),
     )
 
 
 async def run_worker(settings: Settings) -> None:
-    """Runs until SIGINT/SIGTERM, then finishes in-flight activities and stops."""
+    """Runs until SIGINT/SIGTERM, then finishes in-flight activities and stops.
+
+    Serves business metrics and health on ``metrics_port`` and the SDK's metrics on
+    ``metrics_port + 1``.
+    """
+    from starter.output import CliError
+    from starter.schedules import SCHEDULES
+
+    configure_logging(settings.effective_log_format, settings.log_level)
+    configure_tracing("partnerflow-worker")
     engine = make_engine(settings.database_url)
-    client = await connect(settings)
+    try:
+        runtime = sdk_runtime(f"{settings.metrics_host}:{settings.metrics_port + 1}")
+    except Exception as exc:
+        raise CliError(
+            f"cannot serve the SDK metrics on {settings.metrics_host}:{settings.metrics_port + 1} "
+            f"({exc}); choose another PARTNERFLOW_METRICS_PORT (the worker uses it and the next)"
+        ) from None
+    client = await connect(settings, runtime=runtime)
     try:
         added = await ensure_search_attributes(client)
         if added:
             log.info("registered search attributes %s", ", ".join(added))
     except Exception as exc:  # an operator may have to do it on a locked-down cluster
         log.warning("could not register search attributes: %s", exc)
-    deps = build_deps(settings, make_sessions(engine))
+    sessions = make_sessions(engine)
+    deps = build_deps(settings, sessions)
     worker = build_worker(client, deps, task_queue=settings.task_queue)
+    ops = WorkerOps(
+        client=client, sessions=sessions, worker=worker, schedule_ids=[e.id for e in SCHEDULES]
+    ).server(settings.metrics_host, settings.metrics_port)
+    try:
+        await ops.start()
+    except OSError as exc:
+        raise CliError(
+            f"cannot serve metrics and health on {settings.metrics_host}:{settings.metrics_port} "
+            f"({exc.strerror}); choose another PARTNERFLOW_METRICS_PORT"
+        ) from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     log.info("worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)
-    async with worker:
-        await stop.wait()
-    await engine.dispose()
+    log.info(
+        "metrics and health on http://%s:%d (/metrics /healthz /readyz), SDK metrics on :%d",
+        settings.metrics_host,
+        settings.metrics_port,
+        settings.metrics_port + 1,
+    )
+    try:
+        async with worker:
+            await stop.wait()
+            log.info(
+                "stopping: in-flight activities have %.0f s to finish",
+                settings.worker_shutdown_grace_seconds,
+            )
+    finally:
+        await ops.stop()
+        await engine.dispose()
+    log.info("worker stopped")
 
 
 def main() -> None:
     """Entry point of ``python worker.py``."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     asyncio.run(run_worker(get_settings()))
 
 

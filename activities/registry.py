@@ -24,6 +24,7 @@ from activities.unbinding import UnbindingActivities
 from infra.config import Settings
 from infra.links import LinkSigner
 from infra.mailer import EmailRenderer, SmtpConfig, SmtpMailer
+from infra.tracing import TracedSmtpMailer
 
 
 @dataclass(kw_only=True)
@@ -42,7 +43,7 @@ def build_deps(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -
     return Deps(
         settings=settings,
         sessions=sessions,
-        mailer=SmtpMailer(
+        mailer=TracedSmtpMailer(
             SmtpConfig(
                 host=settings.smtp_host,
                 port=settings.smtp_port,

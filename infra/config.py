@@ -181,6 +181,25 @@ class Settings(BaseSettings):
                 raise ValueError(f"PARTNERFLOW_{name.upper()}: no such file: {path}")
         return self
 
+    # --- operations: metrics, health, logs, shutdown (README "Operations") ---
+    # The worker serves business metrics, /healthz and /readyz on metrics_port, and the
+    # Temporal SDK's own metrics on metrics_port + 1 (the SDK exporter binds its own port).
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(9464, ge=1, le=65534)
+    # json: one JSON object per line (production); text: readable lines (dev). None: json in
+    # production, text elsewhere.
+    log_format: Literal["json", "text"] | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # SIGTERM: the worker stops polling and gives in-flight activities this long to finish.
+    worker_shutdown_grace_seconds: float = Field(30.0, ge=0)
+
+    @property
+    def effective_log_format(self) -> Literal["json", "text"]:
+        """The log format in force (json in production unless set)."""
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.environment == "production" else "text"
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
         if self.environment == "production" and self.link_secret in (PLACEHOLDER_SECRET, ""):

@@ -83,6 +83,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
+    from infra.tracing import instrument_engine  # here: tracing imports the mailer
+
+    instrument_engine(engine)
     return engine
 
 

@@ -10,9 +10,12 @@ from temporalio.api.operatorservice.v1 import (
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 from infra.config import Settings
+from infra.runtime import sdk_runtime
+from infra.tracing import client_interceptors
 
 # name -> type; registered by `partnerflow dev` (on the command line) and by the worker.
 SEARCH_ATTRIBUTES: dict[str, IndexedValueType.ValueType] = {
@@ -44,8 +47,9 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
     )
 
 
-async def connect(settings: Settings) -> Client:
-    """A client for the configured server and namespace, over TLS / mTLS when configured."""
+async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
+    """A client for the configured server and namespace, over TLS / mTLS when configured,
+    with the tracing interceptor; the worker passes the runtime that serves the SDK metrics."""
     tls = tls_config(settings)
     api_key = settings.temporal_api_key
     try:
@@ -55,6 +59,8 @@ async def connect(settings: Settings) -> Client:
             data_converter=pydantic_data_converter,
             tls=tls,
             api_key=api_key.get_secret_value() if api_key else None,
+            runtime=runtime or sdk_runtime(),
+            interceptors=client_interceptors(),
         )
     except RuntimeError as exc:
         how = "over TLS" if tls else "without TLS"

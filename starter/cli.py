@@ -54,11 +54,17 @@ _register()
 
 def main() -> None:
     """Console-script entry point."""
+    from infra.tracing import configure_tracing, flush_tracing
+
+    role = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] in ("worker", "web") else "cli"
+    tracing = configure_tracing(f"partnerflow-{role}")
     try:
         app()
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    if tracing:
+        flush_tracing()  # os._exit below skips the exporter's own exit hook
     sys.stdout.flush()
     sys.stderr.flush()
     # Every command has finished its work and its output here. The Temporal client's native

@@ -143,6 +143,11 @@ def apply_dev_schedules(settings: Settings, ports: DevPorts) -> None:
     say(f"schedules: {done}")
 
 
+def worker_metrics_ports(settings: Settings, workers: int) -> list[int]:
+    """The business-metrics port of each worker; its SDK metrics are on the next one."""
+    return [settings.metrics_port + 2 * i for i in range(workers)]
+
+
 def child_specs(settings: Settings, ports: DevPorts, workers: int) -> list[ChildSpec]:
     """The stack's children in start order (they stop in the reverse order)."""
     temporal_argv = [
@@ -174,14 +179,16 @@ def child_specs(settings: Settings, ports: DevPorts, workers: int) -> list[Child
         ChildSpec(name="smtp", argv=smtp_argv, port=ports.smtp),
     ]
     # A worker started while the server is down would only fail to connect and be restarted
-    # again; it waits for the server's port instead.
+    # again; it waits for the server's port instead. Each worker serves its metrics on its
+    # own pair of ports (business, SDK).
     specs += [
         ChildSpec(
             name="worker" if workers == 1 else f"worker-{i}",
             argv=[py, "-m", "worker"],
             needs=(ports.temporal,),
+            env={"PARTNERFLOW_METRICS_PORT": str(port)},
         )
-        for i in range(1, workers + 1)
+        for i, port in enumerate(worker_metrics_ports(settings, workers), start=1)
     ]
     specs.append(ChildSpec(name="web", argv=[py, "-m", "starter.cli", "web"], port=ports.web))
     return specs
@@ -193,6 +200,13 @@ def run_dev_stack(settings: Settings, ports: DevPorts, *, workers: int = 1) -> i
     if not 1 <= workers <= MAX_WORKERS:
         raise BadInputError(f"--workers: between 1 and {MAX_WORKERS}, not {workers}")
     check_ports(ports)
+    for first in worker_metrics_ports(settings, workers):  # each worker's ops ports
+        for port in (first, first + 1):
+            if not port_is_free(port):
+                raise BadInputError(
+                    f"worker metrics port {port} is already in use on 127.0.0.1; choose "
+                    "another with PARTNERFLOW_METRICS_PORT (each worker uses two ports from it)"
+                )
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     settings.dev_mail_dir.mkdir(parents=True, exist_ok=True)
     console.print(f"migrating the database ({settings.database_url})")
@@ -224,9 +238,14 @@ def run_dev_stack(settings: Settings, ports: DevPorts, *, workers: int = 1) -> i
             f"  Temporal server   127.0.0.1:{ports.temporal}\n"
             f"  Temporal web UI   http://127.0.0.1:{ports.ui}\n"
             f"  SMTP sink         127.0.0.1:{ports.smtp}  (partnerflow mail list)\n"
-            f"  Link server       http://127.0.0.1:{ports.web}\n"
+            f"  Link server       http://127.0.0.1:{ports.web}  (/metrics /healthz /readyz)\n"
             f"  Workers           {workers} on task queue {settings.task_queue!r}\n"
-            f"  Database          {settings.database_url}\n"
+            + "".join(
+                f"  Worker metrics    http://127.0.0.1:{port}/metrics  "
+                f"(/healthz /readyz; SDK metrics :{port + 1}/metrics)\n"
+                for port in worker_metrics_ports(settings, workers)
+            )
+            + f"  Database          {settings.database_url}\n"
             f"  State             {VAR_DIR}\n"
             "A child that dies is restarted. Press Ctrl-C to stop.\n",
             highlight=False,

@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from infra.metrics_db import record_import
 from starter.output import BadInputError
 
 M = TypeVar("M", bound=BaseModel)
@@ -149,15 +150,26 @@ class Importer(Generic[M]):
 async def run_import(
     sessions: async_sessionmaker[AsyncSession], importer: Importer[Any], path: Path
 ) -> ImportResult:
-    """Reads, validates, checks and writes a file; all or nothing."""
-    rows = validate_rows(path, importer.model, read_rows(path))
-    result = ImportResult(kind=importer.kind, file=str(path), rows=len(rows))
-    async with sessions.begin() as s:
-        if importer.check is not None:
-            errors = await importer.check(s, rows)
-            if errors:
-                raise ImportRefusedError(path, errors)
-        await importer.write(s, rows, result)
+    """Reads, validates, checks and writes a file; all or nothing. Each run is recorded
+    (kind, ok or refused) for the imports metric."""
+    try:
+        rows = validate_rows(path, importer.model, read_rows(path))
+        result = ImportResult(kind=importer.kind, file=str(path), rows=len(rows))
+        async with sessions.begin() as s:
+            if importer.check is not None:
+                errors = await importer.check(s, rows)
+                if errors:
+                    raise ImportRefusedError(path, errors)
+            await importer.write(s, rows, result)
+    except BadInputError as exc:
+        await record_import(sessions, importer.kind, "refused", f"{path.name}: {exc.rule or exc}")
+        raise
+    await record_import(
+        sessions,
+        importer.kind,
+        "ok",
+        f"{path.name}: {result.rows} rows, {result.inserted} new, {result.updated} updated",
+    )
     return result
 
 

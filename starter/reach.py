@@ -8,12 +8,13 @@ down should say so in one line, not with the Rust core's retry warnings on stder
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 from temporalio.client import Client
-from temporalio.runtime import Runtime, TelemetryConfig
 
 from infra.config import Settings
+from infra.runtime import CORE_LOGGER
 from infra.temporal import connect
 from starter.output import CliError
 
@@ -26,16 +27,14 @@ _quiet = False
 def quiet_core_logs() -> None:
     """Stops the Temporal Rust core from writing its log lines to this process's stderr.
 
-    Its default logger prints a WARN line on stderr for every retried gRPC call
-    (``temporalio_client::retry: gRPC call ... retried 5 times``) while the server is down; a
-    command reports the failure itself, in one line. Clients and workers created before this
-    call keep the runtime they were built with.
+    The core logs a WARN line for every retried gRPC call
+    (``temporalio_client::retry: gRPC call ... retried 5 times``) while the server is down;
+    ``infra.runtime`` forwards those lines to the ``temporalio.core`` Python logger, which a
+    command silences: it reports the failure itself, in one line.
     """
     global _quiet
     if not _quiet:
-        Runtime.set_default(
-            Runtime(telemetry=TelemetryConfig(logging=None)), error_if_already_set=False
-        )
+        logging.getLogger(CORE_LOGGER).disabled = True
         _quiet = True
 
 

@@ -44,6 +44,7 @@ class ChildSpec:
     argv: list[str]
     port: int | None = None  # opened when the child is ready (waited for at start-up)
     needs: tuple[int, ...] = ()  # ports that must answer before it is (re)started
+    env: dict[str, str] = field(default_factory=dict)  # on top of the stack's environment
 
 
 @dataclass
@@ -114,7 +115,7 @@ class Supervisor:
     def _spawn(self, spec: ChildSpec) -> tuple[subprocess.Popen[bytes], threading.Thread]:
         proc = subprocess.Popen(
             spec.argv,
-            env=self.env,
+            env={**self.env, **spec.env},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

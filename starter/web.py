@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select, update
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
@@ -29,10 +29,13 @@ from domain.parties import Actor, Decision
 from infra.config import Settings
 from infra.db import insert_ignore, utcnow
 from infra.links import InvalidLinkError, LinkClaims, LinkSigner, fmt_time
+from infra.logs import configure_logging
 from infra.mailer import TEMPLATE_DIR
 from infra.tables import HumanTask, LinkUse
+from infra.tracing import configure_tracing
 from starter.app import AppContext, temporal_errors
 from starter.output import BadInputError, CliError, RefusedError
+from starter.web_ops import install_ops, ready_checks
 
 LABELS = {
     "accept": "Accept",
@@ -354,33 +357,34 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
             "link_result", title="Done", ok=True, message=outcome, summary=facts(result)
         )
 
-    async def health(_: Request) -> Response:
-        return JSONResponse({"ok": True})
-
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
         await server.ctx.close()
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/a/{token}", show, methods=["GET"]),
             Route("/a/{token}", act, methods=["POST"]),
-            Route("/healthz", health, methods=["GET"]),
         ],
         lifespan=lifespan,
     )
+    install_ops(app, ready_checks(server.ctx, server.client))
+    return app
 
 
 def serve(settings: Settings) -> None:
     """Runs the server with uvicorn until interrupted."""
     import uvicorn
 
+    configure_logging(settings.effective_log_format, settings.log_level)
+    configure_tracing("partnerflow-web")
     uvicorn.run(
         create_app(settings),
         host=settings.web_host,
         port=settings.web_port,
-        log_level="info",
+        log_level=settings.log_level.lower(),
+        log_config=None,  # our handler and format (infra/logs.py)
         access_log=False,
     )
 

@@ -88,9 +88,10 @@ def test_a_command_waits_for_temporal_then_answers_in_one_line(tmp_path: Path) -
 
 # Connects through a TCP proxy, cuts the proxy, and makes one call that the core retries.
 _CUT_SERVER = """
-import asyncio, sys
+import asyncio, os, sys
 from temporalio.client import Client
 from temporalio.service import RetryConfig
+from infra.runtime import sdk_runtime
 from starter.reach import quiet_core_logs
 
 async def main(target: str, quiet: bool) -> None:
@@ -118,7 +119,7 @@ async def main(target: str, quiet: bool) -> None:
     retry = RetryConfig(initial_interval_millis=50, max_interval_millis=200,
                         max_elapsed_time_millis=3000, max_retries=8)
     client = await Client.connect(f"127.0.0.1:{proxy.sockets[0].getsockname()[1]}",
-                                  retry_config=retry)
+                                  retry_config=retry, runtime=sdk_runtime())
     proxy.close()
     for w in open_writers:
         w.close()
@@ -128,6 +129,9 @@ async def main(target: str, quiet: bool) -> None:
         print("failed:", type(exc).__name__)
 
 asyncio.run(main(sys.argv[1], sys.argv[2] == "quiet"))
+# As the CLI does: the native runtime's log forwarding can abort at interpreter teardown.
+sys.stdout.flush()
+os._exit(0)
 """
 
 
@@ -143,8 +147,9 @@ async def test_the_core_retry_warnings_stay_off_the_terminal(dev_env: WorkflowEn
             timeout=60,
         )
 
-    # The same fault without quiet_core_logs: the warnings this is about. The core writes them
-    # to stdout, where they would also break a command's --json document.
+    # The same fault without quiet_core_logs: the warnings this is about. The product's runtime
+    # forwards them to Python logging (stderr when nothing is configured); the SDK's default
+    # runtime would write them to stdout, where they would also break a --json document.
     loud = run("loud")
     assert "failed: RPCError" in loud.stdout, loud.stderr
     assert "temporalio_client::retry" in loud.stdout + loud.stderr
