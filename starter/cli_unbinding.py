@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -14,6 +13,7 @@ from temporalio.common import TypedSearchAttributes
 from activities.unbinding import change_context
 from domain.invitations import describe_refusals
 from domain.parties import Actor, AssociationMode, Decision
+from domain.rules import status_rule
 from domain.unbinding import (
     ChangeContext,
     ChangeKind,
@@ -28,7 +28,15 @@ from infra.db import utcnow
 from infra.tables.unbinding import BindingChangeRequest
 from infra.temporal import index_attributes
 from starter import imports_unbinding
-from starter.app import JSON_HELP, AppContext, run_async, temporal_errors, wait_for_query
+from starter.app import (
+    DURATION_HELP,
+    JSON_HELP,
+    AppContext,
+    parse_duration,
+    run_async,
+    temporal_errors,
+    wait_for_query,
+)
 from starter.output import BadInputError, RefusedError, console, emit
 from workflows.unbinding import UnbindingWorkflow
 
@@ -46,6 +54,20 @@ BindingOpt = Annotated[
     int, typer.Option("--binding", help="Binding id (shown by `partnerflow show invitation-P-C`).")
 ]
 Reason = Annotated[str | None, typer.Option(help="Why: shown to the other side.")]
+Window = Annotated[
+    str | None,
+    typer.Option(
+        help="How long the other side has to answer (default: PARTNERFLOW_UNBIND_APPROVAL_WINDOW"
+        f", 7d); {DURATION_HELP}."
+    ),
+]
+ReminderBefore = Annotated[
+    str | None,
+    typer.Option(
+        help="Remind the other side this long before the window lapses (default: "
+        f"PARTNERFLOW_UNBIND_REMINDER_BEFORE, 1d); {DURATION_HELP}, or 0s."
+    ),
+]
 
 
 def change_workflow_id(binding_id: int) -> str:
@@ -61,8 +83,11 @@ def change_request(
     *,
     to_mode: AssociationMode | None = None,
     reason: str | None = None,
+    window: str | None = None,
+    reminder_before: str | None = None,
 ) -> ChangeRequest:
-    """A request with the configured window, reminder and frequency limit."""
+    """A request with the window and reminder given (else configured) and the frequency
+    limit."""
     s = settings
     return ChangeRequest(
         binding_id=binding_id,
@@ -70,8 +95,10 @@ def change_request(
         to_mode=to_mode,
         requested_by=actor,
         reason=reason,
-        approval_window=timedelta(days=s.unbind_approval_window_days),
-        reminder_before=timedelta(days=s.unbind_reminder_before_days),
+        approval_window=parse_duration(window, "--window") if window else s.unbind_approval_window,
+        reminder_before=parse_duration(reminder_before, "--reminder-before", allow_zero=True)
+        if reminder_before
+        else s.unbind_reminder_before,
         frequency=FrequencyLimit(
             window_months=s.unbind_frequency_window_months,
             max_partner_requests=s.unbind_max_partner_requests,
@@ -91,7 +118,7 @@ async def precheck(ctx: AppContext, req: ChangeRequest) -> ChangeContext:
     if refusals:
         raise RefusedError(
             describe_refusals(refusals),
-            rule=",".join(r.rule for r in refusals),
+            rule=refusals[0].rule,
             details=refusals,
         )
     return facts
@@ -121,7 +148,7 @@ async def start_change(ctx: AppContext, req: ChangeRequest) -> ChangeRequestView
         )
     view = ChangeRequestView.model_validate(raw)
     if view.status == RequestStatus.REFUSED:
-        rule = ",".join(r.rule for r in view.refusals) or "refused"
+        rule = view.refusals[0].rule if view.refusals else "refused"
         raise RefusedError(view.reason or "refused", rule=rule, details=view)
     return view
 
@@ -205,7 +232,7 @@ async def decide(
         by = f" by {row.decided_by}" if row.decided_by else ""
         raise RefusedError(
             f"request {row.id} ({wf_id}) is already {row.status.lower()}{by}{detail}",
-            rule=f"request_{row.status.lower()}",
+            rule=status_rule("request", row.status),
         ) from None
 
 
@@ -217,6 +244,8 @@ def register(app: typer.Typer) -> None:
         binding: BindingOpt,
         as_user: As,
         reason: Reason = None,
+        window: Window = None,
+        reminder_before: ReminderBefore = None,
         as_json: Json = False,
     ) -> None:
         """Ask to end a binding: as the partner's admin (the customer approves) or as the
@@ -230,7 +259,13 @@ def register(app: typer.Typer) -> None:
 
         async def body(ctx: AppContext) -> None:
             req = change_request(
-                ctx.settings, binding, ChangeKind.UNBIND, await ctx.actor(as_user), reason=reason
+                ctx.settings,
+                binding,
+                ChangeKind.UNBIND,
+                await ctx.actor(as_user),
+                reason=reason,
+                window=window,
+                reminder_before=reminder_before,
             )
             view = await start_change(ctx, req)
             emit(view, as_json, lambda: _print_view(view))
@@ -243,6 +278,8 @@ def register(app: typer.Typer) -> None:
         to: Annotated[AssociationMode, typer.Option("--to", help="The new association type.")],
         as_user: As,
         reason: Reason = None,
+        window: Window = None,
+        reminder_before: ReminderBefore = None,
         as_json: Json = False,
     ) -> None:
         """Ask to switch a binding between consulting and resale (partner admin only; the
@@ -257,6 +294,8 @@ def register(app: typer.Typer) -> None:
                 await ctx.actor(as_user),
                 to_mode=to,
                 reason=reason,
+                window=window,
+                reminder_before=reminder_before,
             )
             view = await start_change(ctx, req)
             emit(view, as_json, lambda: _print_view(view))
