@@ -174,7 +174,12 @@ def authorization_refusals(ctx: AuthorizationContext, accept_letter: bool) -> li
     partner, customer, binding = ctx.partner, ctx.customer, ctx.binding
     if partner is None or customer is None:
         missing = "partner" if partner is None else "customer"
-        return [Refusal(rule=f"{missing}_not_found", message=f"the {missing} does not exist")]
+        return [
+            Refusal(
+                rule="partner_not_found" if partner is None else "customer_not_found",
+                message=f"the {missing} does not exist",
+            )
+        ]
     out: list[Refusal] = []
     if binding is None or binding.partner_id != partner.id:
         out.append(

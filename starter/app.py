@@ -156,8 +156,14 @@ def load_settings() -> Settings:
     try:
         return get_settings()
     except ValidationError as exc:
+        parts = []
+        for err in exc.errors():
+            # Name the environment variable a person sets, not the Python field.
+            loc = "_".join(str(p) for p in err["loc"])
+            where = f"PARTNERFLOW_{loc.upper()}: " if loc else ""
+            parts.append(f"{where}{err['msg'].removeprefix('Value error, ')}")
         raise BadInputError(
-            f"configuration: {_validation_message(exc)}", rule="invalid_configuration"
+            "configuration: " + "; ".join(parts), rule="invalid_configuration"
         ) from None
 
 

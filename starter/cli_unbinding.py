@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -75,6 +76,18 @@ def change_workflow_id(binding_id: int) -> str:
     return f"binding-change-{binding_id}"
 
 
+def parse_window(
+    window: str | None, reminder_before: str | None
+) -> tuple[timedelta | None, timedelta | None]:
+    """``--window`` and ``--reminder-before``, parsed before anything else is looked up."""
+    return (
+        parse_duration(window, "--window") if window else None,
+        parse_duration(reminder_before, "--reminder-before", allow_zero=True)
+        if reminder_before
+        else None,
+    )
+
+
 def change_request(
     settings: Settings,
     binding_id: int,
@@ -83,8 +96,8 @@ def change_request(
     *,
     to_mode: AssociationMode | None = None,
     reason: str | None = None,
-    window: str | None = None,
-    reminder_before: str | None = None,
+    window: timedelta | None = None,
+    reminder_before: timedelta | None = None,
 ) -> ChangeRequest:
     """A request with the window and reminder given (else configured) and the frequency
     limit."""
@@ -95,9 +108,9 @@ def change_request(
         to_mode=to_mode,
         requested_by=actor,
         reason=reason,
-        approval_window=parse_duration(window, "--window") if window else s.unbind_approval_window,
-        reminder_before=parse_duration(reminder_before, "--reminder-before", allow_zero=True)
-        if reminder_before
+        approval_window=window if window is not None else s.unbind_approval_window,
+        reminder_before=reminder_before
+        if reminder_before is not None
         else s.unbind_reminder_before,
         frequency=FrequencyLimit(
             window_months=s.unbind_frequency_window_months,
@@ -258,14 +271,15 @@ def register(app: typer.Typer) -> None:
         """
 
         async def body(ctx: AppContext) -> None:
+            window_td, reminder_td = parse_window(window, reminder_before)
             req = change_request(
                 ctx.settings,
                 binding,
                 ChangeKind.UNBIND,
                 await ctx.actor(as_user),
                 reason=reason,
-                window=window,
-                reminder_before=reminder_before,
+                window=window_td,
+                reminder_before=reminder_td,
             )
             view = await start_change(ctx, req)
             emit(view, as_json, lambda: _print_view(view))
@@ -287,6 +301,7 @@ def register(app: typer.Typer) -> None:
         account; leaving resale recovers the partner's unused allocation."""
 
         async def body(ctx: AppContext) -> None:
+            window_td, reminder_td = parse_window(window, reminder_before)
             req = change_request(
                 ctx.settings,
                 binding,
@@ -294,8 +309,8 @@ def register(app: typer.Typer) -> None:
                 await ctx.actor(as_user),
                 to_mode=to,
                 reason=reason,
-                window=window,
-                reminder_before=reminder_before,
+                window=window_td,
+                reminder_before=reminder_td,
             )
             view = await start_change(ctx, req)
             emit(view, as_json, lambda: _print_view(view))
