@@ -54,6 +54,7 @@ from infra.tables import (
 )
 from infra.temporal import index_attributes
 from starter.app import (
+    DURATION_HELP,
     JSON_HELP,
     AppContext,
     decided_by_someone_else,
@@ -291,7 +292,11 @@ def register(app: typer.Typer) -> None:
         period: Annotated[str, typer.Option(help="The month, YYYY-MM (a month that has ended).")],
         as_user: As,
         invoice_window: Annotated[
-            str | None, typer.Option(help="How long the partner has to invoice (default 60d).")
+            str | None,
+            typer.Option(
+                help="How long the partner has to invoice (default: "
+                f"PARTNERFLOW_INCENTIVE_INVOICE_WINDOW, 60d); {DURATION_HELP}."
+            ),
         ] = None,
         as_json: Json = False,
     ) -> None:

@@ -70,6 +70,7 @@ from infra.tables import (
 from infra.tables.onboarding import ACTIVE_MEMBERSHIP_STATUSES
 from infra.temporal import connect
 from starter.app import (
+    DURATION_HELP,
     JSON_HELP,
     AppContext,
     load_settings,
@@ -879,7 +880,11 @@ def register(app: typer.Typer) -> None:
         path: PathOpt,
         as_user: As,
         validity: Annotated[
-            str | None, typer.Option(help="How long the emailed link stays valid (e.g. 7d).")
+            str | None,
+            typer.Option(
+                help="How long the emailed link stays valid (default: "
+                f"PARTNERFLOW_PATH_INVITATION_VALIDITY, 7d); {DURATION_HELP}."
+            ),
         ] = None,
         as_json: Json = False,
     ) -> None:
