@@ -160,12 +160,12 @@ class BusinessInfo(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
 
     actor: Actor
-    company_name: str = Field(min_length=1, max_length=200)
+    company_name: Name
     tax_id: Uscc
-    registered_address: str = Field("", max_length=300)
-    bank_name: str = Field(min_length=1, max_length=200)
+    registered_address: Annotated[Text, Field(max_length=300)] = ""
+    bank_name: Name
     bank_account: BankAccount
-    account_holder: str = Field(min_length=1, max_length=200)
+    account_holder: Name
     nonce: str | None = None
 
 
