@@ -190,7 +190,7 @@ async def decide(
 def _when_and_who(row: Invitation) -> str:
     """ " by X on T": when the invitation was decided, or when it lapsed."""
     if row.status == "EXPIRED":
-        return f" since {row.expires_at:%Y-%m-%d %H:%M} UTC" if row.expires_at else ""
+        return f" on {row.expires_at:%Y-%m-%d %H:%M} UTC" if row.expires_at else ""
     by = f" by {row.decided_by}" if row.decided_by else ""
     return by + (f" on {row.decided_at:%Y-%m-%d %H:%M} UTC" if row.decided_at else "")
 
