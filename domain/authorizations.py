@@ -23,6 +23,7 @@ from domain.parties import (
     PartnerType,
     Role,
 )
+from domain.types import BusinessDuration
 
 COMMITMENT_LETTER_VERSION = "2026-1"
 COMMITMENT_LETTER_TEXT = (
@@ -80,8 +81,8 @@ class AuthorizationRequest(BaseModel):
     requested_by: Actor
     accept_commitment_letter: bool = False
     purpose: str = ""
-    validity: timedelta = Field(default=timedelta(days=30), gt=timedelta(0))
-    request_window: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
+    validity: BusinessDuration = timedelta(days=30)
+    request_window: BusinessDuration = timedelta(days=7)
     # Workflows to tell about every change (the renewal that asked, when a child).
     notify: list[str] = Field(default_factory=list)
 
@@ -173,7 +174,12 @@ def authorization_refusals(ctx: AuthorizationContext, accept_letter: bool) -> li
     partner, customer, binding = ctx.partner, ctx.customer, ctx.binding
     if partner is None or customer is None:
         missing = "partner" if partner is None else "customer"
-        return [Refusal(rule=f"{missing}_not_found", message=f"the {missing} does not exist")]
+        return [
+            Refusal(
+                rule="partner_not_found" if partner is None else "customer_not_found",
+                message=f"the {missing} does not exist",
+            )
+        ]
     out: list[Refusal] = []
     if binding is None or binding.partner_id != partner.id:
         out.append(

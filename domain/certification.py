@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from domain.onboarding import WorkCalendar
 from domain.parties import Actor, PartnerSnapshot
+from domain.types import BusinessDuration
 
 
 class DevelopmentPath(StrEnum):
@@ -317,7 +318,7 @@ class PathInvitation(BaseModel):
     partner_id: str
     path: DevelopmentPath
     invited_by: Actor
-    validity: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
+    validity: BusinessDuration = timedelta(days=7)
     thresholds: PathThresholds = Field(default_factory=PathThresholds)
     approval_working_days: int = Field(3, ge=1)
     calendar: WorkCalendar = Field(default_factory=WorkCalendar)

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from domain.invoices import InvoiceDetails, InvoiceProblem
 from domain.parties import Actor, PartnerSnapshot, PartnerStatus, Role
 from domain.performance import ZERO, Statement
+from domain.types import BusinessDuration, BusinessOffset
 
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -98,16 +99,16 @@ class IncentiveRequest(BaseModel):
     # The vendor's invoice information at the start: one valid title at a time [seed].
     vendor_invoice_title: str
     vendor_tax_id: str
-    application_window: timedelta = Field(default=timedelta(days=365), gt=timedelta(0))
-    application_reminder_after: timedelta = Field(default=timedelta(days=30), ge=timedelta(0))
-    invoice_window: timedelta = Field(default=timedelta(days=60), gt=timedelta(0))  # [ours]
+    application_window: BusinessDuration = timedelta(days=365)
+    application_reminder_after: BusinessOffset = timedelta(days=30)
+    invoice_window: BusinessDuration = timedelta(days=60)  # [ours]
     # Reminders this long before the invoice window lapses [ours].
-    invoice_reminders_before: list[timedelta] = Field(
+    invoice_reminders_before: list[BusinessOffset] = Field(
         default_factory=lambda: [timedelta(days=30), timedelta(days=7)]
     )
-    approval_reminder_after: timedelta = Field(default=timedelta(days=3), ge=timedelta(0))
+    approval_reminder_after: BusinessOffset = timedelta(days=3)
     # While FROZEN or HELD the facts are re-read this often, in case a signal was missed.
-    recheck_every: timedelta = Field(default=timedelta(days=1), gt=timedelta(0))
+    recheck_every: BusinessDuration = timedelta(days=1)
     # The business day is China's (UTC+8): invoice dates and "the day after payment" use it.
     business_utc_offset: timedelta = timedelta(hours=8)
 
@@ -121,14 +122,14 @@ class PayoutDefaults(BaseModel):
 
     vendor_invoice_title: str
     vendor_tax_id: str
-    application_window: timedelta = timedelta(days=365)
-    application_reminder_after: timedelta = timedelta(days=30)
-    invoice_window: timedelta = timedelta(days=60)
-    invoice_reminders_before: list[timedelta] = Field(
+    application_window: BusinessDuration = timedelta(days=365)
+    application_reminder_after: BusinessOffset = timedelta(days=30)
+    invoice_window: BusinessDuration = timedelta(days=60)
+    invoice_reminders_before: list[BusinessOffset] = Field(
         default_factory=lambda: [timedelta(days=30), timedelta(days=7)]
     )
-    approval_reminder_after: timedelta = timedelta(days=3)
-    recheck_every: timedelta = timedelta(days=1)
+    approval_reminder_after: BusinessOffset = timedelta(days=3)
+    recheck_every: BusinessDuration = timedelta(days=1)
     business_utc_offset: timedelta = timedelta(hours=8)
 
     def request(self, partner_id: str, period: str, started_by: str) -> IncentiveRequest:

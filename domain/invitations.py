@@ -17,6 +17,7 @@ from domain.parties import (
     PartnerType,
     Role,
 )
+from domain.types import BusinessDuration, BusinessOffset, Email, Ident
 
 # Distributors (一级经销商) have resellers under them, not customers.
 TYPES_WITH_SUB_CUSTOMERS = frozenset({PartnerType.SOLUTION_PROVIDER, PartnerType.CLOUD_RESELLER})
@@ -55,13 +56,13 @@ class Refusal(BaseModel):
 class InvitationRequest(BaseModel):
     """Input of the invitation workflow. Durations default to production values."""
 
-    partner_id: str
-    customer_id: str
+    partner_id: Ident
+    customer_id: Ident
     mode: AssociationMode = AssociationMode.RESALE  # resale by default [doc]
     channel: Channel = Channel.EMAIL
     requested_by: Actor
-    validity: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
-    reminder_before: timedelta = Field(default=timedelta(days=1), ge=timedelta(0))
+    validity: BusinessDuration = timedelta(days=7)
+    reminder_before: BusinessOffset = timedelta(days=1)
 
 
 class InvitationView(BaseModel):
@@ -85,7 +86,7 @@ class InvitationView(BaseModel):
 class EmailChanged(BaseModel):
     """Signal: ops changed the customer's email; a pending invitation is re-sent there."""
 
-    new_email: str
+    new_email: Email
 
 
 class InvitationContext(BaseModel):

@@ -12,10 +12,12 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.performance import ZERO
+from domain.types import Money, Name, Text
 
 
 class InvoiceType(StrEnum):
@@ -33,13 +35,13 @@ class InvoiceDetails(BaseModel):
     # 8 digits on a paper VAT invoice, 20 on a fully digital one (全电发票).
     invoice_number: str = Field(pattern=r"^(\d{8}|\d{20})$")
     invoice_type: InvoiceType
-    buyer_title: str = Field(min_length=1, max_length=200)
-    buyer_tax_id: str = Field(min_length=1, max_length=32)
-    seller_name: str = Field(min_length=1, max_length=200)
-    seller_tax_id: str = Field(min_length=1, max_length=32)
-    amount_excl_tax: Decimal = Field(ge=0, decimal_places=2)
-    tax_amount: Decimal = Field(ge=0, decimal_places=2)
-    total: Decimal = Field(gt=0, decimal_places=2)  # tax included
+    buyer_title: Name
+    buyer_tax_id: Annotated[Text, Field(min_length=1, max_length=32)]
+    seller_name: Name
+    seller_tax_id: Annotated[Text, Field(min_length=1, max_length=32)]
+    amount_excl_tax: Money
+    tax_amount: Money
+    total: Money = Field(gt=0)  # tax included
     issued_on: date
 
 

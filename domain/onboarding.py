@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from domain.parties import Actor, PartnerType, Role
 from domain.reference import Email
+from domain.types import BusinessDuration, BusinessOffset, Name, Text
 from domain.uscc import normalize_uscc, uscc_problem
 
 _BANK_ACCOUNT = re.compile(r"^\d{8,30}$")
@@ -88,10 +89,10 @@ class ApplicationForm(BaseModel):
 
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    company_name: str = Field(min_length=1, max_length=200)
+    company_name: Name
     uscc: Uscc
     contact_email: Email
-    contact_name: str = Field("", max_length=200)
+    contact_name: Annotated[Text, Field(max_length=200)] = ""
     partner_type: PartnerType
 
 
@@ -136,9 +137,9 @@ class OnboardingTiming(BaseModel):
     """Durations and counts of the process (production defaults; the CLI fills them in)."""
 
     review_working_days: int = Field(3, ge=1)  # [doc] tickets are handled in 3 working days
-    escalate_after: timedelta = Field(timedelta(days=2), gt=timedelta(0))  # [ours]
-    agreement_window: timedelta = Field(timedelta(days=30), gt=timedelta(0))  # [ours]
-    agreement_reminders: list[timedelta] = Field(
+    escalate_after: BusinessDuration = timedelta(days=2)  # [ours]
+    agreement_window: BusinessDuration = timedelta(days=30)  # [ours]
+    agreement_reminders: list[BusinessOffset] = Field(
         default_factory=lambda: [timedelta(days=7), timedelta(days=21)]
     )  # [ours] after the window opens
     bank_max_wrong_entries: int = Field(3, ge=1)  # [doc]
@@ -159,12 +160,12 @@ class BusinessInfo(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
 
     actor: Actor
-    company_name: str = Field(min_length=1, max_length=200)
+    company_name: Name
     tax_id: Uscc
-    registered_address: str = Field("", max_length=300)
-    bank_name: str = Field(min_length=1, max_length=200)
+    registered_address: Annotated[Text, Field(max_length=300)] = ""
+    bank_name: Name
     bank_account: BankAccount
-    account_holder: str = Field(min_length=1, max_length=200)
+    account_holder: Name
     nonce: str | None = None
 
 

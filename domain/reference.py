@@ -2,33 +2,12 @@
 
 from __future__ import annotations
 
-import re
-from typing import Annotated
-
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.parties import CustomerFacts, PartnerStatus, PartnerType, Role
+from domain.types import Email, Ident, Name
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
-def _email(v: str) -> str:
-    v = v.strip()
-    if not _EMAIL.match(v):
-        raise ValueError("not an email address")
-    return v
-
-
-def _ident(v: str) -> str:
-    v = v.strip()
-    if not _ID.match(v):
-        raise ValueError("ids are 1-64 letters, digits, '.', '_' or '-'")
-    return v
-
-
-Email = Annotated[str, AfterValidator(_email)]
-Ident = Annotated[str, AfterValidator(_ident)]
+__all__ = ["CustomerRow", "Email", "Ident", "PartnerRow", "UserRow"]
 
 
 class _Row(BaseModel):
@@ -39,7 +18,7 @@ class PartnerRow(_Row):
     """One partner account."""
 
     id: Ident
-    company_name: str = Field(min_length=1, max_length=200)
+    company_name: Name
     uscc: str = Field(min_length=18, max_length=18)
     contact_email: Email
     type: PartnerType
@@ -61,7 +40,7 @@ class UserRow(_Row):
     """One person: vendor staff (no party), a partner's user, or a customer's user."""
 
     id: Ident
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     email: Email
     role: Role
     partner_id: Ident | None = None
@@ -87,5 +66,5 @@ class CustomerRow(CustomerFacts):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     id: Ident
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     email: Email

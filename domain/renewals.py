@@ -23,6 +23,7 @@ from domain.parties import (
     PartnerType,
 )
 from domain.reference import Ident
+from domain.types import BusinessDuration, BusinessOffset, Money, Name
 
 DAY = timedelta(days=1)
 # The activity that starts renewal workflows names the type (it must not import workflows/).
@@ -80,8 +81,8 @@ class RenewalPolicy(BaseModel):
     """The scan's selection parameters (DOMAIN.md §5 [ours] numbers, from Settings)."""
 
     threshold: Decimal = Decimal("50000.00")
-    yearly_lead: timedelta = Field(default=timedelta(days=30), gt=timedelta(0))
-    monthly_lead: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
+    yearly_lead: BusinessDuration = timedelta(days=30)
+    monthly_lead: BusinessDuration = timedelta(days=7)
 
     def lead(self, billing: Billing) -> timedelta:
         """How long before expiry an order of this billing kind becomes a task."""
@@ -200,13 +201,13 @@ def days_before(delta: timedelta) -> int:
 class RenewalTimings(BaseModel):
     """Durations of one renewal task; production defaults, filled from Settings by starters."""
 
-    reminders_before: list[timedelta] = Field(
+    reminders_before: list[BusinessOffset] = Field(
         default_factory=lambda: [timedelta(days=15), timedelta(days=7), timedelta(days=1)]
     )
-    escalate_unclaimed_before: timedelta = Field(default=timedelta(days=7), ge=timedelta(0))
-    billing_check_interval: timedelta = Field(default=timedelta(days=1), gt=timedelta(0))
-    authorization_validity: timedelta = Field(default=timedelta(days=30), gt=timedelta(0))
-    authorization_request_window: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
+    escalate_unclaimed_before: BusinessOffset = timedelta(days=7)
+    billing_check_interval: BusinessDuration = timedelta(days=1)
+    authorization_validity: BusinessDuration = timedelta(days=30)
+    authorization_request_window: BusinessDuration = timedelta(days=7)
 
     @field_validator("reminders_before")
     @classmethod
@@ -272,8 +273,8 @@ class SubscriptionRow(BaseModel):
 
     order_id: Ident
     customer_id: Ident
-    product: str = Field(min_length=1, max_length=200)
-    amount: Decimal = Field(gt=0, max_digits=16, decimal_places=2)
+    product: Name
+    amount: Money = Field(gt=0)
     billing: Billing
     expires_at: datetime
     auto_renew: bool = False

@@ -19,6 +19,7 @@ from domain.parties import (
     PartnerSnapshot,
     Role,
 )
+from domain.types import BusinessDuration, BusinessOffset
 
 ZERO = Decimal("0.00")
 _PARTY_GONE = Refusal(rule="party_not_found", message="the binding's partner or customer is gone")
@@ -91,8 +92,8 @@ class ChangeRequest(BaseModel):
     to_mode: AssociationMode | None = None  # switch only
     requested_by: Actor
     reason: str | None = Field(None, max_length=1000)
-    approval_window: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
-    reminder_before: timedelta = Field(default=timedelta(days=1), ge=timedelta(0))
+    approval_window: BusinessDuration = timedelta(days=7)
+    reminder_before: BusinessOffset = timedelta(days=1)
     frequency: FrequencyLimit = Field(default_factory=FrequencyLimit)
     # The international site ends a consulting binding without the customer [doc].
     immediate_consulting_unbind: bool = False

@@ -7,10 +7,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.types import DaysOrZeroSetting as DaysOrZero
+from domain.types import DaysSetting as Days
+from domain.types import HoursSetting as Hours
 
 PLACEHOLDER_SECRET = "change-me"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -18,6 +22,24 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PARTNERFLOW_VAR_DIR", str(PROJECT_ROOT / "var"))).resolve()
 # Written by a running `partnerflow dev` so that other commands find its ports.
 DEV_ENV_FILE = VAR_DIR / "dev.env"
+
+
+# Business durations take units (7d, 36h, 15m, 90s, 2w) or ISO 8601 (P7D, PT36H); a bare
+# number keeps the unit of the setting's old name (..._DAYS: days, ..._HOURS: hours), so
+# existing .env files mean what they meant. Each is bounded to (0, 366 days].
+def _duration(amount: int, name: str, legacy: str, unit: str = "d") -> Any:
+    """A duration setting read from ``PARTNERFLOW_<NAME>`` or its old ``_DAYS``/``_HOURS`` name."""
+    return Field(f"{amount}{unit}", validation_alias=_aliases(name, legacy))
+
+
+def _durations(amounts: list[int], name: str, legacy: str) -> Any:
+    """A list of durations (JSON in the environment: '["7d", "21d"]'; bare numbers are days)."""
+    return Field([f"{n}d" for n in amounts], validation_alias=_aliases(name, legacy))
+
+
+def _aliases(name: str, legacy: str) -> AliasChoices:
+    # An alias replaces the env prefix, so the variable names are spelled out in full.
+    return AliasChoices(name, f"PARTNERFLOW_{name.upper()}", f"PARTNERFLOW_{legacy.upper()}")
 
 
 class Settings(BaseSettings):
@@ -32,6 +54,7 @@ class Settings(BaseSettings):
         env_file=(".env", DEV_ENV_FILE),
         extra="ignore",
         validate_default=True,
+        populate_by_name=True,
     )
 
     environment: Literal["dev", "test", "production"] = "dev"
@@ -71,15 +94,25 @@ class Settings(BaseSettings):
     vendor_tax_id: str = "91520900MA6J6CBN9Q"
 
     # --- business defaults (DOMAIN.md [ours]/[doc] numbers) ---
-    invitation_validity_days: int = Field(7, ge=1)
-    invitation_reminder_before_days: int = Field(1, ge=0)
+    invitation_validity: Days = _duration(7, "invitation_validity", "invitation_validity_days")
+    invitation_reminder_before: DaysOrZero = _duration(
+        1, "invitation_reminder_before", "invitation_reminder_before_days"
+    )
     big_order_threshold: Decimal = Decimal("50000.00")
 
     # --- onboarding, development paths and certification (issue 6, DOMAIN.md §1) ---
     onboarding_review_working_days: int = Field(3, ge=1)  # [doc] tickets: 3 working days
-    onboarding_escalation_after_days: int = Field(2, ge=1)  # [ours] after the review is due
-    onboarding_agreement_window_days: int = Field(30, ge=1)  # [ours]
-    onboarding_agreement_reminder_days: list[int] = [7, 21]  # [ours] days into the window
+    # [ours] after the review is due
+    onboarding_escalation_after: Days = _duration(
+        2, "onboarding_escalation_after", "onboarding_escalation_after_days"
+    )
+    onboarding_agreement_window: Days = _duration(  # [ours]
+        30, "onboarding_agreement_window", "onboarding_agreement_window_days"
+    )
+    # [ours] into the window
+    onboarding_agreement_reminders: list[Days] = _durations(
+        [7, 21], "onboarding_agreement_reminders", "onboarding_agreement_reminder_days"
+    )
     onboarding_bank_max_wrong_entries: int = Field(3, ge=1)  # [doc] then locked until ops
     onboarding_bank_min_amount: Decimal = Decimal("0.01")  # [ours] the random deposit's range
     onboarding_bank_max_amount: Decimal = Decimal("0.99")  # [ours]
@@ -90,7 +123,10 @@ class Settings(BaseSettings):
     working_calendar_utc_offset_hours: int = Field(8, ge=-12, le=14)
     # Where the development fake bank writes the statements its micro-deposits appear on.
     fake_bank_dir: Path = VAR_DIR / "fake-bank"
-    path_invitation_validity_days: int = Field(7, ge=1)  # [ours] like the other invite links
+    # [ours] like the other invite links
+    path_invitation_validity: Days = _duration(
+        7, "path_invitation_validity", "path_invitation_validity_days"
+    )
     path_software_role_min_solutions: int = Field(1, ge=0)  # [seed]
     path_software_differentiation_min_advanced: int = Field(1, ge=0)  # [seed]
     path_service_min_persons: int = Field(2, ge=0)  # [seed + doc] yearly policy
@@ -101,8 +137,14 @@ class Settings(BaseSettings):
     path_service_case_window_days: int = Field(365, ge=1)  # [doc] the last 12 months
 
     # --- unbinding and association-type switch (issue 3, DOMAIN.md §3) ---
-    unbind_approval_window_days: int = Field(7, ge=1)  # [ours] the docs give no timeout
-    unbind_reminder_before_days: int = Field(1, ge=0)  # [ours] reminder before the window lapses
+    # [ours] the docs give no timeout
+    unbind_approval_window: Days = _duration(
+        7, "unbind_approval_window", "unbind_approval_window_days"
+    )
+    # [ours] reminder before the window lapses
+    unbind_reminder_before: DaysOrZero = _duration(
+        1, "unbind_reminder_before", "unbind_reminder_before_days"
+    )
     unbind_frequency_window_months: int = Field(3, ge=1)  # [doc]
     unbind_max_partner_requests: int = Field(1, ge=1)  # [doc] China site; international: 3
     unbind_max_customer_requests: int = Field(1, ge=1)  # [doc] China site; international: 3
@@ -120,13 +162,27 @@ class Settings(BaseSettings):
         "distributor/china": Decimal("0.0200"),
         "distributor/overseas": Decimal("0.0200"),
     }
-    incentive_invoice_window_days: int = Field(60, ge=1)  # [ours] from the notification
-    incentive_invoice_reminder_days_before: list[int] = [30, 7]  # [ours] before the lapse
-    incentive_approval_reminder_days: int = Field(3, ge=0)  # [ours] finance reminder
+    # [ours] from the notification
+    incentive_invoice_window: Days = _duration(
+        60, "incentive_invoice_window", "incentive_invoice_window_days"
+    )
+    # [ours] before the lapse
+    incentive_invoice_reminders_before: list[Days] = _durations(
+        [30, 7], "incentive_invoice_reminders_before", "incentive_invoice_reminder_days_before"
+    )
+    # [ours] finance reminder
+    incentive_approval_reminder: DaysOrZero = _duration(
+        3, "incentive_approval_reminder", "incentive_approval_reminder_days"
+    )
     # [ours] the partner applies within a year ([doc]: cashed within 1 year after leaving).
-    incentive_application_window_days: int = Field(365, ge=1)
-    incentive_application_reminder_days: int = Field(30, ge=0)  # [ours]
-    incentive_recheck_hours: int = Field(24, ge=1)  # FROZEN/HELD facts re-read this often
+    incentive_application_window: Days = _duration(
+        365, "incentive_application_window", "incentive_application_window_days"
+    )
+    incentive_application_reminder: DaysOrZero = _duration(  # [ours]
+        30, "incentive_application_reminder", "incentive_application_reminder_days"
+    )
+    # FROZEN/HELD facts re-read this often
+    incentive_recheck: Hours = _duration(24, "incentive_recheck", "incentive_recheck_hours", "h")
     # The monthly run starts the previous month's payouts (issue 4: the 3rd of each month);
     # from day 2 on, the fire time's UTC date is in the same month in every time zone.
     incentive_schedule_day_of_month: int = Field(3, ge=2, le=28)
@@ -134,22 +190,41 @@ class Settings(BaseSettings):
     # Time zone of every Temporal Schedule's calendar (starter/schedules.py).
     schedules_time_zone: str = "Asia/Shanghai"
     # Only the fake exists; a real bank adapter implements activities.payments.PaymentGateway.
+    # Production refuses the fake: it pays nothing and returns FAKE-... references.
     payment_gateway: Literal["fake"] = "fake"
+    # The bank that makes the certification micro-deposit. Only the development fake exists
+    # (activities.onboarding.BankVerifier is the interface); production refuses it.
+    bank_verifier: Literal["fake"] = "fake"
 
     # --- big-order renewal tasks and customer authorization (issue 5, DOMAIN.md §5) ---
     # (the threshold is big_order_threshold above, inclusive: 50,000 [ours])
-    renewal_yearly_lead_days: int = Field(30, ge=1)  # [ours] yearly orders: task 30 days ahead
-    renewal_monthly_lead_days: int = Field(7, ge=1)  # [ours] monthly orders: 7 days ahead
-    renewal_reminder_days_before: list[int] = [15, 7, 1]  # [ours] before expiry
-    renewal_escalate_unclaimed_days_before: int = Field(7, ge=0)  # [ours] to ecosystem_manager
-    renewal_billing_check_hours: int = Field(24, ge=1)  # [ours] the daily look at billing data
+    # [ours] yearly orders: task 30 days ahead; monthly orders: 7 days ahead
+    renewal_yearly_lead: Days = _duration(30, "renewal_yearly_lead", "renewal_yearly_lead_days")
+    renewal_monthly_lead: Days = _duration(7, "renewal_monthly_lead", "renewal_monthly_lead_days")
+    # [ours] before expiry
+    renewal_reminders_before: list[Days] = _durations(
+        [15, 7, 1], "renewal_reminders_before", "renewal_reminder_days_before"
+    )
+    # [ours] to ecosystem_manager
+    renewal_escalate_unclaimed_before: DaysOrZero = _duration(
+        7, "renewal_escalate_unclaimed_before", "renewal_escalate_unclaimed_days_before"
+    )
+    # [ours] the daily look at billing data
+    renewal_billing_check: Hours = _duration(
+        24, "renewal_billing_check", "renewal_billing_check_hours", "h"
+    )
     renewal_scan_page_size: int = Field(500, ge=1, le=5000)  # orders per scan page
     # The daily scan's time of day (calendar in schedules_time_zone).
     renewal_scan_hour: int = Field(1, ge=0, le=23)
     renewal_scan_minute: int = Field(0, ge=0, le=59)
-    authorization_validity_days: int = Field(30, ge=1)  # [ours] no expiry is documented
-    # [ours] an unanswered authorization request lapses after this many days.
-    authorization_request_window_days: int = Field(7, ge=1)
+    # [ours] no expiry is documented
+    authorization_validity: Days = _duration(
+        30, "authorization_validity", "authorization_validity_days"
+    )
+    # [ours] an unanswered authorization request lapses after this long.
+    authorization_request_window: Days = _duration(
+        7, "authorization_request_window", "authorization_request_window_days"
+    )
 
     # --- trust: link lifetime and the Temporal connection's security (README "Trust model") ---
     # Caps every emailed decision link's expiry (a duration: P14D, 14d or P1DT12H);
@@ -210,6 +285,45 @@ class Settings(BaseSettings):
         if self.environment == "production" and len(self.link_secret) < 32:
             raise ValueError("PARTNERFLOW_LINK_SECRET must be at least 32 characters in production")
         return self
+
+    @model_validator(mode="after")
+    def _refuse_fakes_in_production(self) -> Settings:
+        # Production must not pay with FAKE references or certify against an invented
+        # deposit: refuse to start rather than fail the first payout or certification.
+        if self.environment != "production":
+            return self
+        fakes = []
+        if self.payment_gateway == "fake":
+            fakes.append(
+                "PARTNERFLOW_PAYMENT_GATEWAY=fake is the development stand-in (it moves no "
+                "money and pays with FAKE- references); production needs a real payment "
+                "gateway adapter (activities.payments.PaymentGateway)"
+            )
+        if self.bank_verifier == "fake":
+            fakes.append(
+                "PARTNERFLOW_BANK_VERIFIER=fake is the development stand-in (it deposits "
+                "nothing); production needs a real bank adapter "
+                "(activities.onboarding.BankVerifier) for business-info certification"
+            )
+        if fakes:
+            raise ValueError("; ".join(fakes))
+        return self
+
+
+class _EnvironmentOnly(BaseSettings):
+    """Just ``PARTNERFLOW_ENVIRONMENT``, read the way ``Settings`` reads it."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PARTNERFLOW_", env_file=(".env", DEV_ENV_FILE), extra="ignore"
+    )
+
+    environment: str = "dev"
+
+
+def configured_environment() -> str:
+    """The configured environment, even when the rest of the settings would be refused
+    (so that a command can refuse to run in production before anything else)."""
+    return _EnvironmentOnly().environment.strip().lower()
 
 
 @lru_cache

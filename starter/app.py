@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import getpass
 import os
-import re
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import typer
@@ -25,15 +24,26 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.parties import Actor, Role
+from domain.rules import rule_from_type
+from domain.types import check_duration
+from domain.types import parse_duration as parse_business_duration
 from infra.config import Settings, get_settings
 from infra.db import make_engine, make_sessions
 from infra.tables import Customer, User
-from starter.output import BadInputError, CliError, RefusedError, report_error
+from starter.output import (
+    BadInputError,
+    CliError,
+    RefusedError,
+    flush_json_output,
+    hold_json_output,
+    report_error,
+)
 from starter.reach import connect_waiting
 
 T = TypeVar("T")
 
 JSON_HELP = "Print one JSON document on stdout instead of text."
+DURATION_HELP = "7d, 36h, 15m, 90s or ISO 8601 (P7D, PT36H); more than zero, at most 366d"
 
 
 class AppContext:
@@ -117,13 +127,20 @@ def run_async(as_json: bool, fn: Callable[[AppContext], Coroutine[Any, Any, None
         finally:
             await ctx.close()
 
+    hold_json_output()
     try:
         asyncio.run(main())
+        flush_json_output()
     except CliError as exc:
         raise typer.Exit(report_error(exc, as_json)) from None
     except ValidationError as exc:
-        raise typer.Exit(report_error(BadInputError(_validation_message(exc)), as_json)) from None
-    except (KeyboardInterrupt, typer.Exit):
+        raise typer.Exit(
+            report_error(BadInputError(_validation_message(exc), rule="invalid_input"), as_json)
+        ) from None
+    except typer.Exit:
+        flush_json_output()
+        raise
+    except KeyboardInterrupt:
         raise
     except Exception as exc:
         if os.environ.get("PARTNERFLOW_DEBUG"):
@@ -145,7 +162,15 @@ def load_settings() -> Settings:
     try:
         return get_settings()
     except ValidationError as exc:
-        raise BadInputError(f"configuration: {_validation_message(exc)}") from None
+        parts = []
+        for err in exc.errors():
+            # Name the environment variable a person sets, not the Python field.
+            loc = "_".join(str(p) for p in err["loc"])
+            where = f"PARTNERFLOW_{loc.upper()}: " if loc else ""
+            parts.append(f"{where}{err['msg'].removeprefix('Value error, ')}")
+        raise BadInputError(
+            "configuration: " + "; ".join(parts), rule="invalid_configuration"
+        ) from None
 
 
 def _validation_message(exc: ValidationError) -> str:
@@ -161,9 +186,9 @@ def business_error(exc: BaseException) -> CliError | None:
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, ApplicationError):
-            rule = cause.type
+            rule = rule_from_type(cause.type or "business_rule")
             if cause.details and isinstance(cause.details[0], str):
-                rule = cause.details[0]
+                rule = rule_from_type(cause.details[0])
             return RefusedError(cause.message, rule=rule)
         cause = cause.__cause__
     return None
@@ -224,16 +249,27 @@ async def wait_for_query(
         await asyncio.sleep(0.2)
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+def decided_by_someone_else(
+    what: str, status: str, decided_by: str | None, decided_at: datetime | None, actor: Actor
+) -> RefusedError | None:
+    """When two people decide at the same moment, the workflow records the first decision and
+    returns it to both: the one whose decision was not recorded learns who decided, and when."""
+    if decided_by is None or decided_by == actor.user_id:
+        return None
+    when = f" at {decided_at:%Y-%m-%d %H:%M} UTC" if decided_at else ""
+    return RefusedError(
+        f"{what} was already {status.lower()} by {decided_by}{when}; your decision was not "
+        "recorded",
+        rule="already_decided",
+    )
 
 
-def parse_duration(value: str, option: str) -> timedelta:
-    """``7d``, ``36h``, ``30m``, ``2w`` -> timedelta; a clear error otherwise."""
-    m = _DURATION.match(value)
-    if not m:
-        raise BadInputError(f"{option}: {value!r} is not a duration like 7d, 36h or 30m")
-    n, unit = float(m.group(1)), m.group(2)
-    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
-    if n <= 0:
-        raise BadInputError(f"{option}: the duration must be positive")
-    return timedelta(seconds=n * seconds)
+def parse_duration(value: str, option: str, *, allow_zero: bool = False) -> timedelta:
+    """``7d``, ``36h``, ``15m``, ``90s``, ``2w`` or ISO 8601 (``P7D``) -> a bounded timedelta.
+
+    Bad input names the option: ``--validity: '99999999d' is longer than 366 days``.
+    """
+    try:
+        return check_duration(parse_business_duration(value), allow_zero=allow_zero)
+    except ValueError as exc:
+        raise BadInputError(f"{option}: {exc}", rule="invalid_duration") from None

@@ -9,6 +9,7 @@ from sqlalchemy import and_, or_, select, true
 
 from domain.invitations import EmailChanged
 from domain.parties import PARTNER_ROLES, Actor, Role
+from infra.config import configured_environment
 from infra.migrate import upgrade, upgrade_async
 from infra.smtp_sink import read_mail_dir
 from infra.tables import AuditEvent, EmailOutbox, HumanTask, Invitation
@@ -131,8 +132,14 @@ def register(app: typer.Typer) -> None:
 
     @app.command("demo-data")
     def demo_data(as_json: Json = False) -> None:
-        """Load a small, realistic data set that exercises every rule (safe to re-run)."""
-        from starter.demo import load_demo
+        """Load a small, realistic data set that exercises every rule (safe to re-run).
+
+        Refused in production: the demo partners, customers and payouts are invented."""
+        from starter.demo import demo_refusal, load_demo
+
+        refusal = demo_refusal(configured_environment())
+        if refusal is not None:
+            raise typer.Exit(report_error(refusal, as_json))
 
         async def body(ctx: AppContext) -> None:
             await upgrade_async(ctx.settings.database_url)

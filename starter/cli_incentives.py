@@ -40,6 +40,7 @@ from domain.invoices import InvoiceDetails
 from domain.parties import Actor, Decision, PartnerType, Role
 from domain.performance import PaymentKind, ProductLine, Site
 from domain.reference import Ident
+from domain.rules import status_rule
 from infra.config import Settings
 from infra.db import utcnow
 from infra.tables import (
@@ -53,8 +54,10 @@ from infra.tables import (
 )
 from infra.temporal import index_attributes
 from starter.app import (
+    DURATION_HELP,
     JSON_HELP,
     AppContext,
+    decided_by_someone_else,
     operator,
     parse_duration,
     run_async,
@@ -66,6 +69,7 @@ from starter.imports import (
     ImportResult,
     RowError,
     duplicates,
+    read_text,
     register_importer,
     upsert_row,
 )
@@ -87,14 +91,12 @@ def payout_defaults(settings: Settings) -> PayoutDefaults:
     return PayoutDefaults(
         vendor_invoice_title=settings.vendor_invoice_title,
         vendor_tax_id=settings.vendor_tax_id,
-        application_window=timedelta(days=settings.incentive_application_window_days),
-        application_reminder_after=timedelta(days=settings.incentive_application_reminder_days),
-        invoice_window=timedelta(days=settings.incentive_invoice_window_days),
-        invoice_reminders_before=[
-            timedelta(days=d) for d in settings.incentive_invoice_reminder_days_before
-        ],
-        approval_reminder_after=timedelta(days=settings.incentive_approval_reminder_days),
-        recheck_every=timedelta(hours=settings.incentive_recheck_hours),
+        application_window=settings.incentive_application_window,
+        application_reminder_after=settings.incentive_application_reminder,
+        invoice_window=settings.incentive_invoice_window,
+        invoice_reminders_before=list(settings.incentive_invoice_reminders_before),
+        approval_reminder_after=settings.incentive_approval_reminder,
+        recheck_every=settings.incentive_recheck,
         business_utc_offset=timedelta(hours=settings.working_calendar_utc_offset_hours),
     )
 
@@ -172,16 +174,14 @@ async def finished_refusal(ctx: AppContext, payout_id: str, what: str, exc: Refu
     reason = f": {row.reason}" if row.reason else ""
     raise RefusedError(
         f"cannot {what}: payout {payout_id} is {row.status}{reason}",
-        rule=f"payout_{row.status.lower()}",
+        rule=status_rule("payout", row.status),
     ) from None
 
 
 def read_invoice(path: Path) -> InvoiceDetails:
     """The invoice details in a JSON file, with bad fields named."""
-    if not path.exists():
-        raise BadInputError(f"--file: {path} does not exist")
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        data = json.loads(read_text(path))
     except json.JSONDecodeError as exc:
         raise BadInputError(f"--file: {path.name} is not valid JSON ({exc})") from None
     try:
@@ -293,7 +293,11 @@ def register(app: typer.Typer) -> None:
         period: Annotated[str, typer.Option(help="The month, YYYY-MM (a month that has ended).")],
         as_user: As,
         invoice_window: Annotated[
-            str | None, typer.Option(help="How long the partner has to invoice (default 60d).")
+            str | None,
+            typer.Option(
+                help="How long the partner has to invoice (default: "
+                f"PARTNERFLOW_INCENTIVE_INVOICE_WINDOW, 60d); {DURATION_HELP}."
+            ),
         ] = None,
         as_json: Json = False,
     ) -> None:
@@ -387,7 +391,7 @@ def register(app: typer.Typer) -> None:
             if not result.accepted:
                 raise RefusedError(
                     "; ".join(p.message for p in result.problems),
-                    rule=",".join(p.rule for p in result.problems),
+                    rule=result.problems[0].rule,
                     details=result,
                 )
             emit(result, as_json, lambda: _print_verification(result))
@@ -427,6 +431,11 @@ def register(app: typer.Typer) -> None:
                     await finished_refusal(ctx, payout, action, exc)
                     raise
                 emit(view, as_json, lambda: _print_view(view))
+                other = decided_by_someone_else(
+                    f"payout {payout}", view.status.value, view.decided_by, view.decided_at, actor
+                )
+                if other is not None:
+                    raise other
 
             run_async(as_json, body)
 

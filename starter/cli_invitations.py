@@ -1,6 +1,7 @@
 """``partnerflow invite`` and ``partnerflow invitation accept|decline|cancel|resend``."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
@@ -19,9 +20,11 @@ from domain.invitations import (
     inviter_refusal,
 )
 from domain.parties import Actor, AssociationMode, Decision
+from domain.rules import status_rule
 from infra.tables import EmailOutbox, Invitation
 from infra.temporal import index_attributes
 from starter.app import (
+    DURATION_HELP,
     JSON_HELP,
     AppContext,
     operator,
@@ -39,6 +42,28 @@ invitation_app = typer.Typer(
 
 As = Annotated[str, typer.Option("--as", help="The user acting (user id, or a customer id).")]
 Json = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
+Validity = Annotated[
+    str | None,
+    typer.Option(
+        help="How long an emailed invitation stays valid (default: "
+        f"PARTNERFLOW_INVITATION_VALIDITY, 7d); {DURATION_HELP}."
+    ),
+]
+ReminderBefore = Annotated[
+    str | None,
+    typer.Option(
+        help="Remind the customer this long before the invitation expires (default: "
+        f"PARTNERFLOW_INVITATION_REMINDER_BEFORE, 1d); {DURATION_HELP}, or 0s."
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Durations:
+    """The durations of one invitation."""
+
+    validity: timedelta
+    reminder_before: timedelta
 
 
 def invitation_id(partner_id: str, customer_id: str) -> str:
@@ -70,7 +95,7 @@ async def precheck(ctx: AppContext, req: InvitationRequest) -> None:
     if refusals:
         raise RefusedError(
             describe_refusals(refusals),
-            rule=",".join(r.rule for r in refusals),
+            rule=refusals[0].rule,
             details=refusals,
         )
 
@@ -195,13 +220,30 @@ async def decide(
             )
         if row is None:
             raise BadInputError(f"no invitation with id {wf_id!r}") from None
-        when = row.expires_at or row.decided_at
-        detail = f" on {when:%Y-%m-%d %H:%M} UTC" if when else ""
         raise RefusedError(
-            f"invitation {wf_id} is {row.status.lower()}{detail}"
+            f"invitation {wf_id} is {row.status.lower()}{_when_and_who(row)}"
             + ("; ask the partner to send a new one" if row.status == "EXPIRED" else ""),
-            rule=f"invitation_{row.status.lower()}",
+            rule=status_rule("invitation", row.status),
         ) from None
+
+
+def _when_and_who(row: Invitation) -> str:
+    """ " by X on T": when the invitation was decided, or when it lapsed."""
+    if row.status == "EXPIRED":
+        return f" on {row.expires_at:%Y-%m-%d %H:%M} UTC" if row.expires_at else ""
+    by = f" by {row.decided_by}" if row.decided_by else ""
+    return by + (f" on {row.decided_at:%Y-%m-%d %H:%M} UTC" if row.decided_at else "")
+
+
+def durations(ctx: AppContext, validity: str | None, reminder_before: str | None) -> Durations:
+    """The ``--validity`` and ``--reminder-before`` given, else the configured ones."""
+    s = ctx.settings
+    return Durations(
+        validity=parse_duration(validity, "--validity") if validity else s.invitation_validity,
+        reminder_before=parse_duration(reminder_before, "--reminder-before", allow_zero=True)
+        if reminder_before
+        else s.invitation_reminder_before,
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -218,25 +260,22 @@ def register(app: typer.Typer) -> None:
         channel: Annotated[
             Channel, typer.Option(help="email: link valid --validity; offline: link never expires.")
         ] = Channel.EMAIL,
-        validity: Annotated[
-            str | None, typer.Option(help="How long an emailed invitation stays valid (7d).")
-        ] = None,
+        validity: Validity = None,
+        reminder_before: ReminderBefore = None,
         as_json: Json = False,
     ) -> None:
         """Invite a customer to bind to a partner (eligibility checked first)."""
 
         async def body(ctx: AppContext) -> None:
-            s = ctx.settings
+            d = durations(ctx, validity, reminder_before)
             req = InvitationRequest(
                 partner_id=partner,
                 customer_id=customer,
                 mode=mode,
                 channel=channel,
                 requested_by=await ctx.actor(as_user),
-                validity=parse_duration(validity, "--validity")
-                if validity
-                else parse_duration(f"{s.invitation_validity_days}d", "validity"),
-                reminder_before=timedelta(days=s.invitation_reminder_before_days),
+                validity=d.validity,
+                reminder_before=d.reminder_before,
             )
             view = await start_invitation(ctx, req)
             _emit_started(view, await invitation_email(ctx, view.workflow_id), as_json)
@@ -267,11 +306,14 @@ def register(app: typer.Typer) -> None:
     def resend(
         invitation: Annotated[str, typer.Argument(help="Invitation id (invitation-P-C).")],
         as_user: As,
+        validity: Validity = None,
+        reminder_before: ReminderBefore = None,
         as_json: Json = False,
     ) -> None:
         """Send an expired, declined or cancelled invitation again (a new validity period)."""
 
         async def body(ctx: AppContext) -> None:
+            d = durations(ctx, validity, reminder_before)  # bad input before anything else
             async with ctx.sessions() as s:
                 row = await s.scalar(
                     select(Invitation)
@@ -285,14 +327,14 @@ def register(app: typer.Typer) -> None:
                     f"invitation {invitation} is still pending; it cannot be sent twice",
                     rule="still_pending",
                 )
-            days = ctx.settings.invitation_validity_days
             req = InvitationRequest(
                 partner_id=row.partner_id,
                 customer_id=row.customer_id,
                 mode=AssociationMode(row.mode),
                 channel=Channel(row.channel),
                 requested_by=await ctx.actor(as_user),
-                validity=timedelta(days=days),
+                validity=d.validity,
+                reminder_before=d.reminder_before,
             )
             view = await start_invitation(ctx, req)
             _emit_started(view, await invitation_email(ctx, view.workflow_id), as_json)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
@@ -52,6 +52,8 @@ from domain.onboarding import (
 )
 from domain.parties import Actor, Decision, PartnerStatus, PartnerType, Role
 from domain.reference import Email, Ident
+from domain.rules import status_rule
+from domain.types import Name, Text
 from domain.uscc import normalize_uscc, uscc_problem
 from infra.config import Settings
 from infra.db import utcnow
@@ -68,6 +70,7 @@ from infra.tables import (
 from infra.tables.onboarding import ACTIVE_MEMBERSHIP_STATUSES
 from infra.temporal import connect
 from starter.app import (
+    DURATION_HELP,
     JSON_HELP,
     AppContext,
     load_settings,
@@ -130,11 +133,9 @@ def onboarding_timing(settings: Settings) -> OnboardingTiming:
     """The onboarding durations and counts of the settings."""
     return OnboardingTiming(
         review_working_days=settings.onboarding_review_working_days,
-        escalate_after=timedelta(days=settings.onboarding_escalation_after_days),
-        agreement_window=timedelta(days=settings.onboarding_agreement_window_days),
-        agreement_reminders=[
-            timedelta(days=d) for d in settings.onboarding_agreement_reminder_days
-        ],
+        escalate_after=settings.onboarding_escalation_after,
+        agreement_window=settings.onboarding_agreement_window,
+        agreement_reminders=list(settings.onboarding_agreement_reminders),
         bank_max_wrong_entries=settings.onboarding_bank_max_wrong_entries,
         calendar=work_calendar(settings),
     )
@@ -264,7 +265,7 @@ async def application_update(
         raise RefusedError(
             f"application {wf_id} is {row.status.lower()}"
             + (f" ({row.reason})" if row.reason else ""),
-            rule=f"application_{row.status.lower()}",
+            rule=status_rule("application", row.status),
         ) from None
     return OnboardingView.model_validate(raw)
 
@@ -573,10 +574,10 @@ class ApplicationRow(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    company_name: str = Field(min_length=1, max_length=200)
+    company_name: Name
     uscc: Uscc
     contact_email: Email
-    contact_name: str = Field("", max_length=200)
+    contact_name: Annotated[Text, Field(max_length=200)] = ""
     type: PartnerType
     submitted_by: Ident
 
@@ -882,7 +883,11 @@ def register(app: typer.Typer) -> None:
         path: PathOpt,
         as_user: As,
         validity: Annotated[
-            str | None, typer.Option(help="How long the emailed link stays valid (e.g. 7d).")
+            str | None,
+            typer.Option(
+                help="How long the emailed link stays valid (default: "
+                f"PARTNERFLOW_PATH_INVITATION_VALIDITY, 7d); {DURATION_HELP}."
+            ),
         ] = None,
         as_json: Json = False,
     ) -> None:
@@ -895,9 +900,9 @@ def register(app: typer.Typer) -> None:
                 partner_id=partner,
                 path=path,
                 invited_by=await ctx.actor(as_user),
-                validity=parse_duration(
-                    validity or f"{s.path_invitation_validity_days}d", "--validity"
-                ),
+                validity=parse_duration(validity, "--validity")
+                if validity
+                else s.path_invitation_validity,
                 thresholds=path_thresholds(s),
                 approval_working_days=s.onboarding_review_working_days,
                 calendar=work_calendar(s),

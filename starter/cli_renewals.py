@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import typer
@@ -42,6 +42,7 @@ from domain.renewals import (
     partner_payment_refusal,
     scan_workflow_id,
 )
+from domain.rules import status_rule
 from infra.config import Settings
 from infra.db import utcnow
 from infra.tables import Customer, Partner, RenewalTask, Subscription
@@ -89,19 +90,19 @@ def renewal_policy(s: Settings) -> RenewalPolicy:
     """The scan's selection parameters from Settings."""
     return RenewalPolicy(
         threshold=s.big_order_threshold,
-        yearly_lead=timedelta(days=s.renewal_yearly_lead_days),
-        monthly_lead=timedelta(days=s.renewal_monthly_lead_days),
+        yearly_lead=s.renewal_yearly_lead,
+        monthly_lead=s.renewal_monthly_lead,
     )
 
 
 def renewal_timings(s: Settings) -> RenewalTimings:
     """The durations of renewal tasks and their authorizations from Settings."""
     return RenewalTimings(
-        reminders_before=[timedelta(days=d) for d in s.renewal_reminder_days_before],
-        escalate_unclaimed_before=timedelta(days=s.renewal_escalate_unclaimed_days_before),
-        billing_check_interval=timedelta(hours=s.renewal_billing_check_hours),
-        authorization_validity=timedelta(days=s.authorization_validity_days),
-        authorization_request_window=timedelta(days=s.authorization_request_window_days),
+        reminders_before=list(s.renewal_reminders_before),
+        escalate_unclaimed_before=s.renewal_escalate_unclaimed_before,
+        billing_check_interval=s.renewal_billing_check,
+        authorization_validity=s.authorization_validity,
+        authorization_request_window=s.authorization_request_window,
     )
 
 
@@ -283,7 +284,7 @@ async def renewal_update(
             f"renewal task {task_id} is {row.status.lower()}"
             + (f" ({row.reason})" if row.reason else "")
             + "; nothing to do",
-            rule=f"renewal_{row.status.lower()}",
+            rule=status_rule("renewal", row.status),
         ) from None
 
 
@@ -401,7 +402,7 @@ async def request_authorization(ctx: AppContext, req: AuthorizationRequest) -> A
     if refusals:
         raise RefusedError(
             "; ".join(r.message for r in refusals),
-            rule=",".join(r.rule for r in refusals),
+            rule=refusals[0].rule,
             details=refusals,
         )
     client = await ctx.client()
@@ -473,7 +474,7 @@ async def authorization_update(
         raise RefusedError(
             f"authorization {auth_id} is {row.status.lower()}"
             + (f" ({row.reason})" if row.reason else ""),
-            rule=f"authorization_{row.status.lower()}",
+            rule=status_rule("authorization", row.status),
         ) from None
 
 
@@ -651,8 +652,8 @@ def register(app: typer.Typer) -> None:
                 requested_by=await ctx.actor(as_user),
                 accept_commitment_letter=accept_letter,
                 purpose=purpose,
-                validity=timedelta(days=s.authorization_validity_days),
-                request_window=timedelta(days=s.authorization_request_window_days),
+                validity=s.authorization_validity,
+                request_window=s.authorization_request_window,
             )
             view = await request_authorization(ctx, req)
             emit(view, as_json, lambda: _print_authorization(view))

@@ -14,6 +14,7 @@ from temporalio.common import TypedSearchAttributes
 from activities.unbinding import change_context
 from domain.invitations import describe_refusals
 from domain.parties import Actor, AssociationMode, Decision
+from domain.rules import status_rule
 from domain.unbinding import (
     ChangeContext,
     ChangeKind,
@@ -28,7 +29,16 @@ from infra.db import utcnow
 from infra.tables.unbinding import BindingChangeRequest
 from infra.temporal import index_attributes
 from starter import imports_unbinding
-from starter.app import JSON_HELP, AppContext, operator, run_async, temporal_errors, wait_for_query
+from starter.app import (
+    DURATION_HELP,
+    JSON_HELP,
+    AppContext,
+    operator,
+    parse_duration,
+    run_async,
+    temporal_errors,
+    wait_for_query,
+)
 from starter.output import BadInputError, RefusedError, console, emit
 from workflows.unbinding import UnbindingWorkflow
 
@@ -46,11 +56,37 @@ BindingOpt = Annotated[
     int, typer.Option("--binding", help="Binding id (shown by `partnerflow show invitation-P-C`).")
 ]
 Reason = Annotated[str | None, typer.Option(help="Why: shown to the other side.")]
+Window = Annotated[
+    str | None,
+    typer.Option(
+        help="How long the other side has to answer (default: PARTNERFLOW_UNBIND_APPROVAL_WINDOW"
+        f", 7d); {DURATION_HELP}."
+    ),
+]
+ReminderBefore = Annotated[
+    str | None,
+    typer.Option(
+        help="Remind the other side this long before the window lapses (default: "
+        f"PARTNERFLOW_UNBIND_REMINDER_BEFORE, 1d); {DURATION_HELP}, or 0s."
+    ),
+]
 
 
 def change_workflow_id(binding_id: int) -> str:
     """The business key: one open change request per binding."""
     return f"binding-change-{binding_id}"
+
+
+def parse_window(
+    window: str | None, reminder_before: str | None
+) -> tuple[timedelta | None, timedelta | None]:
+    """``--window`` and ``--reminder-before``, parsed before anything else is looked up."""
+    return (
+        parse_duration(window, "--window") if window else None,
+        parse_duration(reminder_before, "--reminder-before", allow_zero=True)
+        if reminder_before
+        else None,
+    )
 
 
 def change_request(
@@ -61,8 +97,11 @@ def change_request(
     *,
     to_mode: AssociationMode | None = None,
     reason: str | None = None,
+    window: timedelta | None = None,
+    reminder_before: timedelta | None = None,
 ) -> ChangeRequest:
-    """A request with the configured window, reminder and frequency limit."""
+    """A request with the window and reminder given (else configured) and the frequency
+    limit."""
     s = settings
     return ChangeRequest(
         binding_id=binding_id,
@@ -70,8 +109,10 @@ def change_request(
         to_mode=to_mode,
         requested_by=actor,
         reason=reason,
-        approval_window=timedelta(days=s.unbind_approval_window_days),
-        reminder_before=timedelta(days=s.unbind_reminder_before_days),
+        approval_window=window if window is not None else s.unbind_approval_window,
+        reminder_before=reminder_before
+        if reminder_before is not None
+        else s.unbind_reminder_before,
         frequency=FrequencyLimit(
             window_months=s.unbind_frequency_window_months,
             max_partner_requests=s.unbind_max_partner_requests,
@@ -91,7 +132,7 @@ async def precheck(ctx: AppContext, req: ChangeRequest) -> ChangeContext:
     if refusals:
         raise RefusedError(
             describe_refusals(refusals),
-            rule=",".join(r.rule for r in refusals),
+            rule=refusals[0].rule,
             details=refusals,
         )
     return facts
@@ -121,7 +162,7 @@ async def start_change(ctx: AppContext, req: ChangeRequest) -> ChangeRequestView
         )
     view = ChangeRequestView.model_validate(raw)
     if view.status == RequestStatus.REFUSED:
-        rule = ",".join(r.rule for r in view.refusals) or "refused"
+        rule = view.refusals[0].rule if view.refusals else "refused"
         raise RefusedError(view.reason or "refused", rule=rule, details=view)
     return view
 
@@ -205,7 +246,7 @@ async def decide(
         by = f" by {row.decided_by}" if row.decided_by else ""
         raise RefusedError(
             f"request {row.id} ({wf_id}) is already {row.status.lower()}{by}{detail}",
-            rule=f"request_{row.status.lower()}",
+            rule=status_rule("request", row.status),
         ) from None
 
 
@@ -217,6 +258,8 @@ def register(app: typer.Typer) -> None:
         binding: BindingOpt,
         as_user: As,
         reason: Reason = None,
+        window: Window = None,
+        reminder_before: ReminderBefore = None,
         as_json: Json = False,
     ) -> None:
         """Ask to end a binding: as the partner's admin (the customer approves) or as the
@@ -229,8 +272,15 @@ def register(app: typer.Typer) -> None:
         """
 
         async def body(ctx: AppContext) -> None:
+            window_td, reminder_td = parse_window(window, reminder_before)
             req = change_request(
-                ctx.settings, binding, ChangeKind.UNBIND, await ctx.actor(as_user), reason=reason
+                ctx.settings,
+                binding,
+                ChangeKind.UNBIND,
+                await ctx.actor(as_user),
+                reason=reason,
+                window=window_td,
+                reminder_before=reminder_td,
             )
             view = await start_change(ctx, req)
             emit(view, as_json, lambda: _print_view(view))
@@ -243,6 +293,8 @@ def register(app: typer.Typer) -> None:
         to: Annotated[AssociationMode, typer.Option("--to", help="The new association type.")],
         as_user: As,
         reason: Reason = None,
+        window: Window = None,
+        reminder_before: ReminderBefore = None,
         as_json: Json = False,
     ) -> None:
         """Ask to switch a binding between consulting and resale (partner admin only; the
@@ -250,6 +302,7 @@ def register(app: typer.Typer) -> None:
         account; leaving resale recovers the partner's unused allocation."""
 
         async def body(ctx: AppContext) -> None:
+            window_td, reminder_td = parse_window(window, reminder_before)
             req = change_request(
                 ctx.settings,
                 binding,
@@ -257,6 +310,8 @@ def register(app: typer.Typer) -> None:
                 await ctx.actor(as_user),
                 to_mode=to,
                 reason=reason,
+                window=window_td,
+                reminder_before=reminder_td,
             )
             view = await start_change(ctx, req)
             emit(view, as_json, lambda: _print_view(view))

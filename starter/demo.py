@@ -20,6 +20,7 @@ from starter.demo_onboarding import load_onboarding_demo
 from starter.demo_renewals import load_renewals_demo
 from starter.demo_unbinding import load_unbinding_demo
 from starter.imports import upsert_row
+from starter.output import RefusedError
 
 PARTNERS = [
     PartnerRow(
@@ -186,8 +187,23 @@ async def _upsert(s: AsyncSession, table: type[Base], values: dict[str, Any]) ->
     await upsert_row(s, table, values["id"], values)
 
 
+def demo_refusal(environment: str) -> RefusedError | None:
+    """Demo data is invented (partners, customers, payouts): never in production."""
+    if environment != "production":
+        return None
+    return RefusedError(
+        "demo-data is refused when PARTNERFLOW_ENVIRONMENT=production: it writes invented "
+        "partners, customers and payouts; import real reference data with "
+        "`partnerflow import KIND FILE` instead",
+        rule="demo_data_in_production",
+    )
+
+
 async def load_demo(ctx: AppContext) -> dict[str, Any]:
     """Writes the demo rows (idempotent) and returns what was loaded."""
+    refusal = demo_refusal(ctx.settings.environment)
+    if refusal is not None:
+        raise refusal
     async with ctx.sessions.begin() as s:
         for p in PARTNERS:
             await _upsert(s, Partner, p.model_dump())

@@ -78,17 +78,39 @@ class ImportResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def read_text(path: Path) -> str:
+    """The file's text (UTF-8, with or without BOM); bad input names the file and the problem."""
+    if not path.exists():
+        raise BadInputError(f"FILE: {path} does not exist", rule="invalid_file")
+    if not path.is_file():
+        raise BadInputError(f"FILE: {path} is a directory, not a file", rule="invalid_file")
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise BadInputError(
+            f"{path.name}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+            f"{exc.start}, line {line}); save the file as UTF-8 (CSV UTF-8 in spreadsheet "
+            "programs) and import it again",
+            rule="invalid_file",
+        ) from None
+    except OSError as exc:
+        raise BadInputError(
+            f"FILE: cannot read {path}: {exc.strerror or exc}", rule="invalid_file"
+        ) from None
+
+
 def read_rows(path: Path) -> list[dict[str, Any]]:
     """Rows of a ``.csv`` (header line) or ``.json`` (a list of objects) file."""
-    if not path.exists():
-        raise BadInputError(f"FILE: {path} does not exist")
-    text = path.read_text(encoding="utf-8-sig")
+    text = read_text(path)
     suffix = path.suffix.lower()
     if suffix == ".json":
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise BadInputError(f"{path.name}: not valid JSON ({exc})") from None
+            raise BadInputError(
+                f"{path.name}: not valid JSON ({exc})", rule="invalid_file"
+            ) from None
         if (
             isinstance(data, dict)
             and len(data) == 1
@@ -96,22 +118,37 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
         ):
             data = next(iter(data.values()))
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-            raise BadInputError(f"{path.name}: expected a JSON list of objects")
+            raise BadInputError(
+                f"{path.name}: expected a JSON list of objects", rule="invalid_file"
+            )
         return data
     if suffix == ".csv":
-        reader = csv.DictReader(io.StringIO(text))
-        rows = []
-        for raw in reader:
-            if None in raw:
-                raise BadInputError(
-                    f"{path.name}: line {reader.line_num} has more values than the header"
-                )
-            # Empty CSV cells mean "not given": the model's default applies.
-            rows.append(
-                {k.strip(): v.strip() for k, v in raw.items() if v is not None and v.strip() != ""}
+        try:
+            return _csv_rows(path, text)
+        except csv.Error as exc:
+            raise BadInputError(
+                f"{path.name}: not a readable CSV file ({exc})", rule="invalid_file"
+            ) from None
+    raise BadInputError(
+        f"{path.name}: unsupported file type {suffix!r}; use .csv or .json", rule="invalid_file"
+    )
+
+
+def _csv_rows(path: Path, text: str) -> list[dict[str, Any]]:
+    """The rows of a CSV text; empty cells are left out."""
+    reader = csv.DictReader(io.StringIO(text))
+    rows = []
+    for raw in reader:
+        if None in raw:
+            raise BadInputError(
+                f"{path.name}: line {reader.line_num} has more values than the header",
+                rule="invalid_file",
             )
-        return rows
-    raise BadInputError(f"{path.name}: unsupported file type {suffix!r}; use .csv or .json")
+        # Empty CSV cells mean "not given": the model's default applies.
+        rows.append(
+            {k.strip(): v.strip() for k, v in raw.items() if v is not None and v.strip() != ""}
+        )
+    return rows
 
 
 def validate_rows(path: Path, model: type[M], rows: list[dict[str, Any]]) -> list[M]:
@@ -126,7 +163,7 @@ def validate_rows(path: Path, model: type[M], rows: list[dict[str, Any]]) -> lis
                 loc = ".".join(str(p) for p in err["loc"]) or "(row)"
                 errors.append(RowError(row=n, field=loc, reason=err["msg"]))
     if not rows:
-        raise BadInputError(f"{path.name}: the file has no rows")
+        raise BadInputError(f"{path.name}: the file has no rows", rule="invalid_file")
     if errors:
         raise ImportRefusedError(path, errors)
     return out

@@ -4,13 +4,13 @@ partners' unused allocations to their resale customers (from billing exports).""
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.reference import Ident
+from domain.types import Money
 from domain.unbinding import VoucherIssuer, VoucherKind
 from infra.tables import Binding, Customer, Partner
 from infra.tables.unbinding import CustomerVoucher
@@ -36,7 +36,7 @@ class VoucherRow(_Row):
     kind: VoucherKind
     issuer: VoucherIssuer
     issuer_partner_id: Ident | None = None
-    balance: Decimal = Field(ge=0, max_digits=16, decimal_places=2)
+    balance: Money
     status: str = Field("held", pattern="^(held|recalled|returned|used|expired)$")
     issued_at: datetime | None = None
 
@@ -56,7 +56,7 @@ class AllocationRow(_Row):
 
     partner_id: Ident
     customer_id: Ident
-    allocated_balance: Decimal = Field(ge=0, max_digits=16, decimal_places=2)
+    allocated_balance: Money
 
 
 async def _check_vouchers(s: AsyncSession, rows: list[VoucherRow]) -> list[RowError]:

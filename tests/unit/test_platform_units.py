@@ -20,16 +20,31 @@ def test_placeholder_secret_is_refused_in_production_only() -> None:
         Settings(environment="production", _env_file=None)
     with pytest.raises(ValidationError, match="at least 32"):
         Settings(environment="production", link_secret="short", _env_file=None)
-    ok = Settings(environment="production", link_secret="s" * 40, _env_file=None)
-    assert ok.link_secret == "s" * 40
+    # A long secret is accepted; what refuses production now is the fakes (below).
+    with pytest.raises(ValidationError) as refused:
+        Settings(environment="production", link_secret="s" * 40, _env_file=None)
+    assert "PARTNERFLOW_LINK_SECRET" not in str(refused.value)
+
+
+def test_production_refuses_the_fake_gateway_and_bank() -> None:
+    for env in ("dev", "test"):
+        assert Settings(environment=env, _env_file=None).payment_gateway == "fake"
+    with pytest.raises(ValidationError) as refused:
+        Settings(environment="production", link_secret="s" * 40, _env_file=None)
+    message = str(refused.value)
+    assert "PARTNERFLOW_PAYMENT_GATEWAY=fake" in message
+    assert "PARTNERFLOW_BANK_VERIFIER=fake" in message
 
 
 def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The old name and a bare number still mean days; the new name takes units.
     monkeypatch.setenv("PARTNERFLOW_INVITATION_VALIDITY_DAYS", "3")
-    assert Settings(_env_file=None).invitation_validity_days == 3
+    assert Settings(_env_file=None).invitation_validity == timedelta(days=3)
     monkeypatch.setenv("PARTNERFLOW_INVITATION_VALIDITY_DAYS", "0")
-    with pytest.raises(ValidationError, match="invitation_validity_days"):
+    with pytest.raises(ValidationError, match="invitation_validity"):
         Settings(_env_file=None)
+    monkeypatch.setenv("PARTNERFLOW_INVITATION_VALIDITY", "15m")
+    assert Settings(_env_file=None).invitation_validity == timedelta(minutes=15)
 
 
 def test_links_are_signed_and_expire() -> None:
