@@ -24,6 +24,9 @@ GENERAL = frozenset(
     }
 )
 
+# Who acts: the workflow looks the actor up before a decision takes effect (workflows/common.py).
+ACTORS = frozenset({"actor_not_verified"})
+
 # Binding and invitation eligibility (domain/invitations.py) and the invitation CLI.
 INVITATIONS = frozenset(
     {
@@ -164,7 +167,7 @@ STATUS_AREAS = frozenset(
     {"invitation", "request", "payout", "renewal", "authorization", "application"}
 )
 
-RULES = GENERAL | INVITATIONS | UNBINDING | INCENTIVES | RENEWALS | ONBOARDING | CLI
+RULES = GENERAL | ACTORS | INVITATIONS | UNBINDING | INCENTIVES | RENEWALS | ONBOARDING | CLI
 
 
 def status_rule(area: str, status: str) -> str:
