@@ -21,6 +21,8 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("PARTNERFLOW_DATABASE_URL", url)
     monkeypatch.setenv("PARTNERFLOW_TEMPORAL_ADDRESS", "127.0.0.1:1")  # nothing listens there
+    # A command waits this long for an unreachable server before it answers.
+    monkeypatch.setenv("PARTNERFLOW_TEMPORAL_CONNECT_WAIT_SECONDS", "0.5")
     get_settings.cache_clear()
     upgrade(url)
     yield url

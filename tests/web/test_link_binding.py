@@ -228,7 +228,9 @@ async def test_a_link_signed_before_links_named_their_run_is_refused(
 async def test_a_link_stays_usable_when_temporal_cannot_be_reached(
     settings: Settings, deps: Deps, sessions: Sessions
 ) -> None:
-    down = settings.model_copy(update={"temporal_address": "127.0.0.1:1"})
+    down = settings.model_copy(
+        update={"temporal_address": "127.0.0.1:1", "temporal_connect_wait_seconds": 0.5}
+    )
     app = create_app(down)  # connects on first use, to a port where nothing listens
     path = deps.signer.url(
         LinkSpec(
