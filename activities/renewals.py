@@ -213,7 +213,7 @@ class RenewalActivities:
     @activity.defn
     @business_errors
     async def find_renewal_candidates(self, req: CandidateQuery) -> CandidatePage:
-        """One page of orders that need a renewal task at ``as_of`` (DOMAIN.md §5).
+        """One page of orders that need a renewal task at ``as_of`` (docs/renewals.md).
 
         The database narrows to auto-renew off, expiry inside the widest lead window and an
         active binding; the domain rule then decides per order (threshold, per-kind window).

@@ -1,9 +1,9 @@
-"""Customer authorization to order on its behalf (代客下单授权): rules and payloads (DOMAIN.md §5).
+"""Customer authorization to order on its behalf (代客下单授权): rules and payloads (docs/renewals.md).
 
-Ordering on behalf of a resale customer needs the customer's authorization [seed]; on its
-first request the partner accepts a commitment letter [doc]; a cloud reseller needs its
-distributor's authorization first [doc]; the customer may revoke at any time with a reason
-[doc]; an authorization is valid 30 days [ours].
+Ordering on behalf of a resale customer needs the customer's authorization (the vendor's rule); on its
+first request the partner accepts a commitment letter (the vendor's rule); a cloud reseller needs its
+distributor's authorization first (the vendor's rule); the customer may revoke at any time with a reason
+(the vendor's rule); an authorization is valid 30 days (PartnerFlow's default).
 """
 
 from __future__ import annotations
@@ -235,7 +235,7 @@ def authorization_refusals(ctx: AuthorizationContext, accept_letter: bool) -> li
 
 
 def needs_distributor_authorization(partner: PartnerSnapshot) -> bool:
-    """A cloud reseller needs its distributor's authorization first [doc]."""
+    """A cloud reseller needs its distributor's authorization first (the vendor's rule)."""
     return partner.type == PartnerType.CLOUD_RESELLER
 
 

@@ -1,10 +1,10 @@
-"""Development paths (伙伴发展路径) and their certification thresholds (DOMAIN.md §1.6).
+"""Development paths (伙伴发展路径) and their certification thresholds (docs/onboarding.md, "Development paths").
 
-Software partner path [seed]: role certification needs >= 1 certified cloud software solution,
+Software partner path (the vendor's rule): role certification needs >= 1 certified cloud software solution,
 differentiation certification >= 1 advanced certified solution. Service partner path: the
 yearly policy, as a configurable rule ("2 persons / 4 certificates" on personal accounts, an
 HCSA+HCSP pair held by one person counting as one, HCIP standing in for HCIA and four HCIPs
-where there is no HCIA [seed + doc], one cloud service case in the last 12 months [doc]).
+where there is no HCIA [seed + doc], one cloud service case in the last 12 months (the vendor's rule)).
 Every evaluation returns what is missing, so a refusal can say it.
 """
 
@@ -78,7 +78,7 @@ class PathFacts(BaseModel):
 
 
 class SoftwareThresholds(BaseModel):
-    """Software partner path [seed]."""
+    """Software partner path (the vendor's rule)."""
 
     role_min_solutions: int = Field(1, ge=0)
     differentiation_min_advanced: int = Field(1, ge=0)
@@ -377,7 +377,7 @@ class PathView(BaseModel):
 
 
 def company_path_refusal(path: DevelopmentPath, others_on_path: list[str]) -> str | None:
-    """The service path is chosen once per company [doc]: refused when another account has it."""
+    """The service path is chosen once per company (the vendor's rule): refused when another account has it."""
     if path == DevelopmentPath.SERVICE and others_on_path:
         return (
             f"the service path is chosen once per company; partner account(s) "
@@ -388,12 +388,12 @@ def company_path_refusal(path: DevelopmentPath, others_on_path: list[str]) -> st
 
 def needs_join_approval(path: DevelopmentPath, others_on_path: list[str]) -> bool:
     """The software path chosen again by another account of the company needs the ecosystem
-    manager's approval [doc]."""
+    manager's approval (the vendor's rule)."""
     return path == DevelopmentPath.SOFTWARE and bool(others_on_path)
 
 
 def leave_problem(certified: list[CertLevel]) -> str | None:
-    """A partner may leave a path only before role certification [doc]."""
+    """A partner may leave a path only before role certification (the vendor's rule)."""
     if CertLevel.ROLE in certified:
         return (
             "a partner may leave a development path only before role certification; "

@@ -1,4 +1,4 @@
-"""Incentive payout (激励发放): statuses, payloads and the pure rules of DOMAIN.md §4 that are
+"""Incentive payout (激励发放): statuses, payloads and the pure rules of docs/incentives.md that are
 not the performance calculation (``domain.performance``) or invoice verification
 (``domain.invoices``)."""
 
@@ -52,7 +52,7 @@ def payout_workflow_id(partner_id: str, period: str) -> str:
 
 
 class PayoutMethod(StrEnum):
-    """How the partner takes its incentive [seed]."""
+    """How the partner takes its incentive (the vendor's rule)."""
 
     VOUCHER = "voucher"  # no invoice
     BANK_TRANSFER = "bank_transfer"  # cash back; invoice required
@@ -66,10 +66,10 @@ class PayoutStatus(StrEnum):
     """Lifecycle of one payout."""
 
     CALCULATING = "CALCULATING"
-    FROZEN = "FROZEN"  # a bill of the partner's cycle is unpaid [doc]
+    FROZEN = "FROZEN"  # a bill of the partner's cycle is unpaid (the vendor's rule)
     NO_INCENTIVE = "NO_INCENTIVE"  # nothing to pay this month; closed with a notice
     AWAITING_APPLICATION = "AWAITING_APPLICATION"  # statement sent; the partner chooses a method
-    HELD = "HELD"  # business-info certification missing [seed]
+    HELD = "HELD"  # business-info certification missing (the vendor's rule)
     AWAITING_INVOICE = "AWAITING_INVOICE"  # invoice notification sent
     AWAITING_APPROVAL = "AWAITING_APPROVAL"  # invoices complete; finance decides
     APPROVED = "APPROVED"  # paying
@@ -91,18 +91,18 @@ FINAL_STATUSES = frozenset(
 
 
 class IncentiveRequest(BaseModel):
-    """Input of the payout workflow. Durations default to production values (DOMAIN.md §4)."""
+    """Input of the payout workflow. Durations default to production values (docs/incentives.md)."""
 
     partner_id: str
     period: Period
     started_by: str = "schedule"
-    # The vendor's invoice information at the start: one valid title at a time [seed].
+    # The vendor's invoice information at the start: one valid title at a time (the vendor's rule).
     vendor_invoice_title: str
     vendor_tax_id: str
     application_window: BusinessDuration = timedelta(days=365)
     application_reminder_after: BusinessOffset = timedelta(days=30)
-    invoice_window: BusinessDuration = timedelta(days=60)  # [ours]
-    # Reminders this long before the invoice window lapses [ours].
+    invoice_window: BusinessDuration = timedelta(days=60)  # PartnerFlow's default
+    # Reminders this long before the invoice window lapses (PartnerFlow's default).
     invoice_reminders_before: list[BusinessOffset] = Field(
         default_factory=lambda: [timedelta(days=30), timedelta(days=7)]
     )
@@ -238,7 +238,7 @@ class PayoutView(BaseModel):
 def release_time(
     bill: BillStatus, now: datetime, utc_offset: timedelta = timedelta(0)
 ) -> datetime | None:
-    """When a frozen incentive is released: the day after payment [doc], at 00:00 of the
+    """When a frozen incentive is released: the day after payment (the vendor's rule), at 00:00 of the
     business day (``utc_offset`` from UTC).
 
     None while a bill is unpaid (or the bill status is unknown: money is not paid out on a
@@ -282,7 +282,7 @@ def finance_refusal(actor: Actor) -> str | None:
 
 
 def held_reason(partner: PartnerSnapshot) -> str | None:
-    """Why an invoice payout is held: no business-info certification yet [seed]."""
+    """Why an invoice payout is held: no business-info certification yet (the vendor's rule)."""
     if partner.business_certified:
         return None
     return (

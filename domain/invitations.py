@@ -1,4 +1,4 @@
-"""Customer invitation and binding (关联): payloads and the eligibility rules of DOMAIN.md §2."""
+"""Customer invitation and binding (关联): payloads and the eligibility rules of docs/invitation.md."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ TYPES_WITH_SUB_CUSTOMERS = frozenset({PartnerType.SOLUTION_PROVIDER, PartnerType
 class Channel(StrEnum):
     """How the invitation reaches the customer."""
 
-    EMAIL = "email"  # emailed link, valid 7 days [doc]
-    OFFLINE = "offline"  # link / QR code handed over by the partner, no expiry [doc]
+    EMAIL = "email"  # emailed link, valid 7 days (the vendor's rule)
+    OFFLINE = "offline"  # link / QR code handed over by the partner, no expiry (the vendor's rule)
 
 
 class InvitationStatus(StrEnum):
@@ -58,7 +58,7 @@ class InvitationRequest(BaseModel):
 
     partner_id: Ident
     customer_id: Ident
-    mode: AssociationMode = AssociationMode.RESALE  # resale by default [doc]
+    mode: AssociationMode = AssociationMode.RESALE  # resale by default (the vendor's rule)
     channel: Channel = Channel.EMAIL
     requested_by: Actor
     validity: BusinessDuration = timedelta(days=7)
@@ -128,7 +128,7 @@ def binding_refusals(
     mode: AssociationMode,
     active_binding: BindingSnapshot | None,
 ) -> list[Refusal]:
-    """Every eligibility rule of DOMAIN.md §2 that refuses this binding (empty: eligible).
+    """Every eligibility rule of docs/invitation.md that refuses this binding (empty: eligible).
 
     "Already bound to this partner" is not a refusal here: the caller treats it as nothing to do.
     """

@@ -1,4 +1,4 @@
-"""Verification of the invoices a partner issues to the vendor for a payout (DOMAIN.md §4).
+"""Verification of the invoices a partner issues to the vendor for a payout (docs/incentives.md).
 
 Each rule is one function that returns the problem it finds (or None), with a message that
 says what is wrong and what to do instead. ``verify_invoice`` runs them all, so the partner
@@ -93,7 +93,7 @@ def same_tax_id(a: str, b: str) -> bool:
 def special_invoice_required(
     inv: InvoiceDetails, exp: InvoiceExpectations
 ) -> InvoiceProblem | None:
-    """Only a VAT special invoice is accepted, never an ordinary one [seed]."""
+    """Only a VAT special invoice is accepted, never an ordinary one (the vendor's rule)."""
     if inv.invoice_type == InvoiceType.VAT_SPECIAL:
         return None
     return InvoiceProblem(
@@ -148,7 +148,7 @@ def seller_tax_id_matches(inv: InvoiceDetails, exp: InvoiceExpectations) -> Invo
 
 
 def amounts_add_up(inv: InvoiceDetails, exp: InvoiceExpectations) -> InvoiceProblem | None:
-    """Amount before tax plus tax is the total (a mistyped amount is caught here) [ours]."""
+    """Amount before tax plus tax is the total (a mistyped amount is caught here) (PartnerFlow's default)."""
     if inv.amount_excl_tax + inv.tax_amount == inv.total:
         return None
     return InvoiceProblem(
@@ -159,7 +159,7 @@ def amounts_add_up(inv: InvoiceDetails, exp: InvoiceExpectations) -> InvoiceProb
 
 
 def total_within_payout(inv: InvoiceDetails, exp: InvoiceExpectations) -> InvoiceProblem | None:
-    """The invoices of a payout add up (tax included) to its amount [doc]: one invoice may not
+    """The invoices of a payout add up (tax included) to its amount (the vendor's rule): one invoice may not
     take the total past it."""
     if inv.total <= exp.remaining:
         return None
@@ -191,7 +191,7 @@ def issued_after_notification(
 
 
 def not_issued_in_future(inv: InvoiceDetails, exp: InvoiceExpectations) -> InvoiceProblem | None:
-    """An invoice cannot be dated after the day it is submitted [ours]."""
+    """An invoice cannot be dated after the day it is submitted (PartnerFlow's default)."""
     if inv.issued_on <= exp.today:
         return None
     return InvoiceProblem(
@@ -202,7 +202,7 @@ def not_issued_in_future(inv: InvoiceDetails, exp: InvoiceExpectations) -> Invoi
 
 
 def number_not_used(inv: InvoiceDetails, exp: InvoiceExpectations) -> InvoiceProblem | None:
-    """An invoice number is unique across all payouts: one invoice never covers two [doc]."""
+    """An invoice number is unique across all payouts: one invoice never covers two (the vendor's rule)."""
     used_by = exp.numbers_in_use.get(inv.invoice_number)
     if used_by is None:
         return None

@@ -15,7 +15,7 @@ class LinkSpec(BaseModel):
     A link is bound to one decision: ``run_id`` is the run that issued it (the link server
     acts on that run only, never on a later run of the same workflow id) and ``task_key``
     the human task it decides. ``expires_at`` is the business expiry; the signer caps it with
-    the link TTL, except for ``offline`` links (DOMAIN.md: handed over offline, no expiry).
+    the link TTL, except for ``offline`` links (docs/invitation.md: handed over offline, no expiry).
     """
 
     name: str  # the template variable that receives the URL

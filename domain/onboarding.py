@@ -1,4 +1,4 @@
-"""Partner onboarding (DOMAIN.md §1): payloads, statuses and the pure rules.
+"""Partner onboarding (docs/onboarding.md): payloads, statuses and the pure rules.
 
 Application -> business-info certification (bank micro-deposit; three wrong entries lock it
 until ops unlocks) -> review by the ecosystem manager (3 working days) -> agreements (30-day
@@ -72,7 +72,7 @@ PENDING_STATUSES = frozenset(OnboardingStatus) - FINAL_STATUSES
 
 
 class Agreement(StrEnum):
-    """The documents the partner signs [seed]."""
+    """The documents the partner signs (the vendor's rule)."""
 
     PARTNER_AGREEMENT = "partner_agreement"
     INTEGRITY_COMMITMENT = "integrity_commitment"  # 廉洁诚信承诺书
@@ -136,13 +136,15 @@ class WorkCalendar(BaseModel):
 class OnboardingTiming(BaseModel):
     """Durations and counts of the process (production defaults; the CLI fills them in)."""
 
-    review_working_days: int = Field(3, ge=1)  # [doc] tickets are handled in 3 working days
-    escalate_after: BusinessDuration = timedelta(days=2)  # [ours]
-    agreement_window: BusinessDuration = timedelta(days=30)  # [ours]
+    review_working_days: int = Field(
+        3, ge=1
+    )  # the vendor's rule: tickets are handled in 3 working days
+    escalate_after: BusinessDuration = timedelta(days=2)  # PartnerFlow's default
+    agreement_window: BusinessDuration = timedelta(days=30)  # PartnerFlow's default
     agreement_reminders: list[BusinessOffset] = Field(
         default_factory=lambda: [timedelta(days=7), timedelta(days=21)]
-    )  # [ours] after the window opens
-    bank_max_wrong_entries: int = Field(3, ge=1)  # [doc]
+    )  # PartnerFlow's default: after the window opens
+    bank_max_wrong_entries: int = Field(3, ge=1)  # the vendor's rule
     calendar: WorkCalendar = Field(default_factory=WorkCalendar)
 
 
@@ -220,7 +222,7 @@ class OnboardingView(BaseModel):
 
 def business_info_problems(info: BusinessInfo, form: ApplicationForm) -> list[str]:
     """The business information must describe the applying company: since 2015 the tax id is
-    the USCC, and the bank account must be held in the company's own name [ours]."""
+    the USCC, and the bank account must be held in the company's own name (PartnerFlow's default)."""
     out = []
     if info.tax_id != form.uscc:
         out.append(
@@ -236,7 +238,7 @@ def business_info_problems(info: BusinessInfo, form: ApplicationForm) -> list[st
 
 
 def bank_locked(wrong_entries: int, max_wrong: int) -> bool:
-    """Three wrong entries (by default) lock the certification until ops unlocks it [doc]."""
+    """Three wrong entries (by default) lock the certification until ops unlocks it (the vendor's rule)."""
     return wrong_entries >= max_wrong
 
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Role(StrEnum):
-    """The roles of DOMAIN.md."""
+    """The roles of docs/README.md ("Roles")."""
 
     OPS = "ops"
     ECOSYSTEM_MANAGER = "ecosystem_manager"
@@ -42,7 +42,7 @@ class PartnerStatus(StrEnum):
 
 
 class AssociationMode(StrEnum):
-    """Association types (关联类型) [seed]."""
+    """Association types (关联类型) (the vendor's rule)."""
 
     CONSULTING = "consulting"
     RESALE = "resale"

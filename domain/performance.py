@@ -1,17 +1,17 @@
-"""Performance and incentive of one partner for one month (DOMAIN.md §4), as one pure function.
+"""Performance and incentive of one partner for one month (docs/incentives.md), as one pure function.
 
 Rules:
 - Performance is the cash consumption of the partner's associated sub-customers, cloud services
-  and marketplace products alike [seed]. Spending with a stored-value card counts as cash;
+  and marketplace products alike (the vendor's rule). Spending with a stored-value card counts as cash;
   vouchers (test vouchers included), non-performance cash coupons and purchases of stored-value
-  cards do not [seed].
-- Overseas consumption counts, at the overseas rate [seed]; rates are per partner type and site
+  cards do not (the vendor's rule).
+- Overseas consumption counts, at the overseas rate (the vendor's rule); rates are per partner type and site
   [ours: a configurable table].
-- Only consumption while the customer was bound to this partner counts [ours]. A binding covers
+- Only consumption while the customer was bound to this partner counts (PartnerFlow's default). A binding covers
   the days from the day it started up to, not including, the day it ended, so a day on which a
   customer moves from one partner to another is counted once, for the new partner.
 - Negative incentives (refunds exceeding consumption on a site, or a deficit carried from an
-  earlier month) are deducted first from the positive ones [doc]; what they do not absorb is
+  earlier month) are deducted first from the positive ones (the vendor's rule); what they do not absorb is
   carried to the next month, never paid out as a negative amount.
 
 Money: every amount is a ``Decimal`` with two places. Each site's incentive is
@@ -55,7 +55,7 @@ class Site(StrEnum):
 
 
 class ProductLine(StrEnum):
-    """What was bought; both lines count towards performance [seed]."""
+    """What was bought; both lines count towards performance (the vendor's rule)."""
 
     CLOUD_SERVICE = "cloud_service"
     MARKETPLACE = "marketplace"

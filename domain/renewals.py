@@ -1,8 +1,8 @@
 """Big-order renewal tasks (大单续订任务): the scan rule, the partner-payment rule and payloads.
 
-DOMAIN.md §5. Only orders with auto-renew off need a task, because auto-renew charges by
-itself from 7 days before expiry [doc]; everything about how tasks are created and timed is
-[ours] and comes in as parameters (the CLI and the schedule fill them from Settings).
+docs/renewals.md. Only orders with auto-renew off need a task, because auto-renew charges by
+itself from 7 days before expiry (the vendor's rule); everything about how tasks are created and timed is
+(PartnerFlow's default) and comes in as parameters (the CLI and the schedule fill them from Settings).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class SubscriptionSnapshot(BaseModel):
 
 
 class RenewalPolicy(BaseModel):
-    """The scan's selection parameters (DOMAIN.md §5 [ours] numbers, from Settings)."""
+    """The scan's selection parameters (docs/renewals.md numbers, PartnerFlow defaults from Settings)."""
 
     threshold: Decimal = Decimal("50000.00")
     yearly_lead: BusinessDuration = timedelta(days=30)
@@ -164,7 +164,7 @@ def partner_payment_refusal(
 
 
 def needs_customer_authorization(mode: AssociationMode) -> bool:
-    """Ordering on behalf of a resale customer needs its authorization first [seed]."""
+    """Ordering on behalf of a resale customer needs its authorization first (the vendor's rule)."""
     return mode == AssociationMode.RESALE
 
 
@@ -243,7 +243,7 @@ class RenewalFeedback(BaseModel):
     """Update payload: the partner's feedback on a renewal task.
 
     ``accept_commitment_letter`` is the partner accepting the commitment letter for operating
-    on the customer's behalf, needed on its first authorization request [doc].
+    on the customer's behalf, needed on its first authorization request (the vendor's rule).
     """
 
     actor: Actor

@@ -1,5 +1,5 @@
 """Unbinding and association-type switch (解除关联 / 切换关联类型): payloads and the rules of
-DOMAIN.md §3, as pure functions the workflow, the activities and the CLI share."""
+docs/unbinding.md, as pure functions the workflow, the activities and the CLI share."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ class VoucherIssuer(StrEnum):
 
 
 class DispositionAction(StrEnum):
-    """What unbinding does with a voucher or coupon [doc]."""
+    """What unbinding does with a voucher or coupon (the vendor's rule)."""
 
     RECALLED = "recalled"  # the partner's voucher goes back to the partner
     KEPT = "kept"  # the vendor's voucher stays with the customer
@@ -77,7 +77,7 @@ class DispositionAction(StrEnum):
 
 
 class FrequencyLimit(BaseModel):
-    """How many requests each side may raise per customer in a window [doc]."""
+    """How many requests each side may raise per customer in a window (the vendor's rule)."""
 
     window_months: int = Field(3, ge=1)
     max_partner_requests: int = Field(1, ge=1)  # international site: 3
@@ -95,7 +95,7 @@ class ChangeRequest(BaseModel):
     approval_window: BusinessDuration = timedelta(days=7)
     reminder_before: BusinessOffset = timedelta(days=1)
     frequency: FrequencyLimit = Field(default_factory=FrequencyLimit)
-    # The international site ends a consulting binding without the customer [doc].
+    # The international site ends a consulting binding without the customer (the vendor's rule).
     immediate_consulting_unbind: bool = False
 
     @model_validator(mode="after")
@@ -187,7 +187,7 @@ class ChangeRequestView(BaseModel):
 def initiator_of(actor: Actor, binding: BindingSnapshot) -> Initiator | Refusal:
     """The side the actor raises the request for, or why the actor may not raise one.
 
-    Only the partner's ``partner_admin`` may unbind or switch [seed]; the customer itself may
+    Only the partner's ``partner_admin`` may unbind or switch (the vendor's rule); the customer itself may
     ask to be unbound.
     """
     if actor.role == Role.PARTNER_ADMIN and actor.partner_id == binding.partner_id:
@@ -310,7 +310,7 @@ def switch_refusals(
 
 
 def precheck_refusals(customer: CustomerSnapshot) -> list[Refusal]:
-    """The items that block any unbind or switch request, each with what to fix [doc]."""
+    """The items that block any unbind or switch request, each with what to fix (the vendor's rule)."""
     c = customer
     checks = [
         (c.in_arrears, "arrears", "is in arrears: settle the outstanding bills first"),
@@ -379,7 +379,7 @@ def next_request_allowed_at(
 def frequency_refusal(
     initiator: Initiator, ctx: ChangeContext, now: datetime, limit: FrequencyLimit
 ) -> Refusal | None:
-    """One unbind/switch request per side per customer per 3 months by default [doc]."""
+    """One unbind/switch request per side per customer per 3 months by default (the vendor's rule)."""
     if initiator == Initiator.PARTNER:
         times, max_n, who = ctx.partner_request_times, limit.max_partner_requests, "the partner"
     else:
@@ -463,12 +463,12 @@ def approval_refusals(
 
 def lapse_outcome(initiator: Initiator) -> RequestStatus:
     """No answer in the window: a partner's request lapses, a customer's is approved, since a
-    customer may always leave [ours]."""
+    customer may always leave (PartnerFlow's default)."""
     return RequestStatus.LAPSED if initiator == Initiator.PARTNER else RequestStatus.APPROVED
 
 
 def ends_without_approval(req: ChangeRequest, initiator: Initiator, mode: AssociationMode) -> bool:
-    """The international-site rule: a partner ends a consulting binding at once [doc]."""
+    """The international-site rule: a partner ends a consulting binding at once (the vendor's rule)."""
     return (
         req.immediate_consulting_unbind
         and initiator == Initiator.PARTNER
@@ -490,7 +490,7 @@ def recoverable_amount(allocated_balance: Decimal) -> Decimal:
 
 
 def disposition_for(voucher: HeldVoucher, partner_id: str) -> DispositionAction | None:
-    """What unbinding from ``partner_id`` does with a voucher or coupon [doc].
+    """What unbinding from ``partner_id`` does with a voucher or coupon (the vendor's rule).
 
     The partner's vouchers are recalled, the vendor's stay, cash coupons go back to their
     issuer. Items another partner issued are not this unbinding's business (None).

@@ -93,29 +93,35 @@ class Settings(BaseSettings):
     vendor_invoice_title: str = "Huawei Cloud Computing Technologies Co., Ltd."
     vendor_tax_id: str = "91520900MA6J6CBN9Q"
 
-    # --- business defaults (DOMAIN.md [ours]/[doc] numbers) ---
+    # --- business defaults (docs/: the vendor's numbers and PartnerFlow's defaults) ---
     invitation_validity: Days = _duration(7, "invitation_validity", "invitation_validity_days")
     invitation_reminder_before: DaysOrZero = _duration(
         1, "invitation_reminder_before", "invitation_reminder_before_days"
     )
     big_order_threshold: Decimal = Decimal("50000.00")
 
-    # --- onboarding, development paths and certification (issue 6, DOMAIN.md §1) ---
-    onboarding_review_working_days: int = Field(3, ge=1)  # [doc] tickets: 3 working days
-    # [ours] after the review is due
+    # --- onboarding, development paths and certification (docs/onboarding.md) ---
+    onboarding_review_working_days: int = Field(
+        3, ge=1
+    )  # the vendor's rule: tickets: 3 working days
+    # PartnerFlow's default: after the review is due
     onboarding_escalation_after: Days = _duration(
         2, "onboarding_escalation_after", "onboarding_escalation_after_days"
     )
-    onboarding_agreement_window: Days = _duration(  # [ours]
+    onboarding_agreement_window: Days = _duration(  # PartnerFlow's default
         30, "onboarding_agreement_window", "onboarding_agreement_window_days"
     )
-    # [ours] into the window
+    # PartnerFlow's default: into the window
     onboarding_agreement_reminders: list[Days] = _durations(
         [7, 21], "onboarding_agreement_reminders", "onboarding_agreement_reminder_days"
     )
-    onboarding_bank_max_wrong_entries: int = Field(3, ge=1)  # [doc] then locked until ops
-    onboarding_bank_min_amount: Decimal = Decimal("0.01")  # [ours] the random deposit's range
-    onboarding_bank_max_amount: Decimal = Decimal("0.99")  # [ours]
+    onboarding_bank_max_wrong_entries: int = Field(
+        3, ge=1
+    )  # the vendor's rule: then locked until ops
+    onboarding_bank_min_amount: Decimal = Decimal(
+        "0.01"
+    )  # PartnerFlow's default: the random deposit's range
+    onboarding_bank_max_amount: Decimal = Decimal("0.99")  # PartnerFlow's default
     # Working days for due dates: Mon-Fri minus holidays, plus declared working weekend days
     # (调休), in the business time zone. JSON lists in the environment: '["2026-10-01"]'.
     working_calendar_holidays: list[date] = []
@@ -123,35 +129,39 @@ class Settings(BaseSettings):
     working_calendar_utc_offset_hours: int = Field(8, ge=-12, le=14)
     # Where the development fake bank writes the statements its micro-deposits appear on.
     fake_bank_dir: Path = VAR_DIR / "fake-bank"
-    # [ours] like the other invite links
+    # PartnerFlow's default: like the other invite links
     path_invitation_validity: Days = _duration(
         7, "path_invitation_validity", "path_invitation_validity_days"
     )
-    path_software_role_min_solutions: int = Field(1, ge=0)  # [seed]
-    path_software_differentiation_min_advanced: int = Field(1, ge=0)  # [seed]
+    path_software_role_min_solutions: int = Field(1, ge=0)  # the vendor's rule
+    path_software_differentiation_min_advanced: int = Field(1, ge=0)  # the vendor's rule
     path_service_min_persons: int = Field(2, ge=0)  # [seed + doc] yearly policy
     path_service_min_certificates: int = Field(4, ge=0)  # [seed + doc]
-    path_service_hcip_stands_in_for_hcia: bool = True  # [seed]
-    path_service_hcips_without_hcia: int = Field(4, ge=0)  # [seed]
-    path_service_min_cloud_cases: int = Field(1, ge=0)  # [doc]
-    path_service_case_window_days: int = Field(365, ge=1)  # [doc] the last 12 months
+    path_service_hcip_stands_in_for_hcia: bool = True  # the vendor's rule
+    path_service_hcips_without_hcia: int = Field(4, ge=0)  # the vendor's rule
+    path_service_min_cloud_cases: int = Field(1, ge=0)  # the vendor's rule
+    path_service_case_window_days: int = Field(365, ge=1)  # the vendor's rule: the last 12 months
 
-    # --- unbinding and association-type switch (issue 3, DOMAIN.md §3) ---
-    # [ours] the docs give no timeout
+    # --- unbinding and association-type switch (docs/unbinding.md) ---
+    # PartnerFlow's default: the docs give no timeout
     unbind_approval_window: Days = _duration(
         7, "unbind_approval_window", "unbind_approval_window_days"
     )
-    # [ours] reminder before the window lapses
+    # PartnerFlow's default: reminder before the window lapses
     unbind_reminder_before: DaysOrZero = _duration(
         1, "unbind_reminder_before", "unbind_reminder_before_days"
     )
-    unbind_frequency_window_months: int = Field(3, ge=1)  # [doc]
-    unbind_max_partner_requests: int = Field(1, ge=1)  # [doc] China site; international: 3
-    unbind_max_customer_requests: int = Field(1, ge=1)  # [doc] China site; international: 3
-    # [doc] international site: a partner ends a consulting binding without the customer.
+    unbind_frequency_window_months: int = Field(3, ge=1)  # the vendor's rule
+    unbind_max_partner_requests: int = Field(
+        1, ge=1
+    )  # the vendor's rule: China site; international: 3
+    unbind_max_customer_requests: int = Field(
+        1, ge=1
+    )  # the vendor's rule: China site; international: 3
+    # the vendor's rule: international site: a partner ends a consulting binding without the customer.
     unbind_immediate_consulting: bool = False
 
-    # --- incentive payout with invoice verification (issue 4, DOMAIN.md §4) ---
+    # --- incentive payout with invoice verification (docs/incentives.md) ---
     # Rate per "partner_type/site" [ours: configurable table]; rows imported with
     # `partnerflow import incentive-rates FILE` override these. JSON in the environment.
     incentive_rates: dict[str, Decimal] = {
@@ -162,28 +172,28 @@ class Settings(BaseSettings):
         "distributor/china": Decimal("0.0200"),
         "distributor/overseas": Decimal("0.0200"),
     }
-    # [ours] from the notification
+    # PartnerFlow's default: from the notification
     incentive_invoice_window: Days = _duration(
         60, "incentive_invoice_window", "incentive_invoice_window_days"
     )
-    # [ours] before the lapse
+    # PartnerFlow's default: before the lapse
     incentive_invoice_reminders_before: list[Days] = _durations(
         [30, 7], "incentive_invoice_reminders_before", "incentive_invoice_reminder_days_before"
     )
-    # [ours] finance reminder
+    # PartnerFlow's default: finance reminder
     incentive_approval_reminder: DaysOrZero = _duration(
         3, "incentive_approval_reminder", "incentive_approval_reminder_days"
     )
-    # [ours] the partner applies within a year ([doc]: cashed within 1 year after leaving).
+    # PartnerFlow's default: the partner applies within a year (the vendor's rule: cashed within 1 year after leaving).
     incentive_application_window: Days = _duration(
         365, "incentive_application_window", "incentive_application_window_days"
     )
-    incentive_application_reminder: DaysOrZero = _duration(  # [ours]
+    incentive_application_reminder: DaysOrZero = _duration(  # PartnerFlow's default
         30, "incentive_application_reminder", "incentive_application_reminder_days"
     )
     # FROZEN/HELD facts re-read this often
     incentive_recheck: Hours = _duration(24, "incentive_recheck", "incentive_recheck_hours", "h")
-    # The monthly run starts the previous month's payouts (issue 4: the 3rd of each month);
+    # The monthly run starts the previous month's payouts (docs/incentives.md: the 3rd of each month);
     # from day 2 on, the fire time's UTC date is in the same month in every time zone.
     incentive_schedule_day_of_month: int = Field(3, ge=2, le=28)
     incentive_schedule_hour: int = Field(2, ge=0, le=23)
@@ -196,20 +206,20 @@ class Settings(BaseSettings):
     # (activities.onboarding.BankVerifier is the interface); production refuses it.
     bank_verifier: Literal["fake"] = "fake"
 
-    # --- big-order renewal tasks and customer authorization (issue 5, DOMAIN.md §5) ---
-    # (the threshold is big_order_threshold above, inclusive: 50,000 [ours])
-    # [ours] yearly orders: task 30 days ahead; monthly orders: 7 days ahead
+    # --- big-order renewal tasks and customer authorization (docs/renewals.md) ---
+    # (the threshold is big_order_threshold above, inclusive: 50,000 (PartnerFlow's default))
+    # PartnerFlow's default: yearly orders: task 30 days ahead; monthly orders: 7 days ahead
     renewal_yearly_lead: Days = _duration(30, "renewal_yearly_lead", "renewal_yearly_lead_days")
     renewal_monthly_lead: Days = _duration(7, "renewal_monthly_lead", "renewal_monthly_lead_days")
-    # [ours] before expiry
+    # PartnerFlow's default: before expiry
     renewal_reminders_before: list[Days] = _durations(
         [15, 7, 1], "renewal_reminders_before", "renewal_reminder_days_before"
     )
-    # [ours] to ecosystem_manager
+    # PartnerFlow's default: to ecosystem_manager
     renewal_escalate_unclaimed_before: DaysOrZero = _duration(
         7, "renewal_escalate_unclaimed_before", "renewal_escalate_unclaimed_days_before"
     )
-    # [ours] the daily look at billing data
+    # PartnerFlow's default: the daily look at billing data
     renewal_billing_check: Hours = _duration(
         24, "renewal_billing_check", "renewal_billing_check_hours", "h"
     )
@@ -217,11 +227,11 @@ class Settings(BaseSettings):
     # The daily scan's time of day (calendar in schedules_time_zone).
     renewal_scan_hour: int = Field(1, ge=0, le=23)
     renewal_scan_minute: int = Field(0, ge=0, le=59)
-    # [ours] no expiry is documented
+    # PartnerFlow's default: no expiry is documented
     authorization_validity: Days = _duration(
         30, "authorization_validity", "authorization_validity_days"
     )
-    # [ours] an unanswered authorization request lapses after this long.
+    # PartnerFlow's default: an unanswered authorization request lapses after this long.
     authorization_request_window: Days = _duration(
         7, "authorization_request_window", "authorization_request_window_days"
     )

@@ -46,7 +46,7 @@ class LinkSigner:
 
     ``ttl`` caps every link's expiry at signing time (``min(business expiry, now + ttl)``), so
     no approval link is a bearer credential for ever; offline invitation links are the
-    documented exception (DOMAIN.md: a link handed over offline does not expire).
+    documented exception (docs/invitation.md: a link handed over offline does not expire).
     """
 
     def __init__(self, secret: str, base_url: str, ttl: timedelta = DEFAULT_LINK_TTL) -> None:

@@ -114,7 +114,7 @@ def _renewal_scan(settings: Settings) -> BaseModel:
 SCHEDULES: list[ScheduleEntry] = [
     ScheduleEntry(
         id="incentive-monthly",
-        description="Starts last month's incentive payout for every ACTIVE partner (issue 4).",
+        description="Starts last month's incentive payout for every ACTIVE partner.",
         workflow="IncentiveMonthlyRunWorkflow",
         spec=lambda s: monthly(s, s.incentive_schedule_day_of_month, s.incentive_schedule_hour),
         arg=_incentive_run,
@@ -122,7 +122,7 @@ SCHEDULES: list[ScheduleEntry] = [
     ),
     ScheduleEntry(
         id="renewal-scan-daily",
-        description="Finds big orders near expiry and starts their renewal tasks (issue 5).",
+        description="Finds big orders near expiry and starts their renewal tasks.",
         workflow="RenewalScanWorkflow",
         spec=lambda s: daily(s, s.renewal_scan_hour, s.renewal_scan_minute),
         arg=_renewal_scan,

@@ -134,7 +134,7 @@ class CustomerAuthorizationWorkflow:
     # ----- steps ---------------------------------------------------------------------------
 
     async def _accept_letter(self) -> None:
-        """The partner's first request: it accepts the commitment letter [doc]."""
+        """The partner's first request: it accepts the commitment letter (the vendor's rule)."""
         req, ctx = self._req, self._ctx
         assert ctx is not None and ctx.partner is not None
         ref = await workflow.execute_activity_method(
@@ -403,7 +403,7 @@ class CustomerAuthorizationWorkflow:
 
     @workflow.update
     async def revoke(self, d: Decision) -> AuthorizationView:
-        """The customer revokes an approved authorization, with a reason [doc]."""
+        """The customer revokes an approved authorization, with a reason (the vendor's rule)."""
         await verify_actor(d.actor, d.operator)
         self._validate_revoke(d)  # again: the state may have moved while we looked the actor up
         if self._status == S.APPROVED:

@@ -68,7 +68,7 @@ PAYMENT_TIMEOUT = timedelta(seconds=60)
 
 @workflow.defn
 class IncentivePayoutWorkflow:
-    """The payout of one partner's incentive for one month (DOMAIN.md §4).
+    """The payout of one partner's incentive for one month (docs/incentives.md).
 
     Frozen while a bill of the cycle is unpaid; a zero incentive closes with a notice. The
     partner admin applies with a method: a voucher is issued at once; a bank transfer or a
@@ -463,7 +463,7 @@ class IncentivePayoutWorkflow:
         await self._paid(voucher.voucher_code, voucher.issued_at)
 
     async def _wait_for_certification(self, deadline: datetime) -> bool:
-        """HELD until the partner's business info is certified [seed]."""
+        """HELD until the partner's business info is certified (the vendor's rule)."""
         self._certification_signal = False
         partner = await self._load_partner()
         held = False
@@ -548,7 +548,7 @@ class IncentivePayoutWorkflow:
             decided_by=self._invoices[-1].submitted_by,
         )
         await self._set_status(S.AWAITING_APPROVAL)
-        # [doc] payment within 30 calendar days of receiving the invoice.
+        # the vendor's rule: payment within 30 calendar days of receiving the invoice.
         await open_task(
             f"{self._id}:approval",
             "incentive_approval",

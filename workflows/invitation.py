@@ -298,7 +298,7 @@ class InvitationWorkflow:
     async def _send_invitation(self, n: int) -> None:
         req, ctx = self._req, self._ctx
         assert ctx is not None and ctx.partner is not None and ctx.customer is not None
-        # An offline link never expires (DOMAIN.md); an emailed one expires with the invitation.
+        # An offline link never expires (docs/invitation.md); an emailed one expires with the invitation.
         offline, task = req.channel != Channel.EMAIL, f"{run_key()}:decision"
         links = [
             link(

@@ -325,7 +325,7 @@ class RenewalWorkflow:
             set_business_status(self._status.value)
 
     async def _finish(self) -> None:
-        """Records the outcome, closes the tasks and emails the people DOMAIN.md names."""
+        """Records the outcome, closes the tasks and emails the people docs/renewals.md names."""
         wf = workflow.info().workflow_id
         await self._record()
         task_status = {S.LOST: "expired", S.CANCELLED: "cancelled"}.get(self._status, "done")

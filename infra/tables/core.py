@@ -108,7 +108,7 @@ class Binding(Base):
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
     mode: Mapped[str] = mapped_column(String(16))  # consulting | resale
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | ended
-    # resale: the account stays frozen until the partner sets the customer's budget [doc]
+    # resale: the account stays frozen until the partner sets the customer's budget (the vendor's rule)
     awaiting_budget: Mapped[bool] = mapped_column(Boolean, default=False)
     allocated_balance: Mapped[Decimal] = mapped_column(Money, default=0)
     created_by: Mapped[str] = mapped_column(String(64))

@@ -1,4 +1,4 @@
-"""Tables of the incentive payout (DOMAIN.md §4): billing facts, rates, payouts, invoices and
+"""Tables of the incentive payout (docs/incentives.md): billing facts, rates, payouts, invoices and
 the three ways money reaches the partner (bank payment, voucher, recharge-account credit)."""
 
 from __future__ import annotations

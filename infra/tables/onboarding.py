@@ -108,7 +108,7 @@ class PathMembership(Base):
 
     __tablename__ = "path_memberships"
     __table_args__ = (
-        # The service path is chosen once per company [doc]: the database refuses a second.
+        # The service path is chosen once per company (the vendor's rule): the database refuses a second.
         Index(
             "uq_path_memberships_service_once_per_company",
             "uscc",

@@ -1,4 +1,4 @@
-"""Tables of unbinding and association-type switching (DOMAIN.md §3).
+"""Tables of unbinding and association-type switching (docs/unbinding.md).
 
 A change request is one run of the unbinding workflow; it keeps the binding's mode before
 and after, so the binding's history of modes is the list of its approved switch requests.

@@ -1,4 +1,4 @@
-"""The binding eligibility rules of DOMAIN.md §2 as pure functions."""
+"""The binding eligibility rules of docs/invitation.md as pure functions."""
 
 from __future__ import annotations
 

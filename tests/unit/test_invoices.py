@@ -1,4 +1,4 @@
-"""Each invoice verification rule (DOMAIN.md §4), and the incentive rules around the payout."""
+"""Each invoice verification rule (docs/incentives.md), and the incentive rules around the payout."""
 
 from __future__ import annotations
 

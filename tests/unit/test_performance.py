@@ -1,4 +1,4 @@
-"""The performance and incentive function (DOMAIN.md §4)."""
+"""The performance and incentive function (docs/incentives.md)."""
 
 from __future__ import annotations
 

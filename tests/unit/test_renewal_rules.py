@@ -1,4 +1,4 @@
-"""The pure rules of DOMAIN.md §5: scan selection, partner payment, timings, authorization."""
+"""The pure rules of docs/renewals.md: scan selection, partner payment, timings, authorization."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The rules of DOMAIN.md §3 as pure functions: who raises and decides, the pre-checks, the
+"""The rules of docs/unbinding.md as pure functions: who raises and decides, the pre-checks, the
 frequency limit, switching to resale, balance recovery and voucher disposition."""
 
 from __future__ import annotations
