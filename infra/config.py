@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8080"
     web_host: str = "127.0.0.1"
     web_port: int = 8080
+    # Console sessions (OWASP ASVS v4 3.3): signed out after this long without a request,
+    # and after the absolute lifetime whatever the activity. Emailed sign-in links last
+    # ``console_signin_link_ttl`` and work once.
+    console_session_idle: timedelta = timedelta(minutes=30)
+    console_session_max: timedelta = timedelta(hours=12)
+    console_signin_link_ttl: timedelta = timedelta(minutes=15)
 
     # Dev stack ports (``partnerflow dev``).
     dev_temporal_port: int = 7233

@@ -4,6 +4,12 @@ Each workflow area keeps its own tables in its own module; the shared ones (part
 bindings, human tasks, audit, email outbox) live in ``core``.
 """
 
+from infra.tables.console import (
+    ConsoleCredential,
+    ConsoleSession,
+    SigninAttempt,
+    SigninToken,
+)
 from infra.tables.core import (
     AuditEvent,
     Binding,
@@ -58,6 +64,8 @@ __all__ = [
     "BindingChangeRequest",
     "CloudServiceCase",
     "CommitmentLetter",
+    "ConsoleCredential",
+    "ConsoleSession",
     "ConsumptionLineRow",
     "Customer",
     "CustomerAuthorization",
@@ -78,6 +86,8 @@ __all__ = [
     "PathMembership",
     "RechargeCredit",
     "RenewalTask",
+    "SigninAttempt",
+    "SigninToken",
     "StaffCertificateRow",
     "Subscription",
     "User",

@@ -1,0 +1,291 @@
+"""The inbox and the task pages: claim, release, reassign, decide.
+
+Every route loads the signed-in actor, then the task within that actor's scope; a task
+outside it answers 404 like a missing one. The actor of a decision is the signed-in user.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from domain.parties import Actor
+from infra.db import utcnow
+from infra.links import fmt_time
+from infra.tables import AuditEvent, Customer, HumanTask, Partner
+from starter.console import inbox as ib
+from starter.console import tasks as tk
+from starter.console.csrf import CsrfError
+from starter.console.scope import NotInScopeError, task_in_scope
+from starter.console.web import Console, Viewer, form_of
+from starter.output import CliError, RefusedError
+from starter.web import readable, sentence
+from workflows.renewal import RenewalWorkflow
+
+# What to do after a refusal, by rule id (the message itself says what is wrong).
+HINTS = {
+    "already_decided": "Nothing more to do: the decision recorded first stands.",
+    "permission_denied": "This decision belongs to someone else; ask ops to reassign the task.",
+    "actor_not_verified": "Your account changed since you signed in; sign out and in again.",
+    "workflow_not_running": "The process has ended; the inbox no longer lists this task.",
+    "workflow_finished": "The process has ended; the inbox no longer lists this task.",
+}
+DEFAULT_HINT = (
+    "Nothing was recorded. Correct what the message names and decide again, or leave a "
+    "comment and ask ops."
+)
+
+
+async def names(c: Console, facts: dict[str, Any]) -> list[tuple[str, str]]:
+    """The facts as rows; a partner or customer id also gets its name."""
+    rows: list[tuple[str, str]] = []
+    async with c.sessions() as s:
+        for key, value in facts.items():
+            if value in (None, "", [], {}) or isinstance(value, dict | list):
+                continue
+            shown = readable(value)
+            if key == "partner_id":
+                partner = await s.get(Partner, str(value))
+                shown = f"{partner.company_name} ({value})" if partner else shown
+            elif key == "customer_id":
+                customer = await s.get(Customer, str(value))
+                shown = f"{customer.name} ({value})" if customer else shown
+            rows.append((key.replace("_", " "), shown))
+    return rows
+
+
+async def timeline(c: Console, workflow_id: str) -> list[AuditEvent]:
+    """The workflow's business events, oldest first."""
+    async with c.sessions() as s:
+        return list(
+            (
+                await s.scalars(
+                    select(AuditEvent)
+                    .where(AuditEvent.workflow_id == workflow_id)
+                    .order_by(AuditEvent.occurred_at, AuditEvent.id)
+                )
+            ).all()
+        )
+
+
+async def record_comment(c: Console, task: HumanTask, actor: Actor, nonce: str, text: str) -> None:
+    """The decider's comment on the timeline, under the decider's name (once per decision)."""
+    from infra.db import insert_ignore
+
+    async with c.sessions.begin() as s:
+        await s.execute(
+            insert_ignore(s, AuditEvent, ["idempotency_key"]).values(
+                idempotency_key=f"{task.workflow_id}:comment:{nonce}"[:200],
+                workflow_id=task.workflow_id,
+                event="comment",
+                actor=actor.user_id[:64],
+                detail=f"{actor.name or actor.user_id} on '{task.title}': {text}"[:2000],
+                occurred_at=utcnow(),
+            )
+        )
+
+
+def register(app: FastAPI, c: Console) -> None:
+    """Adds the inbox and task routes."""
+
+    async def task_page(
+        request: Request,
+        viewer: Viewer,
+        task: HumanTask,
+        status: int = 200,
+        refusal: str | None = None,
+        hint: str | None = None,
+        errors: dict[str, str] | None = None,
+        values: dict[str, str] | None = None,
+    ) -> Response:
+        client = await c.client()
+        facts = await tk.workflow_facts(client, task.workflow_id)
+        now = utcnow()
+        due, overdue = ib.due_text(task.due_at, now)
+        return c.page(
+            request,
+            "task",
+            viewer,
+            status,
+            title=task.title,
+            task=task,
+            kind=tk.kind_of(task.kind),
+            business_object=ib.business_object(task.workflow_id),
+            queue=ib.queue_name(task),
+            due=due,
+            overdue=overdue,
+            facts=await names(c, facts),
+            timeline=await timeline(c, task.workflow_id),
+            fmt_time=fmt_time,
+            nonce=tk.new_nonce(),
+            refusal=refusal,
+            hint=hint,
+            errors=errors or {},
+            values=values or {},
+            may_reassign=viewer.actor.role in ib.REASSIGNERS,
+        )
+
+    @app.get("/")
+    async def inbox(request: Request) -> Response:
+        viewer = await c.viewer(request)
+        if viewer is None:
+            return c.sign_in_first(request)
+        box = await ib.load_inbox(c.sessions, viewer.actor)
+        return c.page(request, "inbox", viewer, title="Inbox", inbox=box, fmt_time=fmt_time)
+
+    @app.get("/tasks/{task_id}")
+    async def show_task(request: Request, task_id: int) -> Response:
+        viewer = await c.viewer(request)
+        if viewer is None:
+            return c.sign_in_first(request)
+        try:
+            task = await task_in_scope(c.sessions, viewer.actor, task_id)
+        except NotInScopeError:
+            return c.not_found(request, viewer)
+        return await task_page(request, viewer, task)
+
+    async def posted(
+        request: Request, task_id: int
+    ) -> tuple[Viewer, HumanTask, dict[str, str]] | Response:
+        """Signed in, CSRF token good, task in scope: or the response that says otherwise."""
+        viewer = await c.viewer(request)
+        if viewer is None:
+            return c.sign_in_first(request)
+        form = await form_of(request)
+        try:
+            c.check_csrf(request, viewer, form)
+        except CsrfError as exc:
+            return c.csrf_refused(request, viewer, exc)
+        try:
+            task = await task_in_scope(c.sessions, viewer.actor, task_id)
+        except NotInScopeError:
+            return c.not_found(request, viewer)
+        return viewer, task, form
+
+    async def back(viewer: Viewer, where: str, flash: str) -> Response:
+        await c.store.set_flash(viewer.session.session_id, flash)
+        return RedirectResponse(where, status_code=303)
+
+    @app.post("/tasks/{task_id}/claim")
+    async def claim(request: Request, task_id: int) -> Response:
+        got = await posted(request, task_id)
+        if isinstance(got, Response):
+            return got
+        viewer, task, _ = got
+        try:
+            if task.kind == "renewal_task" and task.assignee_user is None:
+                # The renewal workflow keeps its own claim: take it there first.
+                client = await c.client()
+                await tk.decide(
+                    client,
+                    task.workflow_id,
+                    tk.Action("claim", "Claim", RenewalWorkflow.claim),
+                    ib.claim_decision(viewer.actor, tk.new_nonce()),
+                    tk.new_nonce(),
+                )
+            task = await ib.claim(c.sessions, viewer.actor, task_id)
+        except (ib.ClaimError, CliError) as exc:
+            return await task_page(request, viewer, task, 409, refusal=sentence(str(exc)))
+        return await back(viewer, f"/tasks/{task_id}", f"You claimed “{task.title}”.")
+
+    @app.post("/tasks/{task_id}/release")
+    async def release(request: Request, task_id: int) -> Response:
+        got = await posted(request, task_id)
+        if isinstance(got, Response):
+            return got
+        viewer, task, _ = got
+        try:
+            await ib.release(c.sessions, viewer.actor, task_id)
+        except ib.ClaimError as exc:
+            return await task_page(request, viewer, task, 409, refusal=sentence(str(exc)))
+        return await back(viewer, "/", f"“{task.title}” is back in the queue.")
+
+    @app.post("/tasks/{task_id}/reassign")
+    async def reassign(request: Request, task_id: int) -> Response:
+        got = await posted(request, task_id)
+        if isinstance(got, Response):
+            return got
+        viewer, task, form = got
+        to_id = form.get("to", "").strip()
+        try:
+            to = await c.ctx.actor(to_id)
+            await ib.reassign(c.sessions, viewer.actor, task_id, to)
+        except (ib.ClaimError, CliError) as exc:
+            message = str(exc) if isinstance(exc, ib.ClaimError) else f"no user {to_id!r}"
+            return await task_page(request, viewer, task, 409, refusal=sentence(message))
+        return await back(viewer, "/", f"“{task.title}” is now with {to.name or to.user_id}.")
+
+    @app.post("/tasks/{task_id}/decide/{action_name}")
+    async def decide(request: Request, task_id: int, action_name: str) -> Response:
+        got = await posted(request, task_id)
+        if isinstance(got, Response):
+            return got
+        viewer, task, form = got
+        kind = tk.kind_of(task.kind)
+        action = next((a for a in kind.actions if a.name == action_name), None)
+        if action is None or task.status != "open":
+            return c.not_found(request, viewer)
+        if task.assignee_user not in (None, viewer.actor.user_id):
+            return await task_page(
+                request,
+                viewer,
+                task,
+                409,
+                refusal=f"{task.assignee_user} holds this task; nothing was recorded.",
+                hint="Ask them to release it, or ask ops to reassign it to you.",
+            )
+        nonce = form.get("nonce") or tk.new_nonce()
+        try:
+            body = tk.payload(action, viewer.actor, form, nonce)
+        except tk.FormError as exc:
+            return await task_page(
+                request,
+                viewer,
+                task,
+                422,
+                errors=exc.fields,
+                values=form,
+                refusal="Some fields need attention; nothing was recorded.",
+            )
+        client = await c.client()
+        try:
+            result = await tk.decide(client, task.workflow_id, action, body, nonce)
+        except RefusedError as exc:
+            return await task_page(
+                request,
+                viewer,
+                task,
+                409,
+                refusal=sentence(exc.message),
+                hint=HINTS.get(exc.rule or "", DEFAULT_HINT),
+                values=form,
+            )
+        except CliError as exc:
+            return await task_page(
+                request,
+                viewer,
+                task,
+                503,
+                refusal=sentence(exc.message),
+                hint="Nothing was recorded; try again in a moment.",
+                values=form,
+            )
+        status = str(result.get("status") or "")
+        if status == "REFUSED" and not action.saying_no:
+            reason = result.get("reason") or "a business rule refused it"
+            return await task_page(
+                request,
+                viewer,
+                task,
+                422,
+                refusal=f"{action.label} refused: {sentence(str(reason))}",
+                hint=DEFAULT_HINT,
+            )
+        comment = form.get("comment", "").strip()[:1000]
+        if comment:
+            await record_comment(c, task, viewer.actor, nonce, comment)
+        shown = f"; status is now {status}" if status else ""
+        return await back(viewer, "/", f"{action.label}: “{task.title}”{shown}.")

@@ -1,0 +1,191 @@
+"""What every console page needs: the signed-in actor, CSRF, page rendering, redirects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from temporalio.client import Client
+
+from domain.parties import Actor
+from infra.config import Settings
+from infra.mailer import TEMPLATE_DIR
+from starter.app import AppContext
+from starter.console.auth import Sessions
+from starter.console.csrf import FIELD, PRE_COOKIE, Csrf, CsrfError, new_pre_session
+from starter.console.sessions import COOKIE, SessionInfo, SessionStore
+from starter.output import CliError
+
+ROLE_NAMES = {
+    "ops": "Operations",
+    "ecosystem_manager": "Ecosystem manager",
+    "finance": "Finance",
+    "partner_admin": "Partner admin",
+    "partner_staff": "Partner staff",
+    "customer": "Customer",
+}
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in person of a request."""
+
+    session: SessionInfo
+    actor: Actor
+
+
+class Console:
+    """Resources of the running console."""
+
+    def __init__(
+        self, settings: Settings, client: Client | None = None, mail_dir: Path | None = None
+    ) -> None:
+        self.settings = settings
+        self.ctx = AppContext(settings)
+        self._client = client
+        self.mail_dir = mail_dir
+        self.csrf = Csrf(settings.link_secret)
+        self.store = SessionStore(
+            self.ctx.sessions,
+            settings.link_secret,
+            settings.console_session_idle,
+            settings.console_session_max,
+        )
+        self.pages = Environment(
+            loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(default=True)
+        )
+        self.pages.globals["role_name"] = lambda r: ROLE_NAMES.get(str(r), str(r))
+
+    @property
+    def sessions(self) -> Sessions:
+        """Database sessions."""
+        return self.ctx.sessions
+
+    @property
+    def secure_cookies(self) -> bool:
+        """``Secure`` cookies outside development and tests (plain http there)."""
+        return self.settings.environment == "production"
+
+    async def client(self) -> Client:
+        """The Temporal client (given, or connected on first use)."""
+        if self._client is None:
+            self._client = await self.ctx.client()
+        return self._client
+
+    async def viewer(self, request: Request) -> Viewer | None:
+        """The signed-in actor, or None (no cookie, bad signature, expired, user gone)."""
+        info = await self.store.load(self.store.session_id(request.cookies.get(COOKIE)))
+        if info is None:
+            return None
+        try:
+            actor = await self.ctx.actor(info.principal_id)
+        except CliError:  # deactivated or deleted since the sign-in
+            await self.store.end(info.session_id)
+            return None
+        return Viewer(info, actor)
+
+    def bound_to(self, request: Request, viewer: Viewer | None) -> str | None:
+        """What this request's CSRF token is bound to: the session, else the pre-session."""
+        if viewer is not None:
+            return viewer.session.session_id
+        return request.cookies.get(PRE_COOKIE)
+
+    def check_csrf(self, request: Request, viewer: Viewer | None, form: Mapping[str, Any]) -> None:
+        """Raises CsrfError unless the form carries this session's token."""
+        self.csrf.check(self.bound_to(request, viewer), str(form.get(FIELD) or "") or None)
+
+    def page(
+        self,
+        request: Request,
+        name: str,
+        viewer: Viewer | None,
+        status: int = 200,
+        **context: Any,
+    ) -> HTMLResponse:
+        """Renders ``web/console/<name>.html.j2`` with the CSRF token and the flash line."""
+        pre = request.cookies.get(PRE_COOKIE) if viewer is None else None
+        new_pre = None
+        if viewer is None and not pre:
+            pre = new_pre = new_pre_session()
+        bound = viewer.session.session_id if viewer is not None else pre
+        html = self.pages.get_template(f"web/console/{name}.html.j2").render(
+            csrf_field=FIELD,
+            csrf_token=self.csrf.token(bound or ""),
+            viewer=viewer,
+            actor=viewer.actor if viewer else None,
+            flash=context.pop("flash", None) or (viewer.session.flash if viewer else None),
+            dev_mailbox=self.mail_dir is not None,
+            **context,
+        )
+        response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+        if new_pre is not None:
+            response.set_cookie(
+                PRE_COOKIE,
+                new_pre,
+                httponly=True,
+                samesite="lax",
+                secure=self.secure_cookies,
+                path="/",
+            )
+        return response
+
+    def not_found(self, request: Request, viewer: Viewer | None) -> HTMLResponse:
+        """The same 404 for a missing object and one outside the scope."""
+        return self.page(
+            request,
+            "message",
+            viewer,
+            404,
+            title="Not found",
+            message="There is nothing here for you. It may have been decided already, or the "
+            "address is wrong.",
+            ok=False,
+        )
+
+    def csrf_refused(self, request: Request, viewer: Viewer | None, exc: CsrfError) -> Response:
+        """403: the form did not come from this console (or the session changed)."""
+        return self.page(
+            request,
+            "message",
+            viewer,
+            403,
+            title="The form has expired",
+            message=f"Nothing was done: {exc}. Reload the page and try again.",
+            ok=False,
+        )
+
+    def sign_in_first(self, request: Request) -> RedirectResponse:
+        """303 to the sign-in page, coming back here afterwards (GET pages only)."""
+        here = request.url.path if request.method == "GET" else "/"
+        return RedirectResponse(f"/signin?next={quote(here)}", status_code=303)
+
+    def signed_in(self, response: Response, session_id: str) -> Response:
+        """Sets the session cookie (HttpOnly, SameSite=Lax, Secure outside dev)."""
+        response.set_cookie(
+            COOKIE,
+            self.store.cookie_value(session_id),
+            httponly=True,
+            samesite="lax",
+            secure=self.secure_cookies,
+            path="/",
+        )
+        return response
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to return to after sign-in (never another site)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+async def form_of(request: Request) -> dict[str, str]:
+    """The posted form as strings (files are not accepted here)."""
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
