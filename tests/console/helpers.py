@@ -1,0 +1,106 @@
+"""Console test helpers: sign in over HTTP, read CSRF tokens, find the inbox's tasks."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from infra.smtp_sink import MailSink
+from infra.tables import HumanTask
+from starter.console.auth import set_password
+from tests.harness import eventually
+
+Sessions = async_sessionmaker[AsyncSession]
+PASSWORD = "correct horse battery"
+CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
+
+
+def csrf_in(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    found = CSRF.search(html)
+    assert found, html[:2000]
+    return found.group(1)
+
+
+async def token_of(web: httpx.AsyncClient, path: str = "/signin") -> str:
+    """The CSRF token a GET of ``path`` hands out (sets the pre-session cookie)."""
+    page = await web.get(path)
+    return csrf_in(page.text)
+
+
+async def sign_in(web: httpx.AsyncClient, account: str, password: str = PASSWORD) -> httpx.Response:
+    """Signs in with a password; returns the answer to the POST."""
+    token = await token_of(web)
+    return await web.post(
+        "/signin", data={"account": account, "password": password, "csrf": token, "next": "/"}
+    )
+
+
+async def with_password(sessions: Sessions, *user_ids: str) -> None:
+    """Gives each user the test password."""
+    for uid in user_ids:
+        await set_password(sessions, uid, PASSWORD)
+
+
+async def signin_link(mailbox: MailSink, to: str) -> str:
+    """The path of the newest emailed sign-in link to ``to``."""
+
+    async def find() -> str:
+        mails = [m for m in mailbox.to(to) if "sign-in link" in m.subject]
+        assert mails
+        found = re.findall(r"(http://links\.test/signin/link/\S+)", mails[-1].text())
+        assert found
+        return str(found[-1]).removeprefix("http://links.test")
+
+    return await eventually(find)
+
+
+async def sign_in_by_link(web: httpx.AsyncClient, mailbox: MailSink, email: str) -> None:
+    """Asks for a sign-in link, follows it from the mail, confirms it."""
+    token = await token_of(web)
+    asked = await web.post("/signin/email", data={"email": email, "csrf": token})
+    assert asked.status_code == 200 and "sign-in link is on its way" in asked.text
+    path = await signin_link(mailbox, email)
+    confirm = await web.get(path)
+    assert confirm.status_code == 200, confirm.text
+    done = await web.post(path, data={"csrf": csrf_in(confirm.text)})
+    assert done.status_code == 303 and done.headers["location"] == "/"
+
+
+async def open_task(sessions: Sessions, kind: str) -> HumanTask:
+    """The open task of this kind, once the workflow has opened it."""
+
+    async def find() -> HumanTask:
+        async with sessions() as s:
+            row = await s.scalar(
+                select(HumanTask).where(HumanTask.kind == kind, HumanTask.status == "open")
+            )
+        assert row is not None, f"no open {kind} task yet"
+        return row
+
+    return await eventually(find)
+
+
+async def task_row(sessions: Sessions, task_id: int) -> HumanTask:
+    """The task as it is now."""
+    async with sessions() as s:
+        row = await s.get(HumanTask, task_id)
+    assert row is not None
+    return row
+
+
+async def decide(
+    web: httpx.AsyncClient, task_id: int, action: str, **fields: str
+) -> httpx.Response:
+    """Opens the task page and presses the action's button with the form's fields."""
+    page = await web.get(f"/tasks/{task_id}")
+    assert page.status_code == 200, page.text[:500]
+    nonce = re.search(r'name="nonce" value="([0-9a-f]+)"', page.text)
+    assert nonce
+    return await web.post(
+        f"/tasks/{task_id}/decide/{action}",
+        data={"csrf": csrf_in(page.text), "nonce": nonce.group(1), **fields},
+    )
