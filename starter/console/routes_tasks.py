@@ -284,6 +284,17 @@ def register(app: FastAPI, c: Console) -> None:
                 refusal=f"{action.label} refused: {sentence(str(reason))}",
                 hint=DEFAULT_HINT,
             )
+        if result.get("accepted") is False:  # an invoice that verification refused
+            problems = "; ".join(str(p.get("message")) for p in result.get("problems") or [])
+            return await task_page(
+                request,
+                viewer,
+                task,
+                422,
+                refusal=f"The invoice was not accepted: {sentence(problems or 'see the rules')}",
+                hint="Correct the invoice details (or issue a new invoice) and submit again.",
+                values=form,
+            )
         comment = form.get("comment", "").strip()[:1000]
         if comment:
             await record_comment(c, task, viewer.actor, nonce, comment)

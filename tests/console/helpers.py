@@ -8,9 +8,11 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from infra.config import Settings
 from infra.smtp_sink import MailSink
 from infra.tables import HumanTask
 from starter.console.auth import set_password
+from starter.console.sessions import COOKIE, SessionStore
 from tests.harness import eventually
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -104,3 +106,19 @@ async def decide(
         f"/tasks/{task_id}/decide/{action}",
         data={"csrf": csrf_in(page.text), "nonce": nonce.group(1), **fields},
     )
+
+
+async def session_for(web: httpx.AsyncClient, settings: Settings, principal: str) -> None:
+    """Signs ``principal`` in directly (the sign-in itself is tested in test_signin)."""
+    from starter.app import AppContext
+
+    ctx = AppContext(settings)
+    store = SessionStore(
+        ctx.sessions,
+        settings.link_secret,
+        settings.console_session_idle,
+        settings.console_session_max,
+    )
+    session_id = await store.create(principal)
+    await ctx.close()
+    web.cookies.set(COOKIE, store.cookie_value(session_id))
