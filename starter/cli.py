@@ -46,6 +46,9 @@ def _register() -> None:
     ):
         module.register(app)
     del imports_core
+    from starter.console import cli as console_cli
+
+    console_cli.register(app)
     cli_core.register(app)
 
 

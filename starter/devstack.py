@@ -111,6 +111,7 @@ def dev_env_values(settings: Settings, ports: DevPorts) -> dict[str, str]:
         "PARTNERFLOW_WEB_PORT": str(ports.web),
         "PARTNERFLOW_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports.web}",
         "PARTNERFLOW_DEV_MAIL_DIR": str(settings.dev_mail_dir),
+        "PARTNERFLOW_DEV_MAILBOX": "1",
         "PARTNERFLOW_LINK_SECRET": settings.link_secret,
     }
 
@@ -238,6 +239,7 @@ def run_dev_stack(settings: Settings, ports: DevPorts, *, workers: int = 1) -> i
             f"  Temporal server   127.0.0.1:{ports.temporal}\n"
             f"  Temporal web UI   http://127.0.0.1:{ports.ui}\n"
             f"  SMTP sink         127.0.0.1:{ports.smtp}  (partnerflow mail list)\n"
+            f"  Console           http://127.0.0.1:{ports.web}/  (dev mailbox: /dev/mailbox)\n"
             f"  Link server       http://127.0.0.1:{ports.web}  (/metrics /healthz /readyz)\n"
             f"  Workers           {workers} on task queue {settings.task_queue!r}\n"
             + "".join(

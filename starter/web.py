@@ -379,8 +379,11 @@ def serve(settings: Settings) -> None:
 
     configure_logging(settings.effective_log_format, settings.log_level)
     configure_tracing("partnerflow-web")
+    from starter.console.app import create_console_app
+
+    mail_dir = settings.dev_mail_dir if settings.dev_mailbox else None
     uvicorn.run(
-        create_app(settings),
+        create_console_app(settings, mail_dir=mail_dir),
         host=settings.web_host,
         port=settings.web_port,
         log_level=settings.log_level.lower(),
