@@ -20,7 +20,15 @@ install: $(STAMP)  ## create .venv and install PartnerFlow with its tools
 run: $(STAMP)  ## start the embedded dev stack (Temporal, SMTP sink, worker, link server)
 	$(BIN)/partnerflow dev
 
-test: $(STAMP)  ## the whole test suite
+# The console's browser tests drive Debian's chromium (never a downloaded browser); we run
+# as root in CI and in the dev container, so apt-get installs it when it is missing.
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium chromium-driver
+
+test: $(STAMP) $(CHROMIUM)  ## the whole test suite (installs chromium for the browser tests)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)  ## ruff lint and format check

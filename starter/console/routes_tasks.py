@@ -53,7 +53,8 @@ async def names(c: Console, facts: dict[str, Any]) -> list[tuple[str, str]]:
             elif key == "customer_id":
                 customer = await s.get(Customer, str(value))
                 shown = f"{customer.name} ({value})" if customer else shown
-            rows.append((key.replace("_", " "), shown))
+            label = {"partner_id": "partner", "customer_id": "customer"}.get(key, key)
+            rows.append((label.replace("_", " "), shown))
     return rows
 
 
