@@ -18,7 +18,7 @@ from playwright.async_api import Browser, Page, expect
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from domain.incentives import PayoutStatus
+from domain.incentives import PayoutMethod, PayoutStatus
 from domain.invitations import InvitationRequest, InvitationStatus
 from domain.parties import AssociationMode, Role
 from domain.unbinding import RequestStatus
@@ -185,7 +185,7 @@ async def test_finance_approves_a_payout(
     p = await incentive.seed(sessions)
     await with_password(sessions, "fin-1")
     h = await incentive.start(client, worker.task_queue)
-    view = await incentive.apply(h, p.admin, incentive.PayoutMethod.BANK_TRANSFER)
+    view = await incentive.apply(h, p.admin, PayoutMethod.BANK_TRANSFER)
     await incentive.submit(h, p.admin, incentive.invoice_for(view, "22222222"))
     await incentive.reach(h, PayoutStatus.AWAITING_APPROVAL)
     task = await open_task(sessions, "incentive_approval")
