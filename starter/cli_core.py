@@ -519,5 +519,6 @@ def _print_mail(rows: list[dict[str, Any]]) -> None:
 
 
 def _print_demo(summary: dict[str, Any]) -> None:
-    for k, v in summary.items():
-        console.print(f"{k}: {v}", markup=False)
+    from starter.console.demo import tour
+
+    console.print(tour(summary), markup=False, highlight=False)

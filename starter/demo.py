@@ -15,6 +15,7 @@ from domain.reference import CustomerRow, PartnerRow, UserRow
 from infra.db import Base
 from infra.tables import Customer, Partner, User
 from starter.app import AppContext
+from starter.console.demo import load_console_demo
 from starter.demo_incentives import load_incentives_demo
 from starter.demo_onboarding import load_onboarding_demo
 from starter.demo_renewals import load_renewals_demo
@@ -181,6 +182,7 @@ DEMO_LOADERS.append(load_unbinding_demo)
 DEMO_LOADERS.append(load_renewals_demo)
 DEMO_LOADERS.append(load_onboarding_demo)
 DEMO_LOADERS.append(load_incentives_demo)
+DEMO_LOADERS.append(load_console_demo)
 
 
 async def _upsert(s: AsyncSession, table: type[Base], values: dict[str, Any]) -> None:

@@ -21,6 +21,7 @@ from infra.config import DEV_ENV_FILE, VAR_DIR, Settings
 from infra.migrate import upgrade
 from infra.smtp_sink import port_is_free
 from infra.temporal import SEARCH_ATTRIBUTES
+from starter.console.demo import signins_text
 from starter.output import BadInputError, CliError, console
 from starter.supervisor import ChildSpec, Supervisor, say
 
@@ -249,7 +250,8 @@ def run_dev_stack(settings: Settings, ports: DevPorts, *, workers: int = 1) -> i
             )
             + f"  Database          {settings.database_url}\n"
             f"  State             {VAR_DIR}\n"
-            "A child that dies is restarted. Press Ctrl-C to stop.\n",
+            + signins_text(f"http://127.0.0.1:{ports.web}/")
+            + "A child that dies is restarted. Press Ctrl-C to stop.\n",
             highlight=False,
         )
         sup.run()
