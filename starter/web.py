@@ -162,7 +162,9 @@ class LinkServer:
             raw = await handle.query("status")
         except Exception:
             return []
-        return facts(raw)
+        from starter.console.names import with_names
+
+        return await with_names(self.ctx.sessions, facts(raw))
 
     async def used(self, nonce: str) -> LinkUse | None:
         """The earlier use of this link, if any."""

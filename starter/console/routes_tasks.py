@@ -15,10 +15,11 @@ from sqlalchemy import select
 from domain.parties import Actor
 from infra.db import utcnow
 from infra.links import fmt_time
-from infra.tables import AuditEvent, Customer, HumanTask, Partner
+from infra.tables import AuditEvent, HumanTask
 from starter.console import inbox as ib
 from starter.console import tasks as tk
 from starter.console.csrf import CsrfError
+from starter.console.names import with_names
 from starter.console.scope import NotInScopeError, task_in_scope
 from starter.console.web import Console, Viewer, form_of
 from starter.output import CliError, RefusedError
@@ -41,21 +42,12 @@ DEFAULT_HINT = (
 
 async def names(c: Console, facts: dict[str, Any]) -> list[tuple[str, str]]:
     """The facts as rows; a partner or customer id also gets its name."""
-    rows: list[tuple[str, str]] = []
-    async with c.sessions() as s:
-        for key, value in facts.items():
-            if value in (None, "", [], {}) or isinstance(value, dict | list):
-                continue
-            shown = readable(value)
-            if key == "partner_id":
-                partner = await s.get(Partner, str(value))
-                shown = f"{partner.company_name} ({value})" if partner else shown
-            elif key == "customer_id":
-                customer = await s.get(Customer, str(value))
-                shown = f"{customer.name} ({value})" if customer else shown
-            label = {"partner_id": "partner", "customer_id": "customer"}.get(key, key)
-            rows.append((label.replace("_", " "), shown))
-    return rows
+    rows = [
+        (key.replace("_", " "), readable(value))
+        for key, value in facts.items()
+        if value not in (None, "", [], {}) and not isinstance(value, dict | list)
+    ]
+    return await with_names(c.sessions, rows)
 
 
 async def timeline(c: Console, workflow_id: str) -> list[AuditEvent]:

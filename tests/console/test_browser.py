@@ -237,6 +237,9 @@ async def test_a_tampered_email_link_is_refused(
     # The real link still works without signing in.
     answer = await page.goto(link)
     assert answer is not None and answer.status == 200
+    # The link page has the console's look and names the partner, not only its id.
+    await expect(page.get_by_text("P-1 Tech Co., Ltd. (P-1)")).to_be_visible()
+    await expect(page.get_by_role("link", name="Sign in to the console")).to_be_visible()
     await page.get_by_role("button", name="Accept").click()
     await expect(page.get_by_role("heading", name="Done")).to_be_visible()
     view = await client.get_workflow_handle(wid).query(InvitationWorkflow.status)
