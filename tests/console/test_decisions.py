@@ -9,17 +9,20 @@ from decimal import Decimal
 import httpx
 from sqlalchemy import select
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from domain.incentives import PayoutMethod, PayoutStatus
 from domain.invitations import InvitationRequest, InvitationStatus
 from domain.parties import AssociationMode, Role
+from domain.renewals import RenewalStatus
 from domain.unbinding import RequestStatus
 from infra.config import Settings
 from infra.smtp_sink import MailSink
 from infra.tables import AuditEvent, HumanTask
 from tests.console.helpers import (
     Sessions,
+    csrf_in,
     decide,
     open_task,
     session_for,
@@ -29,9 +32,11 @@ from tests.console.helpers import (
 from tests.factories import add_customer, add_partner, add_user
 from tests.harness import eventually
 from tests.workflows import test_incentive as incentive
+from tests.workflows import test_renewal_fixtures as renewal_fixtures
 from tests.workflows import test_unbinding as unbinding
 from workflows.incentive import IncentivePayoutWorkflow
 from workflows.invitation import InvitationWorkflow
+from workflows.renewal import RenewalWorkflow
 from workflows.unbinding import UnbindingWorkflow
 
 
@@ -226,3 +231,36 @@ async def test_a_workflow_refusal_is_shown_with_what_to_do(
     assert (await h.query(IncentivePayoutWorkflow.status)).status == (
         PayoutStatus.AWAITING_APPLICATION
     )
+
+
+async def test_partner_staff_claims_a_renewal_in_the_workflow_too_and_sends_feedback(
+    client: Client,
+    worker: Worker,
+    env: WorkflowEnvironment,
+    sessions: Sessions,
+    settings: Settings,
+    web: httpx.AsyncClient,
+    other_web: httpx.AsyncClient,
+) -> None:
+    now = await renewal_fixtures.server_now(env)
+    party = await renewal_fixtures.setup_party(sessions, now)
+    sub = await renewal_fixtures.add_subscription(
+        sessions, "O-100", "C-1", now + renewal_fixtures.days(20)
+    )
+    h = await renewal_fixtures.start_renewal(client, worker.task_queue, sub)
+    task = await open_task(sessions, "renewal_task")
+    await session_for(web, settings, party.staff.user_id)
+    page = await web.get(f"/tasks/{task.id}")
+    claimed = await web.post(f"/tasks/{task.id}/claim", data={"csrf": csrf_in(page.text)})
+    assert claimed.status_code == 303
+    view = await h.query(RenewalWorkflow.status)
+    assert view.status == RenewalStatus.CLAIMED and view.claimed_by == party.staff.user_id
+    # The other staff user no longer sees it (claimed by a colleague).
+    await session_for(other_web, settings, party.staff2.user_id)
+    assert (await other_web.get(f"/tasks/{task.id}")).status_code == 404
+    # A decline needs a reason: the workflow's refusal is shown, nothing recorded.
+    refused = await decide(web, task.id, "feedback", outcome="customer_declines")
+    assert refused.status_code in (409, 422) and 'id="refusal"' in refused.text
+    done = await decide(web, task.id, "feedback", outcome="will_renew")
+    assert done.status_code == 303
+    assert (await h.query(RenewalWorkflow.status)).status == RenewalStatus.WILL_RENEW
