@@ -24,16 +24,14 @@ app = typer.Typer(
 
 def _register() -> None:
     # Imported here so that each module can `from starter.cli import app` for sub-apps.
-    from starter import (
-        cli_core,
-        cli_incentives,
-        cli_invitations,
-        cli_onboarding,
-        cli_renewals,
-        cli_unbinding,
-        imports_core,
-        schedules,
-    )
+    from starter.cli import core as cli_core
+    from starter.cli import incentives as cli_incentives
+    from starter.cli import invitations as cli_invitations
+    from starter.cli import onboarding as cli_onboarding
+    from starter.cli import renewals as cli_renewals
+    from starter.cli import unbinding as cli_unbinding
+    from starter.imports import core as imports_core
+    from starter.stack import schedules
 
     # cli_core goes last: its `import` help lists every kind the others registered.
     for module in (

@@ -13,9 +13,9 @@ from infra.config import configured_environment
 from infra.migrate import upgrade, upgrade_async
 from infra.smtp_sink import read_mail_dir
 from infra.tables import AuditEvent, EmailOutbox, HumanTask, Invitation
-from starter.app import JSON_HELP, AppContext, load_settings, run_async
-from starter.imports import IMPORTERS, run_import
-from starter.output import BadInputError, CliError, console, emit, report_error, to_jsonable
+from starter.cli.output import BadInputError, CliError, console, emit, report_error, to_jsonable
+from starter.imports.base import IMPORTERS, run_import
+from starter.services.context import JSON_HELP, AppContext, load_settings, run_async
 
 Json = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 
@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         doubling to 10 s); the Temporal Schedules are applied once the server is up.
         Ctrl-C (or SIGTERM) stops everything.
         """
-        from starter.devstack import DevPorts, run_dev_stack
+        from starter.stack.devstack import DevPorts, run_dev_stack
 
         try:
             s = load_settings()
@@ -79,7 +79,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def web() -> None:
         """Run the link server (signed accept/approve links from emails)."""
-        from starter.web import serve
+        from starter.web.links import serve
 
         try:
             serve(load_settings())
@@ -135,7 +135,7 @@ def register(app: typer.Typer) -> None:
         """Load a small, realistic data set that exercises every rule (safe to re-run).
 
         Refused in production: the demo partners, customers and payouts are invented."""
-        from starter.demo import demo_refusal, load_demo
+        from starter.demo.core import demo_refusal, load_demo
 
         refusal = demo_refusal(configured_environment())
         if refusal is not None:

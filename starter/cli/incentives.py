@@ -53,7 +53,17 @@ from infra.tables import (
     PartnerBillStatus,
 )
 from infra.temporal import index_attributes
-from starter.app import (
+from starter.cli.output import BadInputError, RefusedError, console, emit
+from starter.imports.base import (
+    Importer,
+    ImportResult,
+    RowError,
+    duplicates,
+    read_text,
+    register_importer,
+    upsert_row,
+)
+from starter.services.context import (
     DURATION_HELP,
     JSON_HELP,
     AppContext,
@@ -64,16 +74,6 @@ from starter.app import (
     temporal_errors,
     wait_for_query,
 )
-from starter.imports import (
-    Importer,
-    ImportResult,
-    RowError,
-    duplicates,
-    read_text,
-    register_importer,
-    upsert_row,
-)
-from starter.output import BadInputError, RefusedError, console, emit
 from workflows.incentive import IncentivePayoutWorkflow
 
 payout_app = typer.Typer(
@@ -283,7 +283,7 @@ async def view_from_db(ctx: AppContext, payout_id: str) -> PayoutView:
 
 def register(app: typer.Typer) -> None:
     """Adds the payout commands and the incentive imports to the CLI."""
-    from starter.cli_core import AFTER_IMPORT
+    from starter.cli.core import AFTER_IMPORT
 
     AFTER_IMPORT.setdefault("bill-status", _release_frozen)
 

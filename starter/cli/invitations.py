@@ -23,7 +23,8 @@ from domain.parties import Actor, AssociationMode, Decision
 from domain.rules import status_rule
 from infra.tables import EmailOutbox, Invitation
 from infra.temporal import index_attributes
-from starter.app import (
+from starter.cli.output import BadInputError, RefusedError, console, emit, to_jsonable
+from starter.services.context import (
     DURATION_HELP,
     JSON_HELP,
     AppContext,
@@ -33,7 +34,6 @@ from starter.app import (
     temporal_errors,
     wait_for_query,
 )
-from starter.output import BadInputError, RefusedError, console, emit, to_jsonable
 from workflows.invitation import InvitationWorkflow
 
 invitation_app = typer.Typer(

@@ -69,7 +69,16 @@ from infra.tables import (
 )
 from infra.tables.onboarding import ACTIVE_MEMBERSHIP_STATUSES
 from infra.temporal import connect
-from starter.app import (
+from starter.cli.output import BadInputError, RefusedError, console, emit
+from starter.imports.base import (
+    Importer,
+    ImportRefusedError,
+    ImportResult,
+    RowError,
+    duplicates,
+    register_importer,
+)
+from starter.services.context import (
     DURATION_HELP,
     JSON_HELP,
     AppContext,
@@ -80,15 +89,6 @@ from starter.app import (
     temporal_errors,
     wait_for_query,
 )
-from starter.imports import (
-    Importer,
-    ImportRefusedError,
-    ImportResult,
-    RowError,
-    duplicates,
-    register_importer,
-)
-from starter.output import BadInputError, RefusedError, console, emit
 from workflows.common import PARTNER_ID
 from workflows.development_path import DevelopmentPathWorkflow
 from workflows.onboarding import OnboardingWorkflow

@@ -47,9 +47,16 @@ from infra.config import Settings
 from infra.db import utcnow
 from infra.tables import Customer, Partner, RenewalTask, Subscription
 from infra.temporal import index_attributes
-from starter.app import JSON_HELP, AppContext, operator, run_async, temporal_errors, wait_for_query
-from starter.imports import Importer, ImportResult, RowError, duplicates, register_importer
-from starter.output import BadInputError, CliError, RefusedError, console, emit
+from starter.cli.output import BadInputError, CliError, RefusedError, console, emit
+from starter.imports.base import Importer, ImportResult, RowError, duplicates, register_importer
+from starter.services.context import (
+    JSON_HELP,
+    AppContext,
+    operator,
+    run_async,
+    temporal_errors,
+    wait_for_query,
+)
 from workflows.authorization import CustomerAuthorizationWorkflow
 from workflows.renewal import RenewalWorkflow
 from workflows.renewal_scan import RenewalScanWorkflow
@@ -497,7 +504,7 @@ def _print_authorization(v: AuthorizationView) -> None:
 
 def register(app: typer.Typer) -> None:
     """Adds the renewal and authorization commands to the CLI."""
-    from starter.cli_core import AFTER_IMPORT
+    from starter.cli.core import AFTER_IMPORT
 
     AFTER_IMPORT[SUBSCRIPTIONS.kind] = signal_extended_orders
 

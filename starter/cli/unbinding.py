@@ -28,8 +28,9 @@ from infra.config import Settings
 from infra.db import utcnow
 from infra.tables.unbinding import BindingChangeRequest
 from infra.temporal import index_attributes
-from starter import imports_unbinding
-from starter.app import (
+from starter.cli.output import BadInputError, RefusedError, console, emit
+from starter.imports import unbinding as imports_unbinding
+from starter.services.context import (
     DURATION_HELP,
     JSON_HELP,
     AppContext,
@@ -39,7 +40,6 @@ from starter.app import (
     temporal_errors,
     wait_for_query,
 )
-from starter.output import BadInputError, RefusedError, console, emit
 from workflows.unbinding import UnbindingWorkflow
 
 # Importing the module registers the `customer-vouchers` and `resale-allocations` imports.

@@ -30,7 +30,7 @@ from domain.performance import (
 from infra.config import VAR_DIR
 from infra.db import utcnow
 from infra.tables import Binding, Customer, IncentiveRate, Partner, PartnerBillStatus
-from starter.app import AppContext
+from starter.services.context import AppContext
 
 DEMO_DIR = VAR_DIR / "demo"
 SINCE = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from infra.tables import CloudServiceCase, Customer, Partner, StaffCertificateRow, User
-from starter.app import AppContext
+from starter.services.context import AppContext
 
 APPLICANT = {
     "id": "C-2301",

@@ -23,7 +23,7 @@ from domain.renewals import renewal_workflow_id
 from infra.config import VAR_DIR
 from infra.db import utcnow
 from infra.tables import Binding, Customer, Subscription
-from starter.app import AppContext
+from starter.services.context import AppContext
 
 SINCE = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
 RENEWED_FILE = VAR_DIR / "demo" / "subscriptions-renewed.csv"

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.tables import Binding
 from infra.tables.unbinding import CustomerVoucher
-from starter.app import AppContext
+from starter.services.context import AppContext
 
 PARTNER = "P-1001"
 SINCE = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)

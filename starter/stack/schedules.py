@@ -32,8 +32,8 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from infra.config import Settings
-from starter.app import JSON_HELP, AppContext, run_async, temporal_errors
-from starter.output import BadInputError, CliError, RefusedError, console, emit
+from starter.cli.output import BadInputError, CliError, RefusedError, console, emit
+from starter.services.context import JSON_HELP, AppContext, run_async, temporal_errors
 
 
 def monthly(settings: Settings, day: int, hour: int, minute: int = 0) -> ScheduleSpec:
@@ -99,13 +99,13 @@ class ScheduleEntry:
 
 def _incentive_run(settings: Settings) -> BaseModel:
     from domain.incentives import MonthlyRunRequest
-    from starter.cli_incentives import payout_defaults
+    from starter.cli.incentives import payout_defaults
 
     return MonthlyRunRequest(defaults=payout_defaults(settings))
 
 
 def _renewal_scan(settings: Settings) -> BaseModel:
-    from starter.cli_renewals import scan_request
+    from starter.cli.renewals import scan_request
 
     # No as_of: each run scans as of its own start time.
     return scan_request(settings, None)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from starter.output import console
+from starter.cli.output import console
 
 COLOURS = {"temporal": "cyan", "smtp": "magenta", "worker": "green", "web": "yellow"}
 

@@ -33,9 +33,9 @@ from infra.logs import configure_logging
 from infra.mailer import TEMPLATE_DIR
 from infra.tables import HumanTask, LinkUse
 from infra.tracing import configure_tracing
-from starter.app import AppContext, temporal_errors
-from starter.output import BadInputError, CliError, RefusedError
-from starter.web_ops import install_ops, ready_checks
+from starter.cli.output import BadInputError, CliError, RefusedError
+from starter.services.context import AppContext, temporal_errors
+from starter.web.ops import install_ops, ready_checks
 
 LABELS = {
     "accept": "Accept",

@@ -1,6 +1,6 @@
 """Operations routes of the link server: /healthz, /readyz, /metrics and request metrics.
 
-Mounted into the app by ``install_ops`` so that the link routes stay in starter/web.py.
+Mounted into the app by ``install_ops`` so that the link routes stay in starter/web/links.py.
 Request metrics are labelled by the route's template (``/a/{token}``), never by the raw
 path: tokens are secrets and would make one series per link.
 """
@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
-from starter.app import AppContext
+from starter.services.context import AppContext
 
 REGISTRY = CollectorRegistry()
 ProcessCollector(registry=REGISTRY)

@@ -29,7 +29,7 @@ from infra.config import Settings
 from infra.smtp_sink import MailSink
 from infra.tables import AuditEvent, Binding, EmailOutbox, HumanTask
 from infra.tables.unbinding import BalanceRecovery, BindingChangeRequest
-from starter.web import create_app
+from starter.web.links import create_app
 from tests.factories import add_customer, customer_actor
 from tests.harness import eventually, new_task_queue
 from tests.workflows.test_unbinding import (
