@@ -12,11 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.common import WorkflowIDConflictPolicy
 
-from activities.renewals import (
-    AuthorizationActivities,
-    AuthorizationContextQuery,
-    AuthorizationLookup,
-)
+from activities.renewals import AuthorizationActivities
 from domain.authorizations import (
     AuthorizationRequest,
     AuthorizationStatus,
@@ -26,6 +22,7 @@ from domain.authorizations import (
     requester_refusal,
 )
 from domain.parties import PARTNER_ROLES, Actor, AssociationMode, Decision, PartnerType, Role
+from domain.renewal_models import AuthorizationContextQuery, AuthorizationLookup
 from domain.renewals import (
     FINAL_STATUSES,
     RenewalFeedback,

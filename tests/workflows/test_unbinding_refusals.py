@@ -22,9 +22,10 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.worker import Worker
 
 from activities.registry import Deps, build_activities
-from activities.unbinding import RecoverBalance, RecoveryResult, UnbindingActivities
+from activities.unbinding import UnbindingActivities
 from domain.parties import AssociationMode, Decision
 from domain.unbinding import ChangeKind, RequestStatus, add_months
+from domain.unbinding_models import RecoverBalance, RecoveryResult
 from infra.config import Settings
 from infra.smtp_sink import MailSink
 from infra.tables import AuditEvent, Binding, EmailOutbox, HumanTask
