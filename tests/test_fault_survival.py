@@ -18,7 +18,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from infra.smtp_sink import free_port
-from starter.cli.output import BadInputError
+from starter.services.errors import BadInputError
 from starter.stack.supervisor import Backoff, ChildSpec, Supervisor
 
 

@@ -13,9 +13,11 @@ from infra.config import configured_environment
 from infra.migrate import upgrade, upgrade_async
 from infra.smtp_sink import read_mail_dir
 from infra.tables import AuditEvent, EmailOutbox, HumanTask, Invitation
-from starter.cli.output import BadInputError, CliError, console, emit, report_error, to_jsonable
+from starter.cli.output import console, emit, report_error, to_jsonable
+from starter.cli.runner import JSON_HELP, run_async
 from starter.imports.base import IMPORTERS, run_import
-from starter.services.context import JSON_HELP, AppContext, load_settings, run_async
+from starter.services.context import AppContext, load_settings
+from starter.services.errors import BadInputError, CliError
 
 Json = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 

@@ -53,7 +53,8 @@ from infra.tables import (
     PartnerBillStatus,
 )
 from infra.temporal import index_attributes
-from starter.cli.output import BadInputError, RefusedError, console, emit
+from starter.cli.output import console, emit
+from starter.cli.runner import DURATION_HELP, JSON_HELP, run_async
 from starter.imports.base import (
     Importer,
     ImportResult,
@@ -64,16 +65,14 @@ from starter.imports.base import (
     upsert_row,
 )
 from starter.services.context import (
-    DURATION_HELP,
-    JSON_HELP,
     AppContext,
     decided_by_someone_else,
     operator,
     parse_duration,
-    run_async,
     temporal_errors,
     wait_for_query,
 )
+from starter.services.errors import BadInputError, RefusedError
 from workflows.incentive import IncentivePayoutWorkflow
 
 payout_app = typer.Typer(

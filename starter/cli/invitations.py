@@ -23,17 +23,16 @@ from domain.parties import Actor, AssociationMode, Decision
 from domain.rules import status_rule
 from infra.tables import EmailOutbox, Invitation
 from infra.temporal import index_attributes
-from starter.cli.output import BadInputError, RefusedError, console, emit, to_jsonable
+from starter.cli.output import console, emit, to_jsonable
+from starter.cli.runner import DURATION_HELP, JSON_HELP, run_async
 from starter.services.context import (
-    DURATION_HELP,
-    JSON_HELP,
     AppContext,
     operator,
     parse_duration,
-    run_async,
     temporal_errors,
     wait_for_query,
 )
+from starter.services.errors import BadInputError, RefusedError
 from workflows.invitation import InvitationWorkflow
 
 invitation_app = typer.Typer(

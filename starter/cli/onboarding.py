@@ -69,7 +69,8 @@ from infra.tables import (
 )
 from infra.tables.onboarding import ACTIVE_MEMBERSHIP_STATUSES
 from infra.temporal import connect
-from starter.cli.output import BadInputError, RefusedError, console, emit
+from starter.cli.output import console, emit
+from starter.cli.runner import DURATION_HELP, JSON_HELP, run_async
 from starter.imports.base import (
     Importer,
     ImportRefusedError,
@@ -79,16 +80,14 @@ from starter.imports.base import (
     register_importer,
 )
 from starter.services.context import (
-    DURATION_HELP,
-    JSON_HELP,
     AppContext,
     load_settings,
     operator,
     parse_duration,
-    run_async,
     temporal_errors,
     wait_for_query,
 )
+from starter.services.errors import BadInputError, RefusedError
 from workflows.common import PARTNER_ID
 from workflows.development_path import DevelopmentPathWorkflow
 from workflows.onboarding import OnboardingWorkflow

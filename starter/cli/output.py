@@ -13,39 +13,20 @@ from typing import Any
 from pydantic import BaseModel
 from rich.console import Console
 
-EXIT_OK = 0
-EXIT_REFUSED = 1
-EXIT_BAD_INPUT = 2
+from starter.services.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    EXIT_REFUSED,
+    BadInputError,
+    CliError,
+    RefusedError,
+)
+
+# Re-exported: the CLI contract names them, the services raise them.
+__all__ = ["EXIT_BAD_INPUT", "EXIT_OK", "EXIT_REFUSED", "BadInputError", "CliError", "RefusedError"]
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-class CliError(Exception):
-    """Ends the command with a message a person can act on and an exit code."""
-
-    exit_code = EXIT_REFUSED
-    default_rule = "internal_error"
-
-    def __init__(self, message: str, *, rule: str | None = None, details: Any = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.rule = rule or self.default_rule
-        self.details = details
-
-
-class RefusedError(CliError):
-    """A business rule refused the request (exit 1)."""
-
-    exit_code = EXIT_REFUSED
-    default_rule = "refused"
-
-
-class BadInputError(CliError):
-    """The input is malformed or names something that does not exist (exit 2)."""
-
-    exit_code = EXIT_BAD_INPUT
-    default_rule = "invalid_input"
 
 
 def to_jsonable(obj: Any) -> Any:

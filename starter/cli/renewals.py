@@ -44,16 +44,11 @@ from infra.config import Settings
 from infra.db import utcnow
 from infra.tables import Customer, Partner, RenewalTask, Subscription
 from infra.temporal import index_attributes
-from starter.cli.output import BadInputError, CliError, RefusedError, console, emit
+from starter.cli.output import console, emit
+from starter.cli.runner import JSON_HELP, run_async
 from starter.imports.base import Importer, ImportResult, RowError, duplicates, register_importer
-from starter.services.context import (
-    JSON_HELP,
-    AppContext,
-    operator,
-    run_async,
-    temporal_errors,
-    wait_for_query,
-)
+from starter.services.context import AppContext, operator, temporal_errors, wait_for_query
+from starter.services.errors import BadInputError, CliError, RefusedError
 from workflows.authorization import CustomerAuthorizationWorkflow
 from workflows.renewal import RenewalWorkflow
 from workflows.renewal_scan import RenewalScanWorkflow

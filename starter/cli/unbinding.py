@@ -28,18 +28,17 @@ from infra.config import Settings
 from infra.db import utcnow
 from infra.tables.unbinding import BindingChangeRequest
 from infra.temporal import index_attributes
-from starter.cli.output import BadInputError, RefusedError, console, emit
+from starter.cli.output import console, emit
+from starter.cli.runner import DURATION_HELP, JSON_HELP, run_async
 from starter.imports import unbinding as imports_unbinding
 from starter.services.context import (
-    DURATION_HELP,
-    JSON_HELP,
     AppContext,
     operator,
     parse_duration,
-    run_async,
     temporal_errors,
     wait_for_query,
 )
+from starter.services.errors import BadInputError, RefusedError
 from workflows.unbinding import UnbindingWorkflow
 
 # Importing the module registers the `customer-vouchers` and `resale-allocations` imports.

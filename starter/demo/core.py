@@ -14,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.reference import CustomerRow, PartnerRow, UserRow
 from infra.db import Base
 from infra.tables import Customer, Partner, User
-from starter.cli.output import RefusedError
 from starter.demo.incentives import load_incentives_demo
 from starter.demo.onboarding import load_onboarding_demo
 from starter.demo.renewals import load_renewals_demo
 from starter.demo.unbinding import load_unbinding_demo
 from starter.imports.base import upsert_row
 from starter.services.context import AppContext
+from starter.services.errors import RefusedError
 
 PARTNERS = [
     PartnerRow(

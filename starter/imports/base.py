@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from infra.metrics_db import record_import
-from starter.cli.output import BadInputError
+from starter.services.errors import BadInputError
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -1,16 +1,15 @@
-"""What every command needs: settings, database, Temporal client, actors, error mapping."""
+"""What every service call needs: settings, database, Temporal client, actors, error mapping."""
 
 from __future__ import annotations
 
 import asyncio
 import getpass
 import os
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-import typer
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -30,20 +29,10 @@ from domain.types import parse_duration as parse_business_duration
 from infra.config import Settings, get_settings
 from infra.db import make_engine, make_sessions
 from infra.tables import Customer, User
-from starter.cli.output import (
-    BadInputError,
-    CliError,
-    RefusedError,
-    flush_json_output,
-    hold_json_output,
-    report_error,
-)
+from starter.services.errors import BadInputError, CliError, RefusedError
 from starter.services.reach import connect_waiting
 
 T = TypeVar("T")
-
-JSON_HELP = "Print one JSON document on stdout instead of text."
-DURATION_HELP = "7d, 36h, 15m, 90s or ISO 8601 (P7D, PT36H); more than zero, at most 366d"
 
 
 class AppContext:
@@ -117,46 +106,6 @@ def operator() -> str | None:
         return None
 
 
-def run_async(as_json: bool, fn: Callable[[AppContext], Coroutine[Any, Any, None]]) -> None:
-    """Runs a command body; maps every failure to the exit-code contract, never a traceback."""
-
-    async def main() -> None:
-        ctx = AppContext(load_settings())
-        try:
-            await fn(ctx)
-        finally:
-            await ctx.close()
-
-    hold_json_output()
-    try:
-        asyncio.run(main())
-        flush_json_output()
-    except CliError as exc:
-        raise typer.Exit(report_error(exc, as_json)) from None
-    except ValidationError as exc:
-        raise typer.Exit(
-            report_error(BadInputError(_validation_message(exc), rule="invalid_input"), as_json)
-        ) from None
-    except typer.Exit:
-        flush_json_output()
-        raise
-    except KeyboardInterrupt:
-        raise
-    except Exception as exc:
-        if os.environ.get("PARTNERFLOW_DEBUG"):
-            raise
-        raise typer.Exit(
-            report_error(
-                CliError(
-                    f"unexpected {type(exc).__name__}: {exc} "
-                    "(run again with PARTNERFLOW_DEBUG=1 to see where)",
-                    rule="internal_error",
-                ),
-                as_json,
-            )
-        ) from None
-
-
 def load_settings() -> Settings:
     """Settings, with configuration mistakes reported as bad input."""
     try:
@@ -171,14 +120,6 @@ def load_settings() -> Settings:
         raise BadInputError(
             "configuration: " + "; ".join(parts), rule="invalid_configuration"
         ) from None
-
-
-def _validation_message(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "value"
-        parts.append(f"{loc}: {err['msg']}")
-    return "; ".join(parts)
 
 
 def business_error(exc: BaseException) -> CliError | None:

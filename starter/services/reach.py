@@ -16,7 +16,7 @@ from temporalio.client import Client
 from infra.config import Settings
 from infra.runtime import CORE_LOGGER
 from infra.temporal import connect
-from starter.cli.output import CliError
+from starter.services.errors import CliError
 
 # Between connection attempts; an attempt against a closed port fails in milliseconds.
 RETRY_INTERVAL = 0.5

@@ -21,7 +21,8 @@ from infra.config import DEV_ENV_FILE, VAR_DIR, Settings
 from infra.migrate import upgrade
 from infra.smtp_sink import port_is_free
 from infra.temporal import SEARCH_ATTRIBUTES
-from starter.cli.output import BadInputError, CliError, console
+from starter.cli.output import console
+from starter.services.errors import BadInputError, CliError
 from starter.stack.supervisor import ChildSpec, Supervisor, say
 
 # The children's current pids while the stack runs (for operators and tests).

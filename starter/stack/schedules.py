@@ -32,8 +32,10 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from infra.config import Settings
-from starter.cli.output import BadInputError, CliError, RefusedError, console, emit
-from starter.services.context import JSON_HELP, AppContext, run_async, temporal_errors
+from starter.cli.output import console, emit
+from starter.cli.runner import JSON_HELP, run_async
+from starter.services.context import AppContext, temporal_errors
+from starter.services.errors import BadInputError, CliError, RefusedError
 
 
 def monthly(settings: Settings, day: int, hour: int, minute: int = 0) -> ScheduleSpec:

@@ -33,8 +33,8 @@ from infra.logs import configure_logging
 from infra.mailer import TEMPLATE_DIR
 from infra.tables import HumanTask, LinkUse
 from infra.tracing import configure_tracing
-from starter.cli.output import BadInputError, CliError, RefusedError
 from starter.services.context import AppContext, temporal_errors
+from starter.services.errors import BadInputError, CliError, RefusedError
 from starter.web.ops import install_ops, ready_checks
 
 LABELS = {

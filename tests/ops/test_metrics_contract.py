@@ -32,8 +32,8 @@ from infra.config import Settings
 from infra.runtime import sdk_runtime
 from infra.smtp_sink import MailSink, free_port
 from infra.worker_ops import WorkerOps
-from starter.cli.output import BadInputError
 from starter.imports.base import IMPORTERS, run_import
+from starter.services.errors import BadInputError
 from starter.stack.schedules import SCHEDULES
 from starter.web.links import create_app
 from tests.factories import add_customer, add_partner, add_user, customer_actor

@@ -20,8 +20,8 @@ from infra.config import Settings
 from infra.smtp_sink import MailSink
 from infra.tables import Binding, Customer, EmailOutbox, HumanTask, Invitation
 from starter.cli.invitations import decide
-from starter.cli.output import RefusedError
 from starter.services.context import AppContext
+from starter.services.errors import RefusedError
 from tests.factories import add_customer, add_partner, add_user, customer_actor
 from tests.harness import eventually, save_history
 from workflows.invitation import InvitationWorkflow
