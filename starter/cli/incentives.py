@@ -3,76 +3,48 @@ and the imports the payout reads (``import consumption|bill-status|incentive-rat
 
 from __future__ import annotations
 
-import json
 import uuid
-from datetime import date, timedelta
-from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import WorkflowHandle
-from temporalio.common import WorkflowIDReusePolicy
 
-from activities.incentives import statement_of
-from activities.parties import partner_snapshot
 from domain.incentives import (
-    AcceptedInvoice,
-    BillPaid,
     CertificationRecorded,
-    IncentiveRequest,
     InvoiceSubmission,
     InvoiceVerification,
     PayoutApplication,
-    PayoutDefaults,
     PayoutMethod,
     PayoutStatus,
     PayoutView,
-    Period,
-    payout_workflow_id,
     period_bounds,
-    start_refusal,
 )
-from domain.invoices import InvoiceDetails
-from domain.parties import Actor, Decision, PartnerType, Role
-from domain.performance import PaymentKind, ProductLine, Site
-from domain.reference import Ident
-from domain.rules import status_rule
-from infra.config import Settings
-from infra.db import utcnow
+from domain.parties import Decision, Role
 from infra.tables import (
-    ConsumptionLineRow,
-    Customer,
-    IncentiveInvoice,
     IncentivePayout,
-    IncentiveRate,
     Partner,
-    PartnerBillStatus,
 )
-from infra.temporal import index_attributes
 from starter.cli.output import console, emit
 from starter.cli.runner import DURATION_HELP, JSON_HELP, run_async
-from starter.imports.base import (
-    Importer,
-    ImportResult,
-    RowError,
-    duplicates,
-    read_text,
-    register_importer,
-    upsert_row,
-)
 from starter.services.context import (
     AppContext,
     decided_by_someone_else,
     operator,
     parse_duration,
     temporal_errors,
-    wait_for_query,
 )
 from starter.services.errors import BadInputError, RefusedError
+from starter.services.incentives import (
+    _handle,
+    _release_frozen,
+    finished_refusal,
+    payout_defaults,
+    precheck_start,
+    read_invoice,
+    start_payout,
+    view_from_db,
+)
 from workflows.incentive import IncentivePayoutWorkflow
 
 payout_app = typer.Typer(
@@ -85,111 +57,7 @@ Json = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 PayoutId = Annotated[str, typer.Argument(help="Payout id: incentive-<partner>-<YYYY-MM>.")]
 
 
-def payout_defaults(settings: Settings) -> PayoutDefaults:
-    """The payout durations and the vendor's invoice information, from settings."""
-    return PayoutDefaults(
-        vendor_invoice_title=settings.vendor_invoice_title,
-        vendor_tax_id=settings.vendor_tax_id,
-        application_window=settings.incentive_application_window,
-        application_reminder_after=settings.incentive_application_reminder,
-        invoice_window=settings.incentive_invoice_window,
-        invoice_reminders_before=list(settings.incentive_invoice_reminders_before),
-        approval_reminder_after=settings.incentive_approval_reminder,
-        recheck_every=settings.incentive_recheck,
-        business_utc_offset=timedelta(hours=settings.working_calendar_utc_offset_hours),
-    )
-
-
 # ----- starting and deciding ------------------------------------------------------------------
-
-
-async def precheck_start(ctx: AppContext, actor: Actor, partner_id: str, period: str) -> None:
-    """The starter's checks, so that a refusal starts nothing and writes nothing."""
-    if actor.role != Role.OPS:
-        raise RefusedError(
-            f"{actor.describe()} may not start payouts: ops starts them (the monthly schedule "
-            "starts them for every ACTIVE partner)",
-            rule="not_ops",
-        )
-    async with ctx.sessions() as s:
-        partner = await partner_snapshot(s, partner_id)
-        existing = await s.scalar(
-            select(IncentivePayout).where(
-                IncentivePayout.partner_id == partner_id, IncentivePayout.period == period
-            )
-        )
-    if partner is None:
-        raise BadInputError(f"--partner: no partner with id {partner_id!r}")
-    refusal = start_refusal(partner, partner_id, period, utcnow().date())
-    if refusal is not None:
-        raise RefusedError(refusal, rule="payout_not_startable")
-    if existing is not None:
-        raise RefusedError(
-            f"the {period} payout of {partner_id} already exists ({existing.status}, "
-            f"{existing.payout_id}): one payout per partner and month",
-            rule="payout_exists",
-        )
-
-
-async def start_payout(ctx: AppContext, req: IncentiveRequest) -> PayoutView:
-    """Starts the payout workflow and waits until its statement is calculated."""
-    client = await ctx.client()
-    wf_id = payout_workflow_id(req.partner_id, req.period)
-    async with temporal_errors("payout start"):
-        handle = await client.start_workflow(
-            IncentivePayoutWorkflow.run,
-            req,
-            id=wf_id,
-            task_queue=ctx.settings.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=index_attributes(partner_id=req.partner_id),
-        )
-    raw = await wait_for_query(
-        handle, "status", lambda v: v and v.get("status") != PayoutStatus.CALCULATING.value
-    )
-    if raw is None:
-        raise RefusedError(
-            f"payout {wf_id} was started but no worker answered; is the worker running?",
-            rule="no_worker",
-        )
-    return PayoutView.model_validate(raw)
-
-
-def _handle(ctx_client: Any, payout_id: str) -> WorkflowHandle[IncentivePayoutWorkflow, PayoutView]:
-    handle: WorkflowHandle[IncentivePayoutWorkflow, PayoutView] = (
-        ctx_client.get_workflow_handle_for(IncentivePayoutWorkflow.run, payout_id)
-    )
-    return handle
-
-
-async def finished_refusal(ctx: AppContext, payout_id: str, what: str, exc: RefusedError) -> None:
-    """After the workflow ended, says what happened to the payout instead."""
-    if exc.rule not in ("workflow_finished", "workflow_not_running"):
-        raise exc
-    async with ctx.sessions() as s:
-        row = await s.scalar(select(IncentivePayout).where(IncentivePayout.payout_id == payout_id))
-    if row is None:
-        raise BadInputError(f"PAYOUT: no payout with id {payout_id!r}") from None
-    reason = f": {row.reason}" if row.reason else ""
-    raise RefusedError(
-        f"cannot {what}: payout {payout_id} is {row.status}{reason}",
-        rule=status_rule("payout", row.status),
-    ) from None
-
-
-def read_invoice(path: Path) -> InvoiceDetails:
-    """The invoice details in a JSON file, with bad fields named."""
-    try:
-        data = json.loads(read_text(path))
-    except json.JSONDecodeError as exc:
-        raise BadInputError(f"--file: {path.name} is not valid JSON ({exc})") from None
-    try:
-        return InvoiceDetails.model_validate(data)
-    except ValidationError as exc:
-        parts = [
-            f"{'.'.join(str(p) for p in e['loc']) or 'invoice'}: {e['msg']}" for e in exc.errors()
-        ]
-        raise BadInputError(f"--file {path.name}: " + "; ".join(parts)) from None
 
 
 def _print_view(v: PayoutView) -> None:
@@ -243,46 +111,9 @@ def _print_verification(r: InvoiceVerification) -> None:
             console.print(f"  - [{p.rule}] {p.message}", markup=False)
 
 
-async def view_from_db(ctx: AppContext, payout_id: str) -> PayoutView:
-    """A finished payout as the database recorded it."""
-    async with ctx.sessions() as s:
-        row = await s.scalar(select(IncentivePayout).where(IncentivePayout.payout_id == payout_id))
-        invoices = (
-            await s.scalars(select(IncentiveInvoice).where(IncentiveInvoice.payout_id == payout_id))
-        ).all()
-    if row is None:
-        raise BadInputError(f"PAYOUT: no payout with id {payout_id!r}")
-    return PayoutView(
-        workflow_id=row.payout_id,
-        partner_id=row.partner_id,
-        period=row.period,
-        status=PayoutStatus(row.status),
-        reason=row.reason,
-        amount=row.amount,
-        statement=statement_of(row),
-        method=PayoutMethod(row.method) if row.method else None,
-        applied_by=row.applied_by,
-        notified_at=row.notified_at,
-        invoices=[
-            AcceptedInvoice(
-                invoice_number=i.invoice_number,
-                total=i.total,
-                issued_on=i.issued_on,
-                submitted_by=i.submitted_by,
-            )
-            for i in invoices
-        ],
-        invoiced=sum((i.total for i in invoices), Decimal("0.00")),
-        decided_by=row.decided_by,
-        decided_at=row.decided_at,
-        payment_reference=row.payment_reference,
-        paid_at=row.paid_at,
-    )
-
-
 def register(app: typer.Typer) -> None:
     """Adds the payout commands and the incentive imports to the CLI."""
-    from starter.cli.core import AFTER_IMPORT
+    from starter.services.core import AFTER_IMPORT
 
     AFTER_IMPORT.setdefault("bill-status", _release_frozen)
 
@@ -506,162 +337,3 @@ def register(app: typer.Typer) -> None:
 
 
 # ----- imports ---------------------------------------------------------------------------------
-
-
-class _Row(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class ConsumptionRow(_Row):
-    """One consumption line of the billing export."""
-
-    line_id: Ident
-    customer_id: Ident
-    consumed_on: date
-    amount: Decimal = Field(max_digits=16, decimal_places=2)  # negative: a refund
-    payment_kind: PaymentKind
-    site: Site
-    product_line: ProductLine
-
-
-class BillStatusRow(_Row):
-    """Whether every bill of a partner's monthly cycle is paid."""
-
-    partner_id: Ident
-    period: Period
-    all_paid: bool
-    paid_on: date | None = None
-
-    @model_validator(mode="after")
-    def _paid_on_only_when_paid(self) -> BillStatusRow:
-        if not self.all_paid and self.paid_on is not None:
-            raise ValueError("paid_on is given only when all_paid is true")
-        return self
-
-
-class RateRow(_Row):
-    """The incentive rate of a partner type on a site."""
-
-    partner_type: PartnerType
-    site: Site
-    rate: Decimal = Field(ge=0, le=1, decimal_places=4)
-
-
-async def _upsert(
-    s: AsyncSession, table: type[Any], key: Any, values: dict[str, Any], result: ImportResult
-) -> None:
-    result.count(await upsert_row(s, table, key, values))
-
-
-async def _check_consumption(s: AsyncSession, rows: list[ConsumptionRow]) -> list[RowError]:
-    errors = duplicates(rows, lambda r: r.line_id, "line_id")
-    ids = {r.customer_id for r in rows}
-    known = set((await s.scalars(select(Customer.id).where(Customer.id.in_(ids)))).all())
-    for n, r in enumerate(rows, start=1):
-        if r.customer_id not in known:
-            errors.append(
-                RowError(n, "customer_id", f"no customer {r.customer_id}; import customers first")
-            )
-    return errors
-
-
-async def _write_consumption(
-    s: AsyncSession, rows: list[ConsumptionRow], result: ImportResult
-) -> None:
-    for r in rows:
-        await _upsert(s, ConsumptionLineRow, r.line_id, r.model_dump(), result)
-    result.notes.append(
-        "payouts already calculated keep their statement; a FROZEN one is recalculated at release"
-    )
-
-
-async def _check_bill_status(s: AsyncSession, rows: list[BillStatusRow]) -> list[RowError]:
-    errors = duplicates(rows, lambda r: (r.partner_id, r.period), "partner_id")
-    ids = {r.partner_id for r in rows}
-    known = set((await s.scalars(select(Partner.id).where(Partner.id.in_(ids)))).all())
-    for n, r in enumerate(rows, start=1):
-        if r.partner_id not in known:
-            errors.append(RowError(n, "partner_id", f"no partner {r.partner_id}"))
-    return errors
-
-
-async def _write_bill_status(
-    s: AsyncSession, rows: list[BillStatusRow], result: ImportResult
-) -> None:
-    for r in rows:
-        await _upsert(s, PartnerBillStatus, (r.partner_id, r.period), r.model_dump(), result)
-    result.extra["paid"] = [
-        {
-            "partner_id": r.partner_id,
-            "period": r.period,
-            "paid_on": r.paid_on.isoformat() if r.paid_on else None,
-        }
-        for r in rows
-        if r.all_paid
-    ]
-
-
-async def _check_rates(s: AsyncSession, rows: list[RateRow]) -> list[RowError]:
-    return duplicates(rows, lambda r: (r.partner_type, r.site), "partner_type")
-
-
-async def _write_rates(s: AsyncSession, rows: list[RateRow], result: ImportResult) -> None:
-    for r in rows:
-        values = {"partner_type": r.partner_type.value, "site": r.site.value, "rate": r.rate}
-        await _upsert(s, IncentiveRate, (r.partner_type.value, r.site.value), values, result)
-    result.notes.append("new rates apply to statements calculated from now on")
-
-
-async def _release_frozen(ctx: AppContext, result: ImportResult) -> None:
-    """After a bill-status import: FROZEN payouts of the paid months re-check their bills."""
-    paid: list[dict[str, Any]] = result.extra.get("paid", [])
-    if not paid:
-        return
-    async with ctx.sessions() as s:
-        frozen = (
-            await s.scalars(
-                select(IncentivePayout).where(IncentivePayout.status == PayoutStatus.FROZEN.value)
-            )
-        ).all()
-    months = {(p["partner_id"], p["period"]): p["paid_on"] for p in paid}
-    targets = [f for f in frozen if (f.partner_id, f.period) in months]
-    if not targets:
-        return
-    client = await ctx.client()
-    for payout in targets:
-        paid_on = months[(payout.partner_id, payout.period)]
-        await client.get_workflow_handle(payout.payout_id).signal(
-            IncentivePayoutWorkflow.bill_paid,
-            BillPaid(paid_on=date.fromisoformat(paid_on) if paid_on else None),
-        )
-        result.notes.append(f"frozen payout {payout.payout_id} told that its bills are paid")
-
-
-CONSUMPTION = register_importer(
-    Importer(
-        "consumption",
-        ConsumptionRow,
-        _write_consumption,
-        _check_consumption,
-        help="Consumption lines: line_id, customer_id, consumed_on, amount, payment_kind, site, "
-        "product_line.",
-    )
-)
-BILL_STATUS = register_importer(
-    Importer(
-        "bill-status",
-        BillStatusRow,
-        _write_bill_status,
-        _check_bill_status,
-        help="Partner bill status per month: partner_id, period (YYYY-MM), all_paid, paid_on.",
-    )
-)
-RATES = register_importer(
-    Importer(
-        "incentive-rates",
-        RateRow,
-        _write_rates,
-        _check_rates,
-        help="Incentive rates: partner_type, site (china|overseas), rate (e.g. 0.0500).",
-    )
-)

@@ -5,12 +5,8 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
-from decimal import Decimal
-from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel
 from rich.console import Console
 
 from starter.services.errors import (
@@ -21,31 +17,21 @@ from starter.services.errors import (
     CliError,
     RefusedError,
 )
+from starter.services.jsonable import to_jsonable
 
-# Re-exported: the CLI contract names them, the services raise them.
-__all__ = ["EXIT_BAD_INPUT", "EXIT_OK", "EXIT_REFUSED", "BadInputError", "CliError", "RefusedError"]
+# Re-exported: the CLI contract names them, the services raise and build them.
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_OK",
+    "EXIT_REFUSED",
+    "BadInputError",
+    "CliError",
+    "RefusedError",
+    "to_jsonable",
+]
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Pydantic models, enums, decimals and datetimes as plain JSON values."""
-    if isinstance(obj, BaseModel):
-        return obj.model_dump(mode="json")
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple | set):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, Enum):
-        return obj.value
-    if isinstance(obj, Decimal):
-        return str(obj)
-    if isinstance(obj, datetime | date):
-        return obj.isoformat()
-    if isinstance(obj, timedelta):
-        return obj.total_seconds()
-    return obj
 
 
 class _JsonDocument:

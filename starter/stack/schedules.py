@@ -101,13 +101,13 @@ class ScheduleEntry:
 
 def _incentive_run(settings: Settings) -> BaseModel:
     from domain.incentives import MonthlyRunRequest
-    from starter.cli.incentives import payout_defaults
+    from starter.services.incentives import payout_defaults
 
     return MonthlyRunRequest(defaults=payout_defaults(settings))
 
 
 def _renewal_scan(settings: Settings) -> BaseModel:
-    from starter.cli.renewals import scan_request
+    from starter.services.renewals import scan_request
 
     # No as_of: each run scans as of its own start time.
     return scan_request(settings, None)

@@ -19,7 +19,7 @@ from infra.config import Settings
 from infra.db import utcnow
 from infra.smtp_sink import MailSink
 from infra.tables import IncentivePayout
-from starter.cli.incentives import payout_defaults
+from starter.services.incentives import payout_defaults
 from starter.stack.schedules import SCHEDULES, apply_schedules
 from tests.factories import add_partner
 from tests.harness import eventually, new_task_queue, save_history
