@@ -163,6 +163,37 @@ def random_amount(low: Decimal, high: Decimal) -> Decimal:
 # ----- onboarding ---------------------------------------------------------------------------
 
 
+async def read_path_facts(s: AsyncSession, partner_id: str) -> PathFacts | None:
+    """Solution counts, staff certificates and cloud cases of a partner as stored now (None for
+    an unknown partner): what the path thresholds read, in the activity and in reports alike."""
+    partner = await s.get(Partner, partner_id, populate_existing=True)
+    if partner is None:
+        return None
+    certs = (
+        await s.scalars(
+            select(StaffCertificateRow).where(StaffCertificateRow.partner_id == partner_id)
+        )
+    ).all()
+    cases = (
+        await s.scalars(select(CloudServiceCase).where(CloudServiceCase.partner_id == partner_id))
+    ).all()
+    return PathFacts(
+        partner_id=partner_id,
+        certified_solutions=partner.certified_solutions,
+        advanced_solutions=partner.advanced_solutions,
+        certificates=[
+            StaffCertificate(
+                holder=c.holder,
+                kind=CertificateKind(c.kind),
+                number=c.number,
+                expires_on=c.expires_on,
+            )
+            for c in certs
+        ],
+        cases=[CloudCase(case_id=c.case_id, completed_on=c.completed_on) for c in cases],
+    )
+
+
 class OnboardingActivities:
     """Database and bank work of the onboarding workflow."""
 
@@ -598,36 +629,10 @@ class DevelopmentPathActivities:
     async def load_path_facts(self, req: LoadFacts) -> PathFacts:
         """Solution counts, unexpired staff certificates and cloud cases, read now."""
         async with self._sessions() as s:
-            partner = await s.get(Partner, req.partner_id, populate_existing=True)
-            if partner is None:
-                raise NotFoundError(f"partner {req.partner_id} does not exist")
-            certs = (
-                await s.scalars(
-                    select(StaffCertificateRow).where(
-                        StaffCertificateRow.partner_id == req.partner_id
-                    )
-                )
-            ).all()
-            cases = (
-                await s.scalars(
-                    select(CloudServiceCase).where(CloudServiceCase.partner_id == req.partner_id)
-                )
-            ).all()
-        return PathFacts(
-            partner_id=req.partner_id,
-            certified_solutions=partner.certified_solutions,
-            advanced_solutions=partner.advanced_solutions,
-            certificates=[
-                StaffCertificate(
-                    holder=c.holder,
-                    kind=CertificateKind(c.kind),
-                    number=c.number,
-                    expires_on=c.expires_on,
-                )
-                for c in certs
-            ],
-            cases=[CloudCase(case_id=c.case_id, completed_on=c.completed_on) for c in cases],
-        )
+            facts = await read_path_facts(s, req.partner_id)
+        if facts is None:
+            raise NotFoundError(f"partner {req.partner_id} does not exist")
+        return facts
 
     @activity.defn
     @business_errors

@@ -27,11 +27,12 @@ from starter.imports.base import (
     duplicates,
     register_importer,
 )
+from starter.services.actors import find_actor
 from starter.services.context import (
     load_settings,
 )
+from starter.services.errors import CliError
 from starter.services.onboarding import (
-    _actor_in,
     application_id,
     onboarding_timing,
     open_application,
@@ -68,8 +69,10 @@ async def _check_applications(s: AsyncSession, rows: list[ApplicationRow]) -> li
         existing = await open_application(s, row.uscc)
         if existing is not None:
             errors.append(RowError(n, "uscc", f"an application is open: {existing.workflow_id}"))
-        if await _actor_in(s, row.submitted_by) is None:
-            errors.append(RowError(n, "submitted_by", f"no user or customer {row.submitted_by}"))
+        try:
+            await find_actor(s, row.submitted_by)
+        except CliError as exc:  # unknown, or a deactivated user: the same rule as `--as`
+            errors.append(RowError(n, "submitted_by", exc.message))
     errors += duplicates(rows, lambda r: r.uscc, "uscc")
     return errors
 
@@ -93,8 +96,7 @@ async def _start_applications(
         raise ImportRefusedError(Path(result.file), running)
     timing = onboarding_timing(settings)
     for row, form in zip(rows, forms, strict=True):
-        actor = await _actor_in(s, row.submitted_by)
-        assert actor is not None
+        actor = await find_actor(s, row.submitted_by)
         await client.start_workflow(
             OnboardingWorkflow.run,
             OnboardingRequest(form=form, submitted_by=actor, timing=timing),

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import (
     Client,
@@ -22,13 +21,13 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.parties import Actor, Role
+from domain.parties import Actor
 from domain.rules import rule_from_type
 from domain.types import check_duration
 from domain.types import parse_duration as parse_business_duration
 from infra.config import Settings, get_settings
 from infra.db import make_engine, make_sessions
-from infra.tables import Customer, User
+from starter.services.actors import resolve_actor
 from starter.services.errors import BadInputError, CliError, RefusedError
 from starter.services.reach import connect_waiting
 
@@ -65,34 +64,8 @@ class AppContext:
             await self._engine.dispose()
 
     async def actor(self, user_id: str) -> Actor:
-        """Resolves ``--as USER``: a user row, or a customer id acting for itself."""
-        async with self.sessions() as s:
-            user = await s.get(User, user_id)
-            if user is not None:
-                if not user.active:
-                    raise RefusedError(f"user {user_id} is deactivated", rule="user_inactive")
-                return Actor(
-                    user_id=user.id,
-                    role=Role(user.role),
-                    name=user.name,
-                    email=user.email,
-                    partner_id=user.partner_id,
-                    customer_id=user.customer_id,
-                )
-            customer = await s.get(Customer, user_id)
-            if customer is not None:
-                return Actor(
-                    user_id=customer.id,
-                    role=Role.CUSTOMER,
-                    name=customer.name,
-                    email=customer.email,
-                    customer_id=customer.id,
-                )
-            users = (await s.scalars(select(User.id).limit(5))).all()
-        hint = f" (known users include: {', '.join(users)})" if users else " (import users first)"
-        raise BadInputError(
-            f"--as: no user or customer with id {user_id!r}{hint}", rule="unknown_user"
-        )
+        """Resolves ``--as USER``: an active user, or a customer id acting for itself."""
+        return await resolve_actor(self.sessions, user_id)
 
 
 def operator() -> str | None:

@@ -11,12 +11,11 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from activities.onboarding import read_path_facts
 from activities.parties import partner_snapshot
 from domain.certification import (
     LEVELS,
-    CertificateKind,
     CertLevel,
-    CloudCase,
     DevelopmentPath,
     PathFacts,
     PathInvitation,
@@ -24,7 +23,6 @@ from domain.certification import (
     PathView,
     ServiceThresholds,
     SoftwareThresholds,
-    StaffCertificate,
     company_path_refusal,
     shortfalls,
 )
@@ -43,16 +41,14 @@ from domain.uscc import normalize_uscc, uscc_problem
 from infra.config import Settings
 from infra.db import utcnow
 from infra.tables import (
-    CloudServiceCase,
-    Customer,
     OnboardingApplication,
     Partner,
     PathCertification,
     PathMembership,
-    StaffCertificateRow,
     User,
 )
 from infra.tables.onboarding import ACTIVE_MEMBERSHIP_STATUSES
+from starter.services.actors import resolve_actor
 from starter.services.context import (
     AppContext,
     temporal_errors,
@@ -285,33 +281,11 @@ async def path_update(
 
 
 async def load_facts(s: AsyncSession, partner_id: str) -> PathFacts:
-    """The facts the path thresholds read (as the workflow's activity loads them)."""
-    partner = await s.get(Partner, partner_id)
-    if partner is None:
+    """The facts the path thresholds read, read as the workflow's activity reads them."""
+    facts = await read_path_facts(s, partner_id)
+    if facts is None:
         raise BadInputError(f"PARTNER: no partner with id {partner_id!r}")
-    certs = (
-        await s.scalars(
-            select(StaffCertificateRow).where(StaffCertificateRow.partner_id == partner_id)
-        )
-    ).all()
-    cases = (
-        await s.scalars(select(CloudServiceCase).where(CloudServiceCase.partner_id == partner_id))
-    ).all()
-    return PathFacts(
-        partner_id=partner_id,
-        certified_solutions=partner.certified_solutions,
-        advanced_solutions=partner.advanced_solutions,
-        certificates=[
-            StaffCertificate(
-                holder=c.holder,
-                kind=CertificateKind(c.kind),
-                number=c.number,
-                expires_on=c.expires_on,
-            )
-            for c in certs
-        ],
-        cases=[CloudCase(case_id=c.case_id, completed_on=c.completed_on) for c in cases],
-    )
+    return facts
 
 
 async def partner_report(ctx: AppContext, partner_id: str) -> dict[str, Any]:
@@ -403,10 +377,13 @@ async def partner_report(ctx: AppContext, partner_id: str) -> dict[str, Any]:
 
 async def require_ops(ctx: AppContext, user_id: str) -> Actor:
     """Ops record the facts certification reads."""
-    actor = await ctx.actor(user_id)
-    if actor.role != Role.OPS:
-        raise RefusedError(f"only ops record partner facts, not {actor.describe()}", rule="not_ops")
-    return actor
+    return await resolve_actor(
+        ctx.sessions,
+        user_id,
+        roles={Role.OPS},
+        refusal="only ops record partner facts",
+        rule="not_ops",
+    )
 
 
 def _parse_date(value: str | None, option: str) -> date | None:
@@ -416,29 +393,6 @@ def _parse_date(value: str | None, option: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise BadInputError(f"{option}: {value!r} is not a date like 2026-11-23") from None
-
-
-async def _actor_in(s: AsyncSession, user_id: str) -> Actor | None:
-    user = await s.get(User, user_id)
-    if user is not None:
-        return Actor(
-            user_id=user.id,
-            role=Role(user.role),
-            name=user.name,
-            email=user.email,
-            partner_id=user.partner_id,
-            customer_id=user.customer_id,
-        )
-    customer = await s.get(Customer, user_id)
-    if customer is not None:
-        return Actor(
-            user_id=customer.id,
-            role=Role.CUSTOMER,
-            name=customer.name,
-            email=customer.email,
-            customer_id=customer.id,
-        )
-    return None
 
 
 class AgreementChoice(StrEnum):
