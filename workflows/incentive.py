@@ -10,10 +10,12 @@ from typing import NoReturn
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.incentives import (
+    from activities.incentives import IncentiveActivities
+    from activities.payments import PaymentActivities
+    from domain.errors import InvalidStateError, PermissionDeniedError
+    from domain.incentive_models import (
         Contacts,
         CreditRecharge,
-        IncentiveActivities,
         IncentiveFacts,
         IssueVoucher,
         OpenPayout,
@@ -23,8 +25,6 @@ with workflow.unsafe.imports_passed_through():
         RecordInvoice,
         StaffQuery,
     )
-    from activities.payments import BankTransfer, PaymentActivities
-    from domain.errors import InvalidStateError, PermissionDeniedError
     from domain.incentives import (
         FINAL_STATUSES,
         AcceptedInvoice,
@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.invoices import InvoiceExpectations, describe_problems
     from domain.parties import Decision, PartnerSnapshot, Role
+    from domain.payment_models import BankTransfer
     from domain.performance import ZERO, Statement
 
 from workflows.common import (

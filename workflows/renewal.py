@@ -16,14 +16,7 @@ from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.renewals import (
-        AuthorizationActivities,
-        AuthorizationLookup,
-        RenewalActivities,
-        RenewalContextQuery,
-        RenewalRecord,
-        SubscriptionQuery,
-    )
+    from activities.renewals import AuthorizationActivities, RenewalActivities
     from domain.authorizations import (
         FINAL_STATUSES as AUTH_FINAL,
     )
@@ -41,6 +34,12 @@ with workflow.unsafe.imports_passed_through():
         PermissionDeniedError,
     )
     from domain.parties import Actor, Decision, Role
+    from domain.renewal_models import (
+        AuthorizationLookup,
+        RenewalContextQuery,
+        RenewalRecord,
+        SubscriptionQuery,
+    )
     from domain.renewals import (
         FINAL_STATUSES,
         RenewalContext,

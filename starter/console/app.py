@@ -16,7 +16,7 @@ from infra.config import Settings
 from infra.mailer import TEMPLATE_DIR
 from starter.console import routes_auth, routes_dev, routes_tasks
 from starter.console.web import Console
-from starter.web import create_app as create_link_app
+from starter.web.links import create_app as create_link_app
 
 CSS = TEMPLATE_DIR / "web" / "console" / "console.css"
 

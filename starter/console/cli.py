@@ -11,9 +11,11 @@ from typing import Annotated
 
 import typer
 
-from starter.app import JSON_HELP, AppContext, run_async
+from starter.cli.output import emit
+from starter.cli.runner import JSON_HELP, run_async
 from starter.console.auth import WeakPasswordError, set_password
-from starter.output import BadInputError, emit
+from starter.services.context import AppContext
+from starter.services.errors import BadInputError
 
 user_app = typer.Typer(help="Console users: passwords.", no_args_is_help=True)
 

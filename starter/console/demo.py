@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from starter.app import AppContext
 from starter.console.auth import set_password
+from starter.services.context import AppContext
 
 # (user id, role, what to try in the console). The password is ``<user id>-demo``.
 DEMO_SIGNINS: list[tuple[str, str, str]] = [

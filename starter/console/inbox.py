@@ -17,9 +17,9 @@ from domain.parties import Actor, Decision, Role
 from infra.db import utcnow
 from infra.links import fmt_time
 from infra.tables import HumanTask
-from starter.cli_core import inbox_filter
 from starter.console.auth import Sessions
 from starter.console.scope import NotInScopeError, task_in_scope
+from starter.services.core import inbox_filter
 
 # Who may hand a task to someone else (Camunda: an administrator's "set assignee").
 REASSIGNERS = frozenset({Role.OPS, Role.ECOSYSTEM_MANAGER, Role.PARTNER_ADMIN})

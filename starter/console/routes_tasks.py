@@ -22,8 +22,8 @@ from starter.console.csrf import CsrfError
 from starter.console.names import with_names
 from starter.console.scope import NotInScopeError, task_in_scope
 from starter.console.web import Console, Viewer, form_of
-from starter.output import CliError, RefusedError
-from starter.web import readable, sentence
+from starter.services.errors import CliError, RefusedError
+from starter.web.links import readable, sentence
 from workflows.renewal import RenewalWorkflow
 
 # What to do after a refusal, by rule id (the message itself says what is wrong).

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from domain.parties import Actor
 from infra.tables import HumanTask
-from starter.cli_core import inbox_filter
 from starter.console.auth import Sessions
+from starter.services.core import inbox_filter
 
 
 class NotInScopeError(LookupError):

@@ -24,7 +24,7 @@ from domain.invoices import InvoiceDetails, InvoiceType
 from domain.onboarding import AmountEntry, BusinessInfo
 from domain.parties import Actor, Decision
 from domain.renewals import RenewalFeedback, RenewalOutcome
-from starter.app import temporal_errors
+from starter.services.context import temporal_errors
 from workflows.authorization import CustomerAuthorizationWorkflow
 from workflows.development_path import DevelopmentPathWorkflow
 from workflows.incentive import IncentivePayoutWorkflow

@@ -16,11 +16,11 @@ from temporalio.client import Client
 from domain.parties import Actor
 from infra.config import Settings
 from infra.mailer import TEMPLATE_DIR
-from starter.app import AppContext
 from starter.console.auth import Sessions
 from starter.console.csrf import FIELD, PRE_COOKIE, Csrf, CsrfError, new_pre_session
 from starter.console.sessions import COOKIE, SessionInfo, SessionStore
-from starter.output import CliError
+from starter.services.context import AppContext
+from starter.services.errors import CliError
 
 ROLE_NAMES = {
     "ops": "Operations",

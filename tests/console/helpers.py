@@ -110,7 +110,7 @@ async def decide(
 
 async def session_for(web: httpx.AsyncClient, settings: Settings, principal: str) -> None:
     """Signs ``principal`` in directly (the sign-in itself is tested in test_signin)."""
-    from starter.app import AppContext
+    from starter.services.context import AppContext
 
     ctx = AppContext(settings)
     store = SessionStore(

@@ -9,22 +9,22 @@ import pytest
 
 from infra.config import Settings
 from infra.migrate import upgrade_async
-from starter.app import AppContext
 from starter.console.auth import check_password
 from starter.console.demo import DEMO_SIGNINS, demo_password, signins_text, tour
-from starter.demo import load_demo
+from starter.demo.core import load_demo
+from starter.services.context import AppContext
 
 
 async def test_demo_users_sign_in_with_their_printed_passwords(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The demo writes its files under var/demo: keep them in this test's directory.
-    import starter.demo_incentives
-    import starter.demo_renewals
+    import starter.demo.incentives
+    import starter.demo.renewals
 
-    monkeypatch.setattr(starter.demo_incentives, "DEMO_DIR", tmp_path / "demo")
+    monkeypatch.setattr(starter.demo.incentives, "DEMO_DIR", tmp_path / "demo")
     monkeypatch.setattr(
-        starter.demo_renewals, "RENEWED_FILE", tmp_path / "demo" / "subscriptions-renewed.csv"
+        starter.demo.renewals, "RENEWED_FILE", tmp_path / "demo" / "subscriptions-renewed.csv"
     )
     settings = Settings(
         environment="dev",

@@ -98,6 +98,7 @@ async def as_(web: httpx.AsyncClient, settings: Settings, who: str) -> str:
     return csrf_in(inbox.text)
 
 
+@pytest.mark.timeout(300)  # 324 requests; 47 s measured on the shared 2-core machine
 async def test_every_task_route_is_404_outside_the_scope(
     web: httpx.AsyncClient, settings: Settings, sessions: Sessions, tasks: dict[str, int]
 ) -> None:
