@@ -156,8 +156,11 @@ def register(app: typer.Typer) -> None:
 
         run_async(as_json, body)
 
-    @app.command()
+    from starter.cli.tasks import tasks_app
+
+    @tasks_app.callback(invoke_without_command=True)
     def tasks(
+        typer_ctx: typer.Context,
         as_user: Annotated[
             str | None, typer.Option("--as", help="Show the tasks this user may act on.")
         ] = None,
@@ -165,7 +168,9 @@ def register(app: typer.Typer) -> None:
         limit: Annotated[int, typer.Option(min=1, help="At most this many rows.")] = 50,
         as_json: Json = False,
     ) -> None:
-        """The approver inbox: human tasks waiting for a person."""
+        """The approver inbox: human tasks waiting for a person (claim, release, reassign)."""
+        if typer_ctx.invoked_subcommand is not None:
+            return
 
         async def body(ctx: AppContext) -> None:
             actor = await ctx.actor(as_user) if as_user else None
@@ -182,6 +187,8 @@ def register(app: typer.Typer) -> None:
             emit(data, as_json, lambda: _print_tasks(data))
 
         run_async(as_json, body)
+
+    app.add_typer(tasks_app, name="tasks")
 
     @app.command()
     def show(

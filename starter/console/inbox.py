@@ -1,28 +1,29 @@
-"""The inbox: open tasks in the actor's scope, mine first, then the queue; claim, release,
-reassign.
-
-A claim is the task row's ``assignee_user``: one UPDATE guarded by ``assignee_user IS NULL``
-decides between two people claiming at once. A renewal task also has a claim inside its
-workflow (the partner's staff take the order): claiming it here claims it there too.
-"""
+"""The inbox: open tasks in the actor's scope, mine first, then the queue (claim, release
+and reassign are the services', ``starter.services.tasks``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from domain.parties import Actor, Decision, Role
+from domain.parties import Actor
 from infra.db import utcnow
 from infra.links import fmt_time
 from infra.tables import HumanTask
 from starter.console.auth import Sessions
-from starter.console.scope import NotInScopeError, task_in_scope
 from starter.services.core import inbox_filter
+from starter.services.tasks import (
+    REASSIGNERS,
+    ClaimError,
+    NotInScopeError,
+    claim,
+    queue_name,
+    reassign,
+    release,
+)
 
-# Who may hand a task to someone else (Camunda: an administrator's "set assignee").
-REASSIGNERS = frozenset({Role.OPS, Role.ECOSYSTEM_MANAGER, Role.PARTNER_ADMIN})
 # What a workflow id names, by prefix: the business object of a task.
 OBJECTS = (
     ("invitation-", "Invitation"),
@@ -33,10 +34,6 @@ OBJECTS = (
     ("path-", "Development path"),
     ("renewal-", "Renewal"),
 )
-
-
-class ClaimError(Exception):
-    """The claim, release or reassignment cannot be done; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -75,12 +72,6 @@ def due_text(due: datetime | None, now: datetime) -> tuple[str, bool]:
     else:
         hint = f"due in {left.days} days"
     return f"{hint} ({fmt_time(due)})", False
-
-
-def queue_name(task: HumanTask) -> str:
-    """Whose queue the task sits in: ``finance``, ``partner_admin of P-1``..."""
-    party = f" of {task.assignee_party}" if task.assignee_party else ""
-    return f"{task.assignee_role}{party}"
 
 
 def row(task: HumanTask, now: datetime) -> TaskRow:
@@ -139,73 +130,6 @@ async def load_inbox(sessions: Sessions, actor: Actor, limit: int = 200) -> Inbo
     )
 
 
-async def claim(sessions: Sessions, actor: Actor, task_id: int) -> HumanTask:
-    """Takes an open, unclaimed task in scope (claiming one's own claim again is fine)."""
-    task = await task_in_scope(sessions, actor, task_id)
-    if task.status != "open":
-        raise ClaimError(f"this task is closed ({task.status}); nothing to claim")
-    async with sessions.begin() as s:
-        result = await s.execute(
-            update(HumanTask)
-            .where(
-                HumanTask.id == task_id,
-                HumanTask.status == "open",
-                HumanTask.assignee_user.is_(None),
-            )
-            .values(assignee_user=actor.user_id)
-        )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
-        fresh = await task_in_scope(sessions, actor, task_id)
-        if fresh.assignee_user != actor.user_id:
-            raise ClaimError(
-                f"{fresh.assignee_user} claimed this task first; ask them to release it"
-                + (" or reassign it" if actor.role in REASSIGNERS else "")
-            )
-    return await task_in_scope(sessions, actor, task_id)
-
-
-async def release(sessions: Sessions, actor: Actor, task_id: int) -> HumanTask:
-    """Puts a task back in the queue: its holder may, and those who may reassign."""
-    task = await task_in_scope(sessions, actor, task_id)
-    if task.assignee_user is None:
-        raise ClaimError("nobody holds this task; it is already in the queue")
-    if task.assignee_user != actor.user_id and actor.role not in REASSIGNERS:
-        raise ClaimError(f"{task.assignee_user} holds this task; only they can release it")
-    async with sessions.begin() as s:
-        await s.execute(update(HumanTask).where(HumanTask.id == task_id).values(assignee_user=None))
-    return await task_in_scope(sessions, actor, task_id)
-
-
-async def reassign(sessions: Sessions, actor: Actor, task_id: int, to: Actor) -> HumanTask:
-    """Hands an open task to another user who may act on it (ops, managers, partner admins)."""
-    if actor.role not in REASSIGNERS:
-        raise ClaimError("only ops, ecosystem managers and partner admins can reassign tasks")
-    task = await task_in_scope(sessions, actor, task_id)
-    if task.status != "open":
-        raise ClaimError(f"this task is closed ({task.status})")
-    async with sessions.begin() as s:
-        await s.execute(
-            update(HumanTask).where(HumanTask.id == task_id).values(assignee_user=to.user_id)
-        )
-        # The new holder must be able to act on it: the same scope rule, asked in the same
-        # transaction; a refusal rolls the change back.
-        visible = await s.scalar(
-            select(HumanTask.id).where(HumanTask.id == task_id, inbox_filter(to))
-        )
-        if visible is None:
-            await s.rollback()
-            raise ClaimError(
-                f"{to.user_id} ({to.role.value}) cannot act on this task: it waits for "
-                f"{queue_name(task)}"
-            )
-    return await task_in_scope(sessions, actor, task_id)
-
-
-def claim_decision(actor: Actor, nonce: str) -> Decision:
-    """The Decision a renewal workflow's ``claim`` update takes."""
-    return Decision(actor=actor, nonce=nonce)
-
-
 __all__ = [
     "REASSIGNERS",
     "ClaimError",
@@ -216,6 +140,7 @@ __all__ = [
     "claim",
     "due_text",
     "load_inbox",
+    "queue_name",
     "reassign",
     "release",
 ]

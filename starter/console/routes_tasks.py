@@ -24,7 +24,6 @@ from starter.console.scope import NotInScopeError, task_in_scope
 from starter.console.web import Console, Viewer, form_of
 from starter.services.errors import CliError, RefusedError
 from starter.web.links import readable, sentence
-from workflows.renewal import RenewalWorkflow
 
 # What to do after a refusal, by rule id (the message itself says what is wrong).
 HINTS = {
@@ -169,17 +168,7 @@ def register(app: FastAPI, c: Console) -> None:
             return got
         viewer, task, _ = got
         try:
-            if task.kind == "renewal_task" and task.assignee_user is None:
-                # The renewal workflow keeps its own claim: take it there first.
-                client = await c.client()
-                await tk.decide(
-                    client,
-                    task.workflow_id,
-                    tk.Action("claim", "Claim", RenewalWorkflow.claim),
-                    ib.claim_decision(viewer.actor, tk.new_nonce()),
-                    tk.new_nonce(),
-                )
-            task = await ib.claim(c.sessions, viewer.actor, task_id)
+            task = await ib.claim(c.sessions, viewer.actor, task_id, c.client)
         except (ib.ClaimError, CliError) as exc:
             return await task_page(request, viewer, task, 409, refusal=sentence(str(exc)))
         return await back(viewer, f"/tasks/{task_id}", f"You claimed “{task.title}”.")
