@@ -12,6 +12,11 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from domain.authorizations import (
+    AuthorizationRequest,
+    AuthorizationStatus,
+    authorization_workflow_id,
+)
 from domain.incentives import PayoutMethod, PayoutStatus
 from domain.invitations import InvitationRequest, InvitationStatus
 from domain.parties import AssociationMode, Role
@@ -34,6 +39,7 @@ from tests.harness import eventually
 from tests.workflows import test_incentive as incentive
 from tests.workflows import test_renewal_fixtures as renewal_fixtures
 from tests.workflows import test_unbinding as unbinding
+from workflows.authorization import CustomerAuthorizationWorkflow
 from workflows.incentive import IncentivePayoutWorkflow
 from workflows.invitation import InvitationWorkflow
 from workflows.renewal import RenewalWorkflow
@@ -264,3 +270,46 @@ async def test_partner_staff_claims_a_renewal_in_the_workflow_too_and_sends_feed
     done = await decide(web, task.id, "feedback", outcome="will_renew")
     assert done.status_code == 303
     assert (await h.query(RenewalWorkflow.status)).status == RenewalStatus.WILL_RENEW
+
+
+async def test_customer_authorizes_the_partner_from_the_inbox(
+    client: Client,
+    worker: Worker,
+    env: WorkflowEnvironment,
+    sessions: Sessions,
+    settings: Settings,
+    web: httpx.AsyncClient,
+    other_web: httpx.AsyncClient,
+) -> None:
+    now = await renewal_fixtures.server_now(env)
+    party = await renewal_fixtures.setup_party(sessions, now)
+    h = await client.start_workflow(
+        CustomerAuthorizationWorkflow.run,
+        AuthorizationRequest(
+            partner_id="P-1",
+            customer_id="C-1",
+            requested_by=party.staff,
+            accept_commitment_letter=True,
+            purpose="renew the database cluster",
+        ),
+        id=authorization_workflow_id("P-1", "C-1"),
+        task_queue=worker.task_queue,
+    )
+    task = await open_task(sessions, "authorization_customer")
+    # The partner that asked cannot decide for the customer: the task is not in its scope.
+    await session_for(other_web, settings, party.admin.user_id)
+    assert (await other_web.get(f"/tasks/{task.id}")).status_code == 404
+    await session_for(web, settings, "C-1")
+    page = await web.get(f"/tasks/{task.id}")
+    assert "Authorize" in page.text and "Refuse" in page.text
+    done = await decide(web, task.id, "approve")
+    assert done.status_code == 303
+    view = await h.query(CustomerAuthorizationWorkflow.status)
+    assert view.status == AuthorizationStatus.APPROVED
+    assert (await task_row(sessions, task.id)).decided_by == "C-1"
+
+    async def idle() -> None:  # ended with no activity in flight: the test clock stays free
+        assert not (await h.describe()).raw_description.pending_activities
+
+    await eventually(idle)
+    await h.terminate("test done")
