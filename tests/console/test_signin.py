@@ -179,3 +179,12 @@ async def test_set_password_refuses_weak_passwords_and_customers(
         await set_password(sessions, "pa-1", "short")
     with pytest.raises(LookupError):
         await set_password(sessions, "C-1", PASSWORD)
+
+
+async def test_the_dev_mailbox_exists_only_in_the_dev_stack(
+    web: httpx.AsyncClient, people: None
+) -> None:
+    # This console was not given the sink's directory (not `partnerflow dev`): no mailbox.
+    assert (await web.get("/dev/mailbox")).status_code == 404
+    assert (await web.get("/dev/mailbox/anything")).status_code == 404
+    assert "Dev mailbox" not in (await web.get("/signin")).text
