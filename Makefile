@@ -21,7 +21,7 @@ run: $(STAMP)  ## start the embedded dev stack (Temporal, SMTP sink, worker, lin
 	$(BIN)/partnerflow dev
 
 test: $(STAMP)  ## the whole test suite
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15
 
 lint: $(STAMP)  ## ruff lint and format check
 	$(BIN)/ruff check .
