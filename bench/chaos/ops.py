@@ -1,0 +1,125 @@
+"""The driver's calls to Temporal, made to ride out the faults the run injects: a server that
+restarts, a worker killed in the middle of a workflow task. A transient failure (the server
+unreachable, an RPC timing out) is asked again, with the same update id for an update so that
+Temporal runs it once. A business refusal (an ``ApplicationError`` naming a rule) is not
+retried: it is raised as ``RefusedError`` so that the run can tell refused from lost."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+V = TypeVar("V")
+
+# Long enough to ride out a server restart (a few seconds) on a loaded machine.
+PATIENCE = 180.0
+POLL_FIRST = 0.05
+POLL_MAX = 0.5
+
+
+class StuckError(Exception):
+    """A workflow did not reach the state the driver waits for within ``PATIENCE``."""
+
+
+class RefusedError(Exception):
+    """Temporal ran an update and the workflow refused it (a business rule said no)."""
+
+    def __init__(self, workflow_id: str, update: str, rule: str, message: str) -> None:
+        super().__init__(f"{workflow_id}: {update} refused ({rule}): {message}")
+        self.rule = rule
+
+
+def _deadline() -> float:
+    return asyncio.get_running_loop().time() + PATIENCE
+
+
+async def retrying(what: str, call: Callable[[], Awaitable[V]]) -> V:
+    """``call()`` until it does not fail with an RPC error, for at most ``PATIENCE``."""
+    deadline = _deadline()
+    delay = 0.2
+    while True:
+        try:
+            return await call()
+        except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
+            if asyncio.get_running_loop().time() > deadline:
+                raise StuckError(f"{what}: no answer in {PATIENCE:.0f}s: {exc}") from exc
+        await asyncio.sleep(delay)
+        delay = min(2.0, delay * 1.5)
+
+
+async def start(client: Client, run: Any, arg: Any, **kw: Any) -> WorkflowHandle[Any, Any]:
+    """Starts a workflow; a start that reached the server before the answer was lost is found
+    again by its business id (the id is the idempotency key)."""
+    wid = kw["id"]
+
+    async def once() -> WorkflowHandle[Any, Any]:
+        try:
+            return await client.start_workflow(run, arg, **kw)
+        except WorkflowAlreadyStartedError:
+            return client.get_workflow_handle(wid)
+
+    return await retrying(f"start {wid}", once)
+
+
+async def poll(
+    h: WorkflowHandle[Any, Any], query: Any, ready: Callable[[Any], bool], what: str = ""
+) -> Any:
+    """Queries until ``ready`` holds, backing off from 50 ms to 500 ms; a query that fails
+    (no worker at the moment, the server restarting) is asked again."""
+    delay = POLL_FIRST
+    deadline = _deadline()
+    value: Any = "no answer"
+    while True:
+        try:
+            value = await h.query(query)
+        except RPCError as exc:
+            value = f"no answer ({exc})"
+        else:
+            if ready(value):
+                return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise StuckError(f"{h.id}: {what or 'state'} still {value!r} after {PATIENCE:.0f}s")
+        await asyncio.sleep(delay)
+        delay = min(POLL_MAX, delay * 1.5)
+
+
+def _rule_of(exc: WorkflowUpdateFailedError) -> tuple[str, str] | None:
+    cause: BaseException | None = exc.cause
+    while cause is not None and not isinstance(cause, ApplicationError):
+        cause = getattr(cause, "cause", None)
+    if isinstance(cause, ApplicationError) and cause.type:
+        return cause.type, cause.message
+    return None
+
+
+async def decide(h: WorkflowHandle[Any, Any], update: Any, arg: Any) -> Any:
+    """Sends an update and waits for its result, asking again with the same update id while the
+    call fails in transit. A refusal naming a rule raises ``RefusedError``; an update that
+    failed for any other reason is a bug and re-raised as it came."""
+    update_id = f"chaos-{uuid.uuid4().hex}"
+    name = getattr(update, "__name__", str(update))
+    try:
+        return await retrying(
+            f"{h.id}: {name}", lambda: h.execute_update(update, arg, id=update_id)
+        )
+    except WorkflowUpdateFailedError as exc:
+        rule = _rule_of(exc)
+        if rule is None:
+            raise
+        raise RefusedError(h.id, name, *rule) from exc
+
+
+async def result(h: WorkflowHandle[Any, Any]) -> Any:
+    """The workflow's result, waiting through server restarts."""
+    return await retrying(f"{h.id}: result", lambda: h.result())
