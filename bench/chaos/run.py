@@ -108,7 +108,7 @@ async def run_chaos(opts: ChaosOptions) -> RunResult:
             f"{opts.workers} workers, app database {'PostgreSQL ' + str(db.pg_name) if use_pg else 'SQLite'}"
         )
         client = await Client.connect(
-            stack.temporal_address, data_converter=pydantic_data_converter
+            stack.temporal_address, data_converter=pydantic_data_converter, runtime=sdk_runtime()
         )
         sessions = make_sessions(engine)
         fleet = await Fleet.seed(sessions, opts.n, opts.business_seconds)
