@@ -52,7 +52,9 @@ def parse(argv: list[str]) -> ChaosOptions:
         default="auto",
         help="auto: PostgreSQL when 127.0.0.1:5432 answers",
     )
-    p.add_argument("--concurrency", type=int, default=400, help="workflows driven at once at most")
+    p.add_argument(
+        "--concurrency", type=int, default=60, help="workflows driven at once at most (default 60)"
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed of the fault moments and order")
     p.add_argument("--keep", action="store_true", help="keep the working directory and database")
     a = p.parse_args(argv)

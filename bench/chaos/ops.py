@@ -22,10 +22,12 @@ from temporalio.service import RPCError
 
 V = TypeVar("V")
 
-# Long enough to ride out a server restart (a few seconds) on a loaded machine.
-PATIENCE = 180.0
-POLL_FIRST = 0.05
-POLL_MAX = 0.5
+# How long a call may keep failing (or a state keep not coming) before the driver gives up on
+# the case: long enough to ride out a server restart and a CPU-starved worker.
+PATIENCE = 240.0
+# Each query is a task on a worker; hundreds of cases polling fast would starve the workers.
+POLL_FIRST = 0.25
+POLL_MAX = 2.0
 
 
 class StuckError(Exception):
@@ -45,13 +47,15 @@ def _deadline() -> float:
 
 
 async def retrying(what: str, call: Callable[[], Awaitable[V]]) -> V:
-    """``call()`` until it does not fail with an RPC error, for at most ``PATIENCE``."""
-    deadline = _deadline()
+    """``call()`` until it does not fail with an RPC error, for at most ``PATIENCE`` after the
+    first failure (a call may legitimately wait long: a result, an update running activities)."""
+    deadline: float | None = None
     delay = 0.2
     while True:
         try:
             return await call()
         except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
+            deadline = deadline or _deadline()
             if asyncio.get_running_loop().time() > deadline:
                 raise StuckError(f"{what}: no answer in {PATIENCE:.0f}s: {exc}") from exc
         await asyncio.sleep(delay)
@@ -75,7 +79,7 @@ async def start(client: Client, run: Any, arg: Any, **kw: Any) -> WorkflowHandle
 async def poll(
     h: WorkflowHandle[Any, Any], query: Any, ready: Callable[[Any], bool], what: str = ""
 ) -> Any:
-    """Queries until ``ready`` holds, backing off from 50 ms to 500 ms; a query that fails
+    """Queries until ``ready`` holds, backing off from 0.25 s to 2 s; a query that fails
     (no worker at the moment, the server restarting) is asked again."""
     delay = POLL_FIRST
     deadline = _deadline()

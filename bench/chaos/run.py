@@ -7,6 +7,7 @@ import asyncio
 import logging
 import random
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -35,7 +36,7 @@ class ChaosOptions:
     workers: int = 3
     window: float = 420.0  # seconds over which cases start and faults go in
     business_seconds: float = 20.0
-    concurrency: int = 400
+    concurrency: int = 60
     seed: int = 0
     database: str = "auto"  # auto | postgres | sqlite
     keep: bool = False
@@ -160,8 +161,13 @@ async def _progress(tasks: list[asyncio.Task[Outcome]], log: FaultLog, t0: float
         say(f"{time.monotonic() - t0:5.0f}s: {done}/{len(tasks)} ended; faults {log.counts}")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # so that the run's ``finally`` stops the stack it started
+
+
 def main_run(opts: ChaosOptions) -> int:
     """Runs, prints the table, returns the exit code (1 on any loss)."""
+    signal.signal(signal.SIGTERM, _interrupt)
     result = asyncio.run(run_chaos(opts))
     print(table(result, opts.n))
     if opts.keep:
