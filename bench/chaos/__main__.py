@@ -12,8 +12,8 @@ from bench.chaos.faults import FaultPlan
 from bench.chaos.run import ChaosOptions, main_run
 
 # The largest run measured to finish within 15 minutes on this 2-core machine (README).
-DEFAULT_N = 40
-DEFAULT_WINDOW = 420.0
+DEFAULT_N = 25
+DEFAULT_WINDOW = 480.0
 
 
 def parse(argv: list[str]) -> ChaosOptions:

@@ -89,11 +89,14 @@ async def inject(
             if pid is not None:
                 log.note(kind, started, f"pid {pid}")
         elif kind == "server_restart":
+            # The first restart is a crash (SIGKILL), the next a clean stop, and so on.
+            crash = log.counts.get(kind, 0) % 2 == 0
             t0 = time.monotonic()
-            await stack.restart_server()
+            await stack.restart_server(crash)
             down = time.monotonic() - t0
             log.extra["server_down_s"] = log.extra.get("server_down_s", 0.0) + down
-            log.note(kind, started, f"back after {down:.1f}s")
+            how = "SIGKILL" if crash else "SIGTERM"
+            log.note(kind, started, f"{how}, back after {down:.1f}s")
         elif kind == "smtp_outage" and stack.sink is not None:
             await stack.stop_sink()
             log.note(kind, started, f"sink killed for {plan.smtp_outage_seconds:.0f}s")

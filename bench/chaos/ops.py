@@ -20,6 +20,8 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from domain.rules import is_registered
+
 V = TypeVar("V")
 
 # How long a call may keep failing (or a state keep not coming) before the driver gives up on
@@ -32,6 +34,11 @@ POLL_MAX = 2.0
 
 class StuckError(Exception):
     """A workflow did not reach the state the driver waits for within ``PATIENCE``."""
+
+
+class LostUpdateError(Exception):
+    """An update failed for a reason that is no business rule (e.g. an activity inside its
+    handler gave up): the decision was lost, which is a bug."""
 
 
 class RefusedError(Exception):
@@ -99,10 +106,11 @@ async def poll(
 
 
 def _rule_of(exc: WorkflowUpdateFailedError) -> tuple[str, str] | None:
-    cause: BaseException | None = exc.cause
-    while cause is not None and not isinstance(cause, ApplicationError):
-        cause = getattr(cause, "cause", None)
-    if isinstance(cause, ApplicationError) and cause.type:
+    """The rule id when the update was refused by a business rule: the handler (or validator)
+    raised a non-retryable ``ApplicationError`` whose type is a registered rule. An activity
+    that failed inside the handler (``ActivityError``, whatever its cause) is not a refusal."""
+    cause = exc.cause
+    if isinstance(cause, ApplicationError) and cause.type and is_registered(cause.type):
         return cause.type, cause.message
     return None
 
@@ -120,7 +128,7 @@ async def decide(h: WorkflowHandle[Any, Any], update: Any, arg: Any) -> Any:
     except WorkflowUpdateFailedError as exc:
         rule = _rule_of(exc)
         if rule is None:
-            raise
+            raise LostUpdateError(f"{h.id}: {name} failed, not refused: {exc.cause!r}") from exc
         raise RefusedError(h.id, name, *rule) from exc
 
 

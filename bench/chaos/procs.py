@@ -214,9 +214,11 @@ class ChaosStack:
         self.server = self._spawn(argv)
         await wait_port(self.temporal_port, self.server, "temporal dev server", 60)
 
-    async def restart_server(self) -> None:
-        """Stops the server (SIGTERM, as a deploy would) and starts it on the same file/port."""
-        await asyncio.to_thread(stop_process, self.server)
+    async def restart_server(self, crash: bool) -> None:
+        """Stops the server, with SIGKILL (a crash) or SIGTERM (as a deploy would), and starts
+        it again on the same SQLite file and port."""
+        sig = signal.SIGKILL if crash else signal.SIGTERM
+        await asyncio.to_thread(stop_process, self.server, sig)
         await self.start_server()
 
     # ----- SMTP sink --------------------------------------------------------------------
