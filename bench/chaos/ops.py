@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -26,10 +27,13 @@ V = TypeVar("V")
 
 # How long a call may keep failing (or a state keep not coming) before the driver gives up on
 # the case: long enough to ride out a server restart and a CPU-starved worker.
-PATIENCE = 240.0
+PATIENCE = 300.0
 # Each query is a task on a worker; hundreds of cases polling fast would starve the workers.
 POLL_FIRST = 0.25
 POLL_MAX = 2.0
+RESENDS = 3
+# Updates that failed without a rule and were sent again, by update name (for the table).
+RESENT: Counter[str] = Counter()
 
 
 class StuckError(Exception):
@@ -117,19 +121,26 @@ def _rule_of(exc: WorkflowUpdateFailedError) -> tuple[str, str] | None:
 
 async def decide(h: WorkflowHandle[Any, Any], update: Any, arg: Any) -> Any:
     """Sends an update and waits for its result, asking again with the same update id while the
-    call fails in transit. A refusal naming a rule raises ``RefusedError``; an update that
-    failed for any other reason is a bug and re-raised as it came."""
-    update_id = f"chaos-{uuid.uuid4().hex}"
+    call fails in transit. A refusal naming a rule raises ``RefusedError``. An update that the
+    workflow ran and failed for another reason (an activity inside its handler gave up: the
+    caller is told, nothing was applied) is sent again as a new decision, as a person would
+    click again, at most ``RESENDS`` times; then ``LostUpdateError``."""
     name = getattr(update, "__name__", str(update))
-    try:
-        return await retrying(
-            f"{h.id}: {name}", lambda: h.execute_update(update, arg, id=update_id)
-        )
-    except WorkflowUpdateFailedError as exc:
-        rule = _rule_of(exc)
-        if rule is None:
-            raise LostUpdateError(f"{h.id}: {name} failed, not refused: {exc.cause!r}") from exc
-        raise RefusedError(h.id, name, *rule) from exc
+
+    def send(update_id: str) -> Callable[[], Awaitable[Any]]:
+        return lambda: h.execute_update(update, arg, id=update_id)
+
+    for attempt in range(RESENDS + 1):
+        try:
+            return await retrying(f"{h.id}: {name}", send(f"chaos-{uuid.uuid4().hex}"))
+        except WorkflowUpdateFailedError as exc:
+            rule = _rule_of(exc)
+            if rule is not None:
+                raise RefusedError(h.id, name, *rule) from exc
+            RESENT[name] += 1
+            if attempt == RESENDS:
+                raise LostUpdateError(f"{h.id}: {name} failed, not refused: {exc.cause!r}") from exc
+    raise AssertionError("unreachable")
 
 
 async def result(h: WorkflowHandle[Any, Any]) -> Any:

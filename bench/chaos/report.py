@@ -56,6 +56,10 @@ def table(r: RunResult, n: int) -> str:
         lines.append(
             f"  {'app connections terminated':<{w - 2}}{r.faults.extra['db_connections_killed']:>7.0f}"
         )
+    resent = ", ".join(f"{k} {c}" for k, c in sorted(r.resent.items())) or "none"
+    lines.append(
+        f"  {'updates failed without a rule, sent again: ' + resent:<{w - 2}}{sum(r.resent.values()):>7}"
+    )
     temporal = ", ".join(f"{k} {c}" for k, c in sorted(v.temporal.items()))
     outbox = ", ".join(f"{k} {c}" for k, c in sorted(v.outbox.items())) or "empty"
     lines += [

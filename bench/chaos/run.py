@@ -53,6 +53,7 @@ class RunResult:
     seconds: float
     database: str
     workdir: Path
+    resent: dict[str, int] = field(default_factory=dict)  # failed updates sent again, by name
 
     @property
     def ok(self) -> bool:
@@ -83,6 +84,7 @@ async def run_chaos(opts: ChaosOptions) -> RunResult:
     started = time.monotonic()
     # The SDK core warns on each retried call; during a server restart that is expected.
     logging.getLogger(CORE_LOGGER).setLevel(logging.ERROR)
+    ops.RESENT.clear()
     workdir = Path(tempfile.mkdtemp(prefix="pf-chaos-"))
     use_pg = opts.database == "postgres" or (opts.database == "auto" and await postgres_answers())
     if opts.database == "postgres" and not await postgres_answers():
@@ -143,6 +145,7 @@ async def run_chaos(opts: ChaosOptions) -> RunResult:
             seconds=time.monotonic() - started,
             database="PostgreSQL" if use_pg else "SQLite",
             workdir=workdir,
+            resent=dict(ops.RESENT),
         )
     finally:
         if keeper is not None:
