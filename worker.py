@@ -81,6 +81,7 @@ def build_worker(
         ),
         interceptors=[ObservabilityInterceptor()],
         max_concurrent_activities=100,
+        max_concurrent_workflow_tasks=deps.settings.worker_max_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=deps.settings.worker_shutdown_grace_seconds),
     )
 
