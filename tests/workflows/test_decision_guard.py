@@ -13,8 +13,8 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from activities.invitations import BindingOutcome, CreateBinding
 from activities.registry import Deps
+from domain.invitation_models import BindingOutcome, CreateBinding
 from domain.invitations import InvitationRequest, InvitationStatus, InvitationView
 from domain.parties import Decision, Role
 from infra.smtp_sink import MailSink
