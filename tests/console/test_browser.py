@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, expect
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from domain.incentives import PayoutMethod, PayoutStatus
@@ -27,7 +28,7 @@ from infra.smtp_sink import MailSink
 from tests.console.browser import chromium, keep_screenshot, served
 from tests.console.helpers import PASSWORD, Sessions, open_task, with_password
 from tests.factories import add_customer, add_partner, add_user
-from tests.harness import eventually
+from tests.harness import eventually, finished
 from tests.workflows import test_incentive as incentive
 from tests.workflows import test_unbinding as unbinding
 from workflows.invitation import InvitationWorkflow
@@ -152,7 +153,12 @@ async def test_customer_signs_in_by_the_emailed_link_and_accepts_the_invitation(
 
 
 async def test_partner_admin_approves_a_customer_unbinding_and_a_wrong_scope_url_is_404(
-    browser: Browser, site: str, client: Client, worker: Worker, sessions: Sessions
+    browser: Browser,
+    site: str,
+    client: Client,
+    worker: Worker,
+    env: WorkflowEnvironment,
+    sessions: Sessions,
 ) -> None:
     parties = await unbinding.add_parties(sessions, allocated="500.00")
     await add_user(sessions, "fin-9", Role.FINANCE)
@@ -176,11 +182,16 @@ async def test_partner_admin_approves_a_customer_unbinding_and_a_wrong_scope_url
     answer = await other.goto(f"{site}/tasks/{task.id}")
     assert answer is not None and answer.status == 404
     await expect(other.get_by_role("heading", name="Not found")).to_be_visible()
-    await h.result()
+    await finished(env, h)
 
 
 async def test_finance_approves_a_payout(
-    browser: Browser, site: str, client: Client, worker: Worker, sessions: Sessions
+    browser: Browser,
+    site: str,
+    client: Client,
+    worker: Worker,
+    env: WorkflowEnvironment,
+    sessions: Sessions,
 ) -> None:
     p = await incentive.seed(sessions)
     await with_password(sessions, "fin-1")
@@ -197,7 +208,7 @@ async def test_finance_approves_a_payout(
     await expect(page.get_by_role("status")).to_contain_text("You claimed")
     await page.get_by_role("button", name="Approve the payout").click()
     await expect(page.get_by_role("status")).to_contain_text("Approve the payout")
-    assert (await h.result()).status == PayoutStatus.PAID
+    assert (await finished(env, h)).status == PayoutStatus.PAID
 
 
 async def test_a_tampered_email_link_is_refused(

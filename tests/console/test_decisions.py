@@ -35,7 +35,7 @@ from tests.console.helpers import (
     task_row,
 )
 from tests.factories import add_customer, add_partner, add_user
-from tests.harness import eventually
+from tests.harness import eventually, finished
 from tests.workflows import test_incentive as incentive
 from tests.workflows import test_renewal_fixtures as renewal_fixtures
 from tests.workflows import test_unbinding as unbinding
@@ -127,6 +127,7 @@ async def test_customer_declines_with_a_reason(
 
 async def test_partner_admin_approves_a_customer_initiated_unbinding_staff_cannot_see_it(
     client: Client,
+    env: WorkflowEnvironment,
     worker: Worker,
     sessions: Sessions,
     settings: Settings,
@@ -147,11 +148,12 @@ async def test_partner_admin_approves_a_customer_initiated_unbinding_staff_canno
     assert done.status_code == 303
     view = await h.query(UnbindingWorkflow.status)
     assert view.status == RequestStatus.APPROVED
-    await h.result()
+    await finished(env, h)
 
 
 async def test_partner_admin_rejects_an_unbinding(
     client: Client,
+    env: WorkflowEnvironment,
     worker: Worker,
     sessions: Sessions,
     settings: Settings,
@@ -167,11 +169,12 @@ async def test_partner_admin_rejects_an_unbinding(
     done = await decide(web, task.id, "reject", comment="Unpaid orders first")
     assert done.status_code == 303
     assert (await h.query(UnbindingWorkflow.status)).status == RequestStatus.REJECTED
-    await h.result()
+    await finished(env, h)
 
 
 async def test_payout_applied_invoiced_and_approved_from_the_inbox(
     client: Client,
+    env: WorkflowEnvironment,
     worker: Worker,
     sessions: Sessions,
     settings: Settings,
@@ -212,7 +215,7 @@ async def test_payout_applied_invoiced_and_approved_from_the_inbox(
     assert "1400.00" in page.text
     done = await decide(other_web, approval.id, "approve", comment="Checked the invoice")
     assert done.status_code == 303
-    result = await h.result()
+    result = await finished(env, h)
     assert result.status == PayoutStatus.PAID and result.amount == Decimal("1400.00")
     assert (await task_row(sessions, approval.id)).decided_by == "fin-1"
 
