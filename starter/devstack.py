@@ -112,6 +112,7 @@ def dev_env_values(settings: Settings, ports: DevPorts) -> dict[str, str]:
         "PARTNERFLOW_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports.web}",
         "PARTNERFLOW_DEV_MAIL_DIR": str(settings.dev_mail_dir),
         "PARTNERFLOW_LINK_SECRET": settings.link_secret,
+        "PARTNERFLOW_CODEC_CORS_ORIGIN": f"http://127.0.0.1:{ports.ui}",
     }
 
 
@@ -168,6 +169,9 @@ def child_specs(settings: Settings, ports: DevPorts, workers: int) -> list[Child
         "synchronous=NORMAL",
         "--log-level",
         "error",
+        # The UI decodes the encrypted payloads through the link server (infra/codec_server.py).
+        "--ui-codec-endpoint",
+        f"http://127.0.0.1:{ports.web}/codec",
     ]
     for name in SEARCH_ATTRIBUTES:
         temporal_argv += ["--search-attribute", f"{name}=Keyword"]

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from tests.harness import HISTORIES
+from tests.harness import HISTORIES, codec_converter
 from worker import ValidateOnceSandboxRunner
 from workflows.registry import ALL_WORKFLOWS
 
@@ -30,7 +29,7 @@ def _workflow_type(path: Path) -> str:
 async def test_history_replays(path: Path) -> None:
     replayer = Replayer(
         workflows=ALL_WORKFLOWS,
-        data_converter=pydantic_data_converter,
+        data_converter=codec_converter(),
         workflow_runner=ValidateOnceSandboxRunner(),
     )
     history = WorkflowHistory.from_json(path.stem, path.read_text())
