@@ -96,3 +96,14 @@ def test_every_workflow_type_has_its_stored_paths() -> None:
         f"stored histories differ from EXPECTED_PATHS:\nstored:\n{describe(stored)}\n"
         f"expected:\n{describe(EXPECTED_PATHS)}"
     )
+
+
+def test_stored_histories_were_recorded_under_the_codec() -> None:
+    # A history recorded without the codec replays too (clear payloads pass through), but it
+    # is not what production writes: re-record with `make histories`.
+    clear = [
+        p.stem
+        for p in FILES
+        if '"encoding": "anNvbi9wbGFpbg=="' in p.read_text()  # base64 of json/plain
+    ]
+    assert not clear, f"recorded without the payload codec (run `make histories`): {clear}"
