@@ -36,11 +36,12 @@ def codec_routes(settings: Settings, payload_codec: PayloadCodec | None = None) 
     the_codec = payload_codec or codec(settings)
     token = settings.codec_token.get_secret_value() if settings.codec_token else None
     closed = token is None and settings.environment == "production"
-    origin = settings.codec_cors_origin.rstrip("/")
+    origins = {o.strip().rstrip("/") for o in settings.codec_cors_origins.split(",") if o.strip()}
 
     def cors(request: Request) -> dict[str, str]:
-        # Only the configured UI origin may read the answers from a browser.
-        if request.headers.get("origin", "").rstrip("/") != origin:
+        # Only the configured UI origins may read the answers from a browser.
+        origin = request.headers.get("origin", "").rstrip("/")
+        if origin not in origins:
             return {}
         return {
             "Access-Control-Allow-Origin": origin,

@@ -288,8 +288,8 @@ class Settings(BaseSettings):
     # show decoded payloads. Unset: the endpoints answer only in dev and test (dev key only);
     # in production they stay closed until a token is set.
     codec_token: SecretStr | None = None
-    # The Temporal UI's origin, allowed by the codec server's CORS answers.
-    codec_cors_origin: str = "http://127.0.0.1:8233"
+    # The Temporal UI's origins (comma-separated), allowed by the codec server's CORS answers.
+    codec_cors_origins: str = "http://127.0.0.1:8233,http://localhost:8233"
 
     @property
     def effective_log_format(self) -> Literal["json", "text"]:

@@ -182,7 +182,9 @@ async def test_codec_server_wants_the_token_and_round_trips() -> None:
 
 
 async def test_codec_server_cors_answers_the_ui_origin_only() -> None:
-    settings = Settings(environment="test", codec_cors_origin="http://ui.test", _env_file=None)
+    settings = Settings(
+        environment="test", codec_cors_origins="http://ui.test, http://localhost:1", _env_file=None
+    )
     async with _app(settings) as http:
         ui = {"Origin": "http://ui.test", "Access-Control-Request-Method": "POST"}
         pre = await http.options("/codec/decode", headers=ui)
