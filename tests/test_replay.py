@@ -1,7 +1,8 @@
 """Every stored history replays against today's workflow code.
 
 A change that would break running workflows (a removed activity call, a reordered timer)
-fails here. Histories are recorded by the workflow tests with PARTNERFLOW_RECORD_HISTORIES=1.
+fails here. Histories are recorded by the workflow tests with PARTNERFLOW_RECORD_HISTORIES=1
+(`make histories`), under the payload codec.
 """
 
 from __future__ import annotations
