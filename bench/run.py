@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from bench.drivers import Driver, InvitationDriver, RenewalDriver, Sessions, UnbindingDriver
 from bench.drivers_more import IncentiveDriver, OnboardingDriver
@@ -23,6 +22,8 @@ from bench.goals import LATENCY_P95_RATIO_GOAL, THROUGHPUT_RATIO_GOALS
 from bench.latency import LatencyResult, measure_latency
 from bench.shape import Shape, shape_from_history
 from bench.stack import TASK_QUEUE, Stack, running_stack
+from infra.codec import data_converter
+from infra.config import Settings
 from infra.db import make_engine, make_sessions
 
 DRIVERS: dict[str, Callable[[], Driver]] = {
@@ -157,7 +158,9 @@ def run(opts: Options) -> int:
 
 
 async def _run(opts: Options, stack: Stack) -> int:
-    client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
+    # The bench worker's converter: dev settings, the codec keys of this environment.
+    converter = data_converter(Settings(environment="dev", _env_file=None))
+    client = await Client.connect(stack.temporal_address, data_converter=converter)
     engine = make_engine(stack.database_url)
     sessions = make_sessions(engine)
     drivers = {name: DRIVERS[name]() for name in opts.types}

@@ -26,6 +26,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.parties import Actor, Decision
+from infra.codec_server import codec_routes
 from infra.config import Settings
 from infra.db import insert_ignore, utcnow
 from infra.links import InvalidLinkError, LinkClaims, LinkSigner, fmt_time
@@ -366,6 +367,7 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
         routes=[
             Route("/a/{token}", show, methods=["GET"]),
             Route("/a/{token}", act, methods=["POST"]),
+            *codec_routes(settings),
         ],
         lifespan=lifespan,
     )
