@@ -30,6 +30,14 @@ log = logging.getLogger("partnerflow.worker")
 
 _validated: set[str] = set()
 
+# Modules a new workflow run shares with the worker instead of importing afresh into its
+# sandbox: OpenTelemetry (one copy for the tracing interceptor), and our own modules without
+# workflow code (pydantic payloads, pure rules, activity definitions referenced by name) -- they
+# hold no state a run could change, and re-importing them cost every new run its share of the
+# sandbox's start-up time.
+PASSTHROUGH_MODULES = ("opentelemetry", "domain", "activities", "infra")
+RESTRICTIONS = SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+
 
 class ValidateOnceSandboxRunner(SandboxedWorkflowRunner):
     """The standard sandbox, validating each workflow definition once per process.
@@ -60,6 +68,7 @@ def build_worker(
     On shutdown it stops polling and gives in-flight activities the configured grace
     period to finish before they are cancelled.
     """
+    settings = deps.settings
     defs = list(workflows or ALL_WORKFLOWS)
     preinit_workflows(workflow._Definition.must_from_class(cls).name for cls in defs)
     return Worker(
@@ -67,13 +76,13 @@ def build_worker(
         task_queue=task_queue,
         workflows=defs,
         activities=[*build_activities(deps), *extra_activities],
-        # OpenTelemetry is used by the tracing interceptor inside workflows: one copy of it.
-        workflow_runner=ValidateOnceSandboxRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules("opentelemetry")
-        ),
+        workflow_runner=ValidateOnceSandboxRunner(restrictions=RESTRICTIONS),
         interceptors=[ObservabilityInterceptor()],
         max_concurrent_activities=100,
-        graceful_shutdown_timeout=timedelta(seconds=deps.settings.worker_shutdown_grace_seconds),
+        max_cached_workflows=settings.worker_cache,
+        max_concurrent_workflow_task_polls=settings.worker_workflow_pollers,
+        max_concurrent_activity_task_polls=settings.worker_activity_pollers,
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
     )
 
 
@@ -136,6 +145,7 @@ async def run_worker(settings: Settings) -> None:
             )
     finally:
         await ops.stop()
+        await deps.mailer.aclose()
         await engine.dispose()
     log.info("worker stopped")
 

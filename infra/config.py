@@ -277,6 +277,17 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # SIGTERM: the worker stops polling and gives in-flight activities this long to finish.
     worker_shutdown_grace_seconds: float = Field(30.0, ge=0)
+    # --- worker sizing (README "Performance") ---
+    # Workflows kept in memory between their tasks. A task of an evicted workflow replays its
+    # whole history in a fresh sandbox, so the cache should hold every workflow that is busy at
+    # once; an idle open invitation costs about 0.2 MiB cached (bench/scale.py measures it).
+    worker_cache: int = Field(5000, ge=0)
+    # Concurrent long polls for workflow and activity tasks: one poller holds a gRPC stream
+    # open, so a handful keep both task kinds flowing without starving the event loop.
+    worker_workflow_pollers: int = Field(5, ge=1, le=100)
+    worker_activity_pollers: int = Field(5, ge=1, le=100)
+    # SMTP connections kept open for the email activity (0: a new connection per message).
+    smtp_pool_size: int = Field(4, ge=0, le=64)
 
     @property
     def effective_log_format(self) -> Literal["json", "text"]:
