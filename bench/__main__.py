@@ -15,6 +15,7 @@ from pathlib import Path
 from bench.run import DRIVERS, Options, run
 from bench.scale import ScaleOptions
 from bench.scale import run as run_scale
+from bench.stack import exit_on_sigterm
 
 
 def parse(argv: list[str]) -> Options:
@@ -91,6 +92,7 @@ def parse(argv: list[str]) -> Options:
 def main(argv: list[str] | None = None) -> int:
     """Parses, runs, returns the exit code."""
     opts = parse(sys.argv[1:] if argv is None else argv)
+    exit_on_sigterm()
     code = run(opts)
     if opts.scale:
         # Its own stack: the scale figures should not inherit the throughput runs' history.

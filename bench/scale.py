@@ -29,7 +29,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from bench.drivers import InvitationDriver, Sessions
 from bench.goals import SCALE_LATENESS_PER_1000_S, SCALE_RSS_MIB
-from bench.stack import TASK_QUEUE, Stack, running_stack
+from bench.stack import TASK_QUEUE, Stack, exit_on_sigterm, running_stack
 from domain.invitations import InvitationRequest, InvitationStatus
 from infra.db import make_engine, make_sessions
 from infra.tables import Invitation
@@ -289,4 +289,5 @@ def run(opts: ScaleOptions) -> int:
 
 
 if __name__ == "__main__":
+    exit_on_sigterm()
     sys.exit(run(parse(sys.argv[1:])))
