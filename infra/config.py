@@ -279,9 +279,11 @@ class Settings(BaseSettings):
     worker_shutdown_grace_seconds: float = Field(30.0, ge=0)
     # --- worker sizing (README "Performance") ---
     # Workflows kept in memory between their tasks. A task of an evicted workflow replays its
-    # whole history in a fresh sandbox, so the cache should hold every workflow that is busy at
-    # once; an idle open invitation costs about 0.2 MiB cached (bench/scale.py measures it).
-    worker_cache: int = Field(5000, ge=0)
+    # history in a fresh sandbox, so the cache must hold every workflow busy at once (the
+    # benchmarks keep at most ~100 so); beyond that each cached workflow costs memory and saves
+    # only one replay at its next task. Measured by bench/scale.py: ~175 KiB per cached open
+    # invitation over a ~130 MiB worker, so 750 keeps the worker near 260 MiB (goal 300 MiB).
+    worker_cache: int = Field(750, ge=0)
     # Concurrent long polls for workflow and activity tasks: one poller holds a gRPC stream
     # open, so a handful keep both task kinds flowing without starving the event loop.
     worker_workflow_pollers: int = Field(5, ge=1, le=100)
