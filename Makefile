@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# Bytecode now, so that the first workflow runs of a fresh worker do not compile it.
+	$(BIN)/python -m compileall -q activities domain infra starter workflows worker.py >/dev/null
 	@touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install PartnerFlow with its tools

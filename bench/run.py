@@ -48,6 +48,7 @@ class Options:
     port_base: int = 0
     profile_dir: Path | None = None
     keep: bool = False
+    scale: int = 0
 
 
 @dataclass
@@ -185,9 +186,9 @@ async def _run(opts: Options, stack: Stack) -> int:
             secs: dict[str, float] = {}
             for which in order:
                 spy = None
-                if which == "real" and name == "invitation" and opts.profile_dir and not profiled:
+                if which == "real" and opts.profile_dir and not profiled:
                     opts.profile_dir.mkdir(parents=True, exist_ok=True)
-                    spy = start_profiler(stack, opts.profile_dir / "invitation-real.txt")
+                    spy = start_profiler(stack, opts.profile_dir / f"{name}-real.txt")
                     profiled = True
                 one = (
                     real_one(d, client, sessions, base)
@@ -201,9 +202,7 @@ async def _run(opts: Options, stack: Stack) -> int:
                 if spy is not None:
                     stop_profiler(spy)
                     assert opts.profile_dir is not None
-                    (opts.profile_dir / "invitation-real.seconds").write_text(
-                        f"{secs[which]:.3f}\n"
-                    )
+                    (opts.profile_dir / f"{name}-real.seconds").write_text(f"{secs[which]:.3f}\n")
                 say(
                     f"round {r + 1}/{opts.rounds} {name} {which}: {opts.n} in "
                     f"{secs[which]:.1f}s = {opts.n / secs[which]:.1f}/s"

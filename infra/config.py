@@ -295,6 +295,19 @@ class Settings(BaseSettings):
     codec_token: SecretStr | None = None
     # The Temporal UI's origins (comma-separated), allowed by the codec server's CORS answers.
     codec_cors_origins: str = "http://127.0.0.1:8233,http://localhost:8233"
+    # --- worker sizing (README "Performance") ---
+    # Workflows kept in memory between their tasks. A task of an evicted workflow replays its
+    # history in a fresh sandbox, so the cache must hold every workflow busy at once (the
+    # benchmarks keep at most ~100 so); beyond that each cached workflow costs memory and saves
+    # only one replay at its next task. Measured by bench/scale.py: ~175 KiB per cached open
+    # invitation over a ~130 MiB worker, so 750 keeps the worker near 260 MiB (goal 300 MiB).
+    worker_cache: int = Field(750, ge=0)
+    # Concurrent long polls for workflow and activity tasks: one poller holds a gRPC stream
+    # open, so a handful keep both task kinds flowing without starving the event loop.
+    worker_workflow_pollers: int = Field(5, ge=1, le=100)
+    worker_activity_pollers: int = Field(5, ge=1, le=100)
+    # SMTP connections kept open for the email activity (0: a new connection per message).
+    smtp_pool_size: int = Field(4, ge=0, le=64)
 
     @property
     def effective_log_format(self) -> Literal["json", "text"]:
