@@ -25,6 +25,7 @@ from domain.rules import status_rule
 from infra.tables import EmailOutbox, Invitation
 from infra.temporal import index_attributes
 from starter.services.context import (
+    NO_WORKER_AFTER,
     AppContext,
     operator,
     parse_duration,
@@ -40,11 +41,6 @@ class Durations:
 
     validity: timedelta
     reminder_before: timedelta
-
-
-# How long a start waits for the workflow's first checks before saying no worker answers (the
-# status query was polled this long before).
-NO_WORKER_AFTER = 15.0
 
 
 def invitation_id(partner_id: str, customer_id: str) -> str:
