@@ -9,6 +9,8 @@ from datetime import datetime
 
 from temporalio import workflow
 
+from domain.text import N_
+
 with workflow.unsafe.imports_passed_through():
     from activities.onboarding import (
         DevelopmentPathActivities,
@@ -149,7 +151,7 @@ class DevelopmentPathWorkflow:
             async with self._lock:
                 if self._status == S.INVITED:
                     self._status = S.EXPIRED
-                    self._reason = "the partner did not join before the invitation expired"
+                    self._reason = N_("the partner did not join before the invitation expired")
                     await close_task(f"{rk}:join", "expired", decision="expired")
                     self._open_tasks.discard(f"{rk}:join")
                     await audit(f"{rk}:expired", "expired", "system", self._reason)
