@@ -19,6 +19,8 @@ from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 from babel.support import Translations
 
+from domain.rule_messages import RULE_MESSAGES, STATUS_AREA_NAMES, STATUS_MESSAGE
+
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 LOCALES = ("zh-CN", "en")
 DOMAIN = "messages"
@@ -107,11 +109,6 @@ TERMS = (
     N_("solution_provider"),
     N_("cloud_reseller"),
     N_("distributor"),
-    N_("CANCELLED"),
-    N_("REFUSED"),
-    N_("LAPSED"),
-    N_("EXPIRED"),
-    N_("REVOKED"),
     # domain.authorizations.COMMITMENT_LETTER_TEXT, spelled out so that pybabel finds it
     # (tests/i18n checks the two are the same text: a new version needs a new translation).
     N_(
@@ -130,6 +127,22 @@ TERMS = (
 def gettext(locale: str, message: str) -> str:
     """``message`` in ``locale`` (the English msgid itself when there is no translation)."""
     return str(translations(locale).gettext(message))
+
+
+def refusal_message(rule: str, message: str, locale: str) -> str:
+    """A refusal for a reader of ``locale``: the detailed English message as raised, or the
+    rule's message from the catalog (``domain.rule_messages``) in another language."""
+    if locale == "en":
+        return message
+    if rule in RULE_MESSAGES:
+        return gettext(locale, RULE_MESSAGES[rule])
+    area, _, status = rule.partition("_")
+    if area in STATUS_AREA_NAMES and status:
+        return gettext(locale, STATUS_MESSAGE) % {
+            "area": gettext(locale, STATUS_AREA_NAMES[area]),
+            "status": gettext(locale, status.upper()),
+        }
+    return message
 
 
 def zone_for(locale: str, timezone: str | None = None) -> ZoneInfo:

@@ -13,8 +13,10 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
 from domain.authorizations import COMMITMENT_LETTER_TEXT
+from domain.rule_messages import RULE_MESSAGES, STATUS_AREA_NAMES
+from domain.rules import RULES, STATUS_AREAS
 from infra.config import PROJECT_ROOT
-from infra.i18n import LOCALES_DIR, TERMS
+from infra.i18n import LOCALES_DIR, TERMS, refusal_message
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|%%")
 
@@ -80,3 +82,23 @@ def test_the_commitment_letter_in_the_catalog_is_the_current_version() -> None:
 def test_the_placeholder_check_fails_on_a_broken_translation() -> None:
     assert _placeholders("%(a)s und %(b)s") != _placeholders("%(a)s 和 %(c)s")
     assert _placeholders("100%% %(a)s") == _placeholders("%(a)s 100%%")
+
+
+def test_every_rule_id_has_its_message_in_both_catalogs() -> None:
+    assert set(RULE_MESSAGES) == set(RULES), sorted(set(RULES) ^ set(RULE_MESSAGES))
+    assert set(STATUS_AREA_NAMES) == set(STATUS_AREAS)
+    en = _read(LOCALES_DIR / "en" / "LC_MESSAGES" / "messages.po", "en")
+    zh = _read(LOCALES_DIR / "zh_CN" / "LC_MESSAGES" / "messages.po", "zh_CN")
+    for rule, message in RULE_MESSAGES.items():
+        assert en.get(message) is not None, f"{rule}: not in the en catalog"
+        entry = zh.get(message)
+        assert entry is not None and entry.string, f"{rule}: no zh-CN message"
+        assert _placeholders(message) == _placeholders(str(entry.string)), rule
+        chinese = refusal_message(rule, "detail", "zh-CN")
+        assert re.search(r"[\u4e00-\u9fff]", chinese), f"{rule}: {chinese!r}"
+        assert refusal_message(rule, "the detailed message", "en") == "the detailed message"
+
+
+def test_status_refusals_read_in_chinese() -> None:
+    assert refusal_message("invitation_accepted", "x", "zh-CN") == "该关联邀请已结束（已接受）。"
+    assert refusal_message("payout_paid", "x", "zh-CN") == "该激励发放已结束（已发放）。"
