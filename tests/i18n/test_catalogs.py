@@ -102,3 +102,40 @@ def test_every_rule_id_has_its_message_in_both_catalogs() -> None:
 def test_status_refusals_read_in_chinese() -> None:
     assert refusal_message("invitation_accepted", "x", "zh-CN") == "该关联邀请已结束（已接受）。"
     assert refusal_message("payout_paid", "x", "zh-CN") == "该激励发放已结束（已发放）。"
+
+
+# Synonyms the vendor does not use (docs/glossary.md gives its term on the right).
+NOT_THE_VENDORS_TERMS = {
+    "绑定": "关联",
+    "解绑": "解除关联",
+    "顾问模式": "顾问销售模式",
+    "转售": "代售",
+    "企业信息认证": "商业信息认证",
+    "专票": "增值税专用发票",
+    "奖励金": "激励",
+}
+
+
+def test_zh_cn_catalog_uses_the_glossary_terms() -> None:
+    zh = _read(LOCALES_DIR / "zh_CN" / "LC_MESSAGES" / "messages.po", "zh_CN")
+    glossary = (PROJECT_ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
+    for term in (
+        "关联",
+        "顾问销售",
+        "代售",
+        "解除关联",
+        "切换关联类型",
+        "伙伴发展路径",
+        "角色认证",
+    ):
+        assert term in glossary
+    for term in ("差异化认证", "激励", "开票", "增值税专用发票", "大单续订", "代客授权"):
+        assert term in glossary
+    wrong = [
+        f"{m.id!r}: {bad} (the vendor says {good})"
+        for m in zh
+        if m.id
+        for bad, good in NOT_THE_VENDORS_TERMS.items()
+        if bad in str(m.string)
+    ]
+    assert wrong == []
