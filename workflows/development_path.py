@@ -529,7 +529,13 @@ class DevelopmentPathWorkflow:
                 f"{key}:requested:{person.user_id}",
                 person.email,
                 "path_manager_task",
-                self._mail(what=title, due_at=_fmt(due), recipient_name=person.name),
+                self._mail(
+                    what=title,
+                    # The step, so that the email can say it in the reader's language.
+                    decision=pending,
+                    due_at=_fmt(due),
+                    recipient_name=person.name,
+                ),
                 links,
             )
 

@@ -107,7 +107,7 @@ BASE: dict[str, Any] = {
     "bank_account": "6222 **** 1234",
     "payment_reference": "PAY-2026-11-0001",
     # Free text a person typed: in the reader's language in real life.
-    "reason": "客户要求",
+    "reason": "the validity period ended",
     "comment": "请补充营业执照",
     "note": "客户已授权",
     "purpose": "订单续订",
@@ -132,7 +132,15 @@ BASE: dict[str, Any] = {
             "action": "recalled",
         }
     ],
-    "existing": [],
+    "others_on_path": ["P-1002"],
+}
+
+# What one template receives differently from the others.
+PER_TEMPLATE: dict[str, dict[str, Any]] = {
+    "path_manager_task": {
+        "decision": "certification:role",
+        "what": "Approve role certification of P-1001 on the Software Partner Path",
+    },
 }
 
 LINKS = (
@@ -159,12 +167,49 @@ def email_names(template_dir: Path = TEMPLATE_DIR) -> list[str]:
     return names
 
 
-def sample_context() -> dict[str, Any]:
-    """One context that renders every email (links as they look once signed)."""
-    context = dict(BASE)
+def sample_context(name: str = "") -> dict[str, Any]:
+    """The context of email ``name`` (links as they look once signed)."""
+    context = {**BASE, **PER_TEMPLATE.get(name, {})}
     for link in LINKS:
         context[link] = f"https://partners.example/l/{link}.sig"
     from domain.authorizations import COMMITMENT_LETTER_TEXT
 
     context["letter_text"] = COMMITMENT_LETTER_TEXT
     return context
+
+
+# The other branches of the templates' conditions (consulting, a switch raised by the customer,
+# a voucher payout, nothing optional given).
+VARIANT: dict[str, Any] = {
+    "mode": "consulting",
+    "to_mode": "consulting",
+    "kind": "switch_mode",
+    "what": "switch to consulting mode",
+    "initiator": "customer",
+    "recipient": "partner",
+    "recipient_name": PARTNER,
+    "method": "voucher",
+    "outcome": "",
+    "claimed_by": "",
+    "comment": "",
+    "note": "",
+    "purpose": "",
+    "reason": "the customer did not answer within the validity period",
+    "release_at": "",
+    "recovered_amount": "",
+    "existing_partners": [],
+    "dispositions": [],
+    "approve_url": "",
+    "step": "final approval",
+    "path_title": "Service Partner Path",
+    "auto_decided": True,
+    "authorization_status": "EXPIRED",
+}
+
+
+def variant_context(name: str = "") -> dict[str, Any]:
+    """``sample_context`` with every condition on its other branch."""
+    variant = {**VARIANT}
+    if name == "path_manager_task":
+        variant["decision"] = "join_approval"
+    return {**sample_context(name), **variant}
