@@ -8,6 +8,7 @@ setting names another, UTC for en.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -129,11 +130,29 @@ def gettext(locale: str, message: str) -> str:
     return str(translations(locale).gettext(message))
 
 
+def cli_locale(option: str | None, environ: Mapping[str, str]) -> str:
+    """The CLI's language: ``--lang`` first, then ``LC_ALL``, ``LC_MESSAGES``, ``LANG`` as
+    POSIX reads them. A shell whose locale is neither Chinese nor English (``C``, ``POSIX``,
+    unset) gets English, the language the CLI's own words are written in."""
+    if option:
+        if normalize(option, "") == "":
+            raise ValueError(f"unknown language {option!r}: use zh-CN or en")
+        return normalize(option)
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name)
+        if value:
+            return normalize(value, "en")
+    return "en"
+
+
 def refusal_message(rule: str, message: str, locale: str) -> str:
     """A refusal for a reader of ``locale``: the detailed English message as raised, or the
-    rule's message from the catalog (``domain.rule_messages``) in another language."""
+    rule's message from the catalog (``domain.rule_messages``) in another language. Several
+    rules refusing at once (``"a,b"``) give each its message."""
     if locale == "en":
         return message
+    if "," in rule:
+        return "".join(refusal_message(r.strip(), message, locale) for r in rule.split(","))
     if rule in RULE_MESSAGES:
         return gettext(locale, RULE_MESSAGES[rule])
     area, _, status = rule.partition("_")
