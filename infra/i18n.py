@@ -190,8 +190,8 @@ def parse_time(value: object) -> datetime | None:
 
 
 def format_when(value: object, locale: str, timezone: str | None = None) -> str:
-    """A time for a reader: ``2026年3月1日 17:00 (中国标准时间)``-like in zh-CN, ``Mar 1, 2026,
-    9:00 AM UTC`` in en. A date alone stays a date; text that is no time is shown as it is."""
+    """A time for a reader: ``2026年3月1日 17:00 北京时间`` in zh-CN, ``March 1, 2026 9:00 AM UTC``
+    in en. A date alone stays a date; text that is no time is shown as it is."""
     if isinstance(value, str) and len(value.strip()) == 10:
         try:
             return format_date(date.fromisoformat(value.strip()), "long", locale=_babel(locale))
@@ -204,8 +204,9 @@ def format_when(value: object, locale: str, timezone: str | None = None) -> str:
     local = at.astimezone(zone)
     babel_locale = _babel(locale)
     day = format_date(local, "long", locale=babel_locale)
-    clock = format_time(local, "short", tzinfo=zone, locale=babel_locale)
-    return f"{day} {clock} ({_zone_label(zone, locale)})"
+    # CLDR puts a narrow no-break space before AM/PM: a plain space reads the same everywhere.
+    clock = format_time(local, "short", tzinfo=zone, locale=babel_locale).replace("\u202f", " ")
+    return f"{day} {clock} {_zone_label(zone, locale)}"
 
 
 def _zone_label(zone: ZoneInfo, locale: str) -> str:

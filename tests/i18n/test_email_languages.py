@@ -118,11 +118,11 @@ def test_en_email_is_english(renderer: EmailRenderer, name: str, variant: str) -
 def test_times_and_money_follow_the_reader(renderer: EmailRenderer) -> None:
     context = sample_context()  # expires 2026-12-09 08:00 UTC, 1234.50 CNY
     zh = renderer.render("invitation", context, locale="zh-CN")
-    assert "2026年12月9日 16:00 (北京时间)" in zh.text
+    assert "2026年12月9日 16:00 北京时间" in zh.text
     en = renderer.render("invitation", context, locale="en")
-    assert "December 9, 2026 8:00 AM (UTC)" in en.text.replace("\u202f", " ")
+    assert "December 9, 2026 8:00 AM UTC" in en.text
     own_zone = renderer.render("invitation", context, locale="zh-CN", timezone="Europe/Berlin")
-    assert "2026年12月9日 09:00 (Europe/Berlin)" in own_zone.text
+    assert "2026年12月9日 09:00 Europe/Berlin" in own_zone.text
     statement = renderer.render("incentive_statement", context, locale="zh-CN")
     assert "¥1,234.50" in statement.subject and "¥12,345.60" in statement.text
 
