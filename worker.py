@@ -83,8 +83,8 @@ async def run_worker(settings: Settings) -> None:
     Serves business metrics and health on ``metrics_port`` and the SDK's metrics on
     ``metrics_port + 1``.
     """
-    from starter.output import CliError
-    from starter.schedules import SCHEDULES
+    from starter.services.errors import CliError
+    from starter.stack.schedules import SCHEDULES
 
     configure_logging(settings.effective_log_format, settings.log_level)
     configure_tracing("partnerflow-worker")

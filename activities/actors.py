@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.errors import business_errors
+from domain.actor_models import ActorCheck
 from domain.parties import Actor, Role
 from infra.tables import Customer, User
-
-
-class ActorCheck(BaseModel):
-    """The verdict on a claimed actor; ``stored`` is what the database says about that id."""
-
-    verified: bool
-    reason: str = ""
-    stored: str = ""
 
 
 def _describe(role: str, partner_id: str | None, customer_id: str | None) -> str:

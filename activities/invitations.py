@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from pydantic import BaseModel
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -13,10 +10,9 @@ from temporalio import activity
 from activities.errors import business_errors
 from activities.parties import active_binding, customer_snapshot, partner_snapshot
 from domain.errors import NotFoundError
+from domain.invitation_models import BindingOutcome, CreateBinding, LoadContext, RecordInvitation
 from domain.invitations import (
-    Channel,
     InvitationContext,
-    InvitationStatus,
     Refusal,
     already_bound_here,
     binding_refusals,
@@ -24,53 +20,6 @@ from domain.invitations import (
 from domain.parties import AssociationMode
 from domain.tasks import Done
 from infra.tables import Binding, Invitation
-
-
-class LoadContext(BaseModel):
-    """Which partner and customer to load."""
-
-    partner_id: str
-    customer_id: str
-    requested_by: str | None = None
-
-
-class RecordInvitation(BaseModel):
-    """Writes (once) or updates the row of one invitation run."""
-
-    run_key: str
-    workflow_id: str
-    partner_id: str
-    customer_id: str
-    mode: AssociationMode
-    channel: Channel
-    status: InvitationStatus
-    sent_to: str
-    invited_by: str
-    created_at: datetime
-    expires_at: datetime | None = None
-    decided_at: datetime | None = None
-    decided_by: str | None = None
-    reason: str | None = None
-
-
-class CreateBinding(BaseModel):
-    """Binds the customer to the partner, once per key, after re-checking eligibility."""
-
-    key: str
-    workflow_id: str
-    partner_id: str
-    customer_id: str
-    mode: AssociationMode
-    decided_by: str
-    at: datetime
-
-
-class BindingOutcome(BaseModel):
-    """Either the binding, or why it was refused at acceptance."""
-
-    binding_id: int | None = None
-    already_bound: bool = False
-    refusals: list[Refusal] = []
 
 
 class InvitationActivities:

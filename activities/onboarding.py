@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Protocol
 
-from pydantic import BaseModel, Field
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -36,17 +35,37 @@ from domain.certification import (
 )
 from domain.errors import BusinessRuleError, InvalidStateError, NotFoundError
 from domain.onboarding import (
-    Agreement,
-    ApplicationForm,
     ExistingPartner,
     OnboardingContext,
-    OnboardingStatus,
     admin_user_id_for,
     bank_locked,
     mask_account,
     partner_id_for,
 )
-from domain.parties import Actor, PartnerStatus, Role
+from domain.onboarding_models import (
+    ActivatePartner,
+    Activation,
+    AmountCheck,
+    CheckAmount,
+    DepositRef,
+    JoinOutcome,
+    JoinPath,
+    LoadFacts,
+    LoadOnboardingContext,
+    LoadPathContext,
+    Recipient,
+    Recipients,
+    RecordApplication,
+    RecordBusinessInfo,
+    RecordCertification,
+    RecordSignature,
+    ReleaseApplicant,
+    RoleRecipients,
+    StartDeposit,
+    UnlockBank,
+    UpdateMembership,
+)
+from domain.parties import PartnerStatus, Role
 from domain.tasks import Done
 from infra.db import insert_ignore
 from infra.tables import (
@@ -141,194 +160,38 @@ def random_amount(low: Decimal, high: Decimal) -> Decimal:
 # ----- payloads -----------------------------------------------------------------------------
 
 
-class LoadOnboardingContext(BaseModel):
-    """Which company to look up."""
-
-    uscc: str
-
-
-class RecordApplication(BaseModel):
-    """Writes (once) or updates the row of one application run."""
-
-    run_key: str
-    workflow_id: str
-    form: ApplicationForm
-    submitted_by: Actor
-    status: OnboardingStatus
-    at: datetime
-    reason: str | None = None
-    decided_by: str | None = None
-    decided_at: datetime | None = None
-    business_certified_at: datetime | None = None
-
-
-class RecordBusinessInfo(BaseModel):
-    """The business information submitted for certification (latest submission wins)."""
-
-    application_key: str
-    company_name: str
-    tax_id: str
-    registered_address: str = ""
-    bank_name: str
-    bank_account: str
-    account_holder: str
-    at: datetime
-
-
-class StartDeposit(BaseModel):
-    """Makes the micro-deposit into the account under certification (once per key)."""
-
-    key: str
-    application_key: str
-    bank_name: str
-    bank_account: str
-    account_holder: str
-    at: datetime
-
-
-class DepositRef(BaseModel):
-    """The deposit made (without its amount)."""
-
-    verification_key: str
-    masked_account: str
-    bank_reference: str
-
-
-class CheckAmount(BaseModel):
-    """Compares one entered amount with the deposit (once per entry key)."""
-
-    key: str
-    verification_key: str
-    amount: Decimal
-    entered_by: str
-    at: datetime
-    max_wrong_entries: int
-
-
-class AmountCheck(BaseModel):
-    """The outcome of one entry."""
-
-    matched: bool
-    wrong_entries: int
-    locked: bool
-
-
-class UnlockBank(BaseModel):
-    """Ops unlocks a locked verification."""
-
-    verification_key: str
-    by: str
-    at: datetime
-
-
-class RecordSignature(BaseModel):
-    """One signed agreement (once per application and agreement)."""
-
-    application_key: str
-    agreement: Agreement
-    signed_by: str
-    at: datetime
-
-
-class ActivatePartner(BaseModel):
-    """Creates the ACTIVE partner and its admin user from the application (once)."""
-
-    application_key: str
-    at: datetime
-    decided_by: str
-
-
-class Activation(BaseModel):
-    """The partner account and admin user created."""
-
-    partner_id: str
-    admin_user_id: str
-
-
-class ReleaseApplicant(BaseModel):
-    """Clears the 'applying to be a partner' flag this application set, if it set it."""
-
-    application_key: str
-
-
-class RoleRecipients(BaseModel):
-    """Which role's people to email."""
-
-    role: Role
-
-
-class Recipient(BaseModel):
-    """A person to email, with the user id their action links are signed for."""
-
-    user_id: str
-    email: str
-    name: str = ""
-
-
-class Recipients(BaseModel):
-    """Everyone with the role (active users)."""
-
-    people: list[Recipient] = Field(default_factory=list)
-
-
-class LoadPathContext(BaseModel):
-    """Which partner and path to load."""
-
-    partner_id: str
-    path: DevelopmentPath
-
-
-class JoinPath(BaseModel):
-    """The partner chooses the path: company rules re-checked and the membership written."""
-
-    key: str
-    workflow_id: str
-    partner_id: str
-    path: DevelopmentPath
-    at: datetime
-
-
-class JoinOutcome(BaseModel):
-    """joined, pending_approval (another account of the company has the software path), or
-    refused (the service path is taken in the company)."""
-
-    status: str
-    others_on_path: list[str] = Field(default_factory=list)
-    reason: str | None = None
-
-
-class UpdateMembership(BaseModel):
-    """Moves a membership on (joined after approval, rejected, left, completed)."""
-
-    key: str
-    status: str
-    at: datetime
-    decided_by: str | None = None
-
-
-class LoadFacts(BaseModel):
-    """Whose certification facts to load."""
-
-    partner_id: str
-
-
-class RecordCertification(BaseModel):
-    """Writes (once) or updates a certification request."""
-
-    key: str
-    workflow_id: str
-    partner_id: str
-    path: DevelopmentPath
-    level: str
-    status: str
-    requested_by: str
-    requested_at: datetime
-    decided_by: str | None = None
-    decided_at: datetime | None = None
-    reason: str | None = None
-
-
 # ----- onboarding ---------------------------------------------------------------------------
+
+
+async def read_path_facts(s: AsyncSession, partner_id: str) -> PathFacts | None:
+    """Solution counts, staff certificates and cloud cases of a partner as stored now (None for
+    an unknown partner): what the path thresholds read, in the activity and in reports alike."""
+    partner = await s.get(Partner, partner_id, populate_existing=True)
+    if partner is None:
+        return None
+    certs = (
+        await s.scalars(
+            select(StaffCertificateRow).where(StaffCertificateRow.partner_id == partner_id)
+        )
+    ).all()
+    cases = (
+        await s.scalars(select(CloudServiceCase).where(CloudServiceCase.partner_id == partner_id))
+    ).all()
+    return PathFacts(
+        partner_id=partner_id,
+        certified_solutions=partner.certified_solutions,
+        advanced_solutions=partner.advanced_solutions,
+        certificates=[
+            StaffCertificate(
+                holder=c.holder,
+                kind=CertificateKind(c.kind),
+                number=c.number,
+                expires_on=c.expires_on,
+            )
+            for c in certs
+        ],
+        cases=[CloudCase(case_id=c.case_id, completed_on=c.completed_on) for c in cases],
+    )
 
 
 class OnboardingActivities:
@@ -766,36 +629,10 @@ class DevelopmentPathActivities:
     async def load_path_facts(self, req: LoadFacts) -> PathFacts:
         """Solution counts, unexpired staff certificates and cloud cases, read now."""
         async with self._sessions() as s:
-            partner = await s.get(Partner, req.partner_id, populate_existing=True)
-            if partner is None:
-                raise NotFoundError(f"partner {req.partner_id} does not exist")
-            certs = (
-                await s.scalars(
-                    select(StaffCertificateRow).where(
-                        StaffCertificateRow.partner_id == req.partner_id
-                    )
-                )
-            ).all()
-            cases = (
-                await s.scalars(
-                    select(CloudServiceCase).where(CloudServiceCase.partner_id == req.partner_id)
-                )
-            ).all()
-        return PathFacts(
-            partner_id=req.partner_id,
-            certified_solutions=partner.certified_solutions,
-            advanced_solutions=partner.advanced_solutions,
-            certificates=[
-                StaffCertificate(
-                    holder=c.holder,
-                    kind=CertificateKind(c.kind),
-                    number=c.number,
-                    expires_on=c.expires_on,
-                )
-                for c in certs
-            ],
-            cases=[CloudCase(case_id=c.case_id, completed_on=c.completed_on) for c in cases],
-        )
+            facts = await read_path_facts(s, req.partner_id)
+        if facts is None:
+            raise NotFoundError(f"partner {req.partner_id} does not exist")
+        return facts
 
     @activity.defn
     @business_errors

@@ -6,37 +6,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal
 from typing import Protocol
 
-from pydantic import BaseModel
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.errors import business_errors
+from domain.payment_models import BankTransfer, PaymentRef, TransferReceipt, TransferRequest
 from infra.db import insert_ignore, utcnow
 from infra.tables import IncentivePayment
-
-
-class TransferRequest(BaseModel):
-    """A transfer to a partner; the gateway pays each ``idempotency_key`` once."""
-
-    idempotency_key: str
-    partner_id: str
-    payee_name: str
-    payee_tax_id: str
-    amount: Decimal
-    reference: str  # shown on the partner's bank statement
-
-
-class TransferReceipt(BaseModel):
-    """The gateway's confirmation."""
-
-    idempotency_key: str
-    gateway_reference: str
-    amount: Decimal
 
 
 class PaymentGatewayUnavailableError(Exception):
@@ -89,27 +68,6 @@ class FakePaymentGateway:
                 )
                 self.transfers[req.idempotency_key] = receipt
             return receipt
-
-
-class BankTransfer(BaseModel):
-    """Pays one payout by bank transfer."""
-
-    key: str
-    payout_id: str
-    partner_id: str
-    payee_name: str
-    payee_tax_id: str
-    amount: Decimal
-    at: datetime
-
-
-class PaymentRef(BaseModel):
-    """The recorded payment."""
-
-    key: str
-    gateway_reference: str
-    amount: Decimal
-    paid_at: datetime
 
 
 class PaymentActivities:

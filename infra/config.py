@@ -199,7 +199,7 @@ class Settings(BaseSettings):
     # from day 2 on, the fire time's UTC date is in the same month in every time zone.
     incentive_schedule_day_of_month: int = Field(3, ge=2, le=28)
     incentive_schedule_hour: int = Field(2, ge=0, le=23)
-    # Time zone of every Temporal Schedule's calendar (starter/schedules.py).
+    # Time zone of every Temporal Schedule's calendar (starter/stack/schedules.py).
     schedules_time_zone: str = "Asia/Shanghai"
     # Only the fake exists; a real bank adapter implements activities.payments.PaymentGateway.
     # Production refuses the fake: it pays nothing and returns FAKE-... references.

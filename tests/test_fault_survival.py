@@ -18,8 +18,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from infra.smtp_sink import free_port
-from starter.output import BadInputError
-from starter.supervisor import Backoff, ChildSpec, Supervisor
+from starter.services.errors import BadInputError
+from starter.stack.supervisor import Backoff, ChildSpec, Supervisor
 
 
 def test_a_child_that_keeps_dying_is_restarted_with_capped_backoff(
@@ -92,7 +92,7 @@ import asyncio, os, sys
 from temporalio.client import Client
 from temporalio.service import RetryConfig
 from infra.runtime import sdk_runtime
-from starter.reach import quiet_core_logs
+from starter.services.reach import quiet_core_logs
 
 async def main(target: str, quiet: bool) -> None:
     if quiet:
@@ -160,7 +160,7 @@ async def test_the_core_retry_warnings_stay_off_the_terminal(dev_env: WorkflowEn
 def test_a_busy_port_names_what_a_killed_stack_left_running(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from starter import devstack
+    from starter.stack import devstack
 
     gone = subprocess.run(["/bin/sh", "-c", "echo $$"], capture_output=True, text=True)
     state = {"pid": int(gone.stdout), "children": {"temporal": {"pid": os.getpid()}}}

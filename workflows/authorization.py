@@ -16,12 +16,7 @@ from temporalio.exceptions import FailureError
 from domain.text import N_
 
 with workflow.unsafe.imports_passed_through():
-    from activities.renewals import (
-        AuthorizationActivities,
-        AuthorizationContextQuery,
-        AuthorizationRecord,
-        LetterAcceptance,
-    )
+    from activities.renewals import AuthorizationActivities
     from domain.authorizations import (
         CHANGED_SIGNAL,
         COMMITMENT_LETTER_TEXT,
@@ -41,6 +36,11 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.errors import InvalidInputError, InvalidStateError, PermissionDeniedError
     from domain.parties import Decision, Role
+    from domain.renewal_models import (
+        AuthorizationContextQuery,
+        AuthorizationRecord,
+        LetterAcceptance,
+    )
 
 from workflows.common import (
     ACTIVITY_TIMEOUT,

@@ -12,17 +12,7 @@ from temporalio import workflow
 from domain.text import N_
 
 with workflow.unsafe.imports_passed_through():
-    from activities.onboarding import (
-        DevelopmentPathActivities,
-        JoinPath,
-        LoadFacts,
-        LoadPathContext,
-        OnboardingActivities,
-        Recipients,
-        RecordCertification,
-        RoleRecipients,
-        UpdateMembership,
-    )
+    from activities.onboarding import DevelopmentPathActivities, OnboardingActivities
     from domain.certification import (
         LEVELS,
         PATH_FINAL,
@@ -45,6 +35,15 @@ with workflow.unsafe.imports_passed_through():
         InvalidInputError,
         InvalidStateError,
         PermissionDeniedError,
+    )
+    from domain.onboarding_models import (
+        JoinPath,
+        LoadFacts,
+        LoadPathContext,
+        Recipients,
+        RecordCertification,
+        RoleRecipients,
+        UpdateMembership,
     )
     from domain.parties import Actor, Decision, PartnerStatus, Role
 

@@ -12,10 +12,12 @@ from temporalio import workflow
 from domain.text import N_
 
 with workflow.unsafe.imports_passed_through():
-    from activities.incentives import (
+    from activities.incentives import IncentiveActivities
+    from activities.payments import PaymentActivities
+    from domain.errors import InvalidStateError, PermissionDeniedError
+    from domain.incentive_models import (
         Contacts,
         CreditRecharge,
-        IncentiveActivities,
         IncentiveFacts,
         IssueVoucher,
         OpenPayout,
@@ -25,8 +27,6 @@ with workflow.unsafe.imports_passed_through():
         RecordInvoice,
         StaffQuery,
     )
-    from activities.payments import BankTransfer, PaymentActivities
-    from domain.errors import InvalidStateError, PermissionDeniedError
     from domain.incentives import (
         FINAL_STATUSES,
         AcceptedInvoice,
@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.invoices import InvoiceExpectations, describe_problems
     from domain.parties import Decision, PartnerSnapshot, Role
+    from domain.payment_models import BankTransfer
     from domain.performance import ZERO, Statement
 
 from workflows.common import (

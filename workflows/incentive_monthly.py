@@ -14,7 +14,8 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.incentives import IncentiveActivities, PartnerPage
+    from activities.incentives import IncentiveActivities
+    from domain.incentive_models import PartnerPage
     from domain.incentives import (
         MonthlyRunRequest,
         MonthlyRunResult,

@@ -9,13 +9,9 @@ from temporalio import workflow
 from domain.text import N_
 
 with workflow.unsafe.imports_passed_through():
-    from activities.invitations import (
-        CreateBinding,
-        InvitationActivities,
-        LoadContext,
-        RecordInvitation,
-    )
+    from activities.invitations import InvitationActivities
     from domain.errors import InvalidStateError, PermissionDeniedError
+    from domain.invitation_models import CreateBinding, LoadContext, RecordInvitation
     from domain.invitations import (
         FINAL_STATUSES,
         Channel,

@@ -9,20 +9,7 @@ from datetime import datetime
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.onboarding import (
-        ActivatePartner,
-        CheckAmount,
-        LoadOnboardingContext,
-        OnboardingActivities,
-        Recipients,
-        RecordApplication,
-        RecordBusinessInfo,
-        RecordSignature,
-        ReleaseApplicant,
-        RoleRecipients,
-        StartDeposit,
-        UnlockBank,
-    )
+    from activities.onboarding import OnboardingActivities
     from domain.errors import InvalidInputError, InvalidStateError, PermissionDeniedError
     from domain.onboarding import (
         AGREEMENT_TITLES,
@@ -37,6 +24,19 @@ with workflow.unsafe.imports_passed_through():
         applicant_party,
         business_info_problems,
         mask_account,
+    )
+    from domain.onboarding_models import (
+        ActivatePartner,
+        CheckAmount,
+        LoadOnboardingContext,
+        Recipients,
+        RecordApplication,
+        RecordBusinessInfo,
+        RecordSignature,
+        ReleaseApplicant,
+        RoleRecipients,
+        StartDeposit,
+        UnlockBank,
     )
     from domain.parties import Actor, Decision, Role
 

@@ -18,14 +18,7 @@ from temporalio.workflow import ParentClosePolicy
 from domain.text import N_
 
 with workflow.unsafe.imports_passed_through():
-    from activities.renewals import (
-        AuthorizationActivities,
-        AuthorizationLookup,
-        RenewalActivities,
-        RenewalContextQuery,
-        RenewalRecord,
-        SubscriptionQuery,
-    )
+    from activities.renewals import AuthorizationActivities, RenewalActivities
     from domain.authorizations import (
         FINAL_STATUSES as AUTH_FINAL,
     )
@@ -43,6 +36,12 @@ with workflow.unsafe.imports_passed_through():
         PermissionDeniedError,
     )
     from domain.parties import Actor, Decision, Role
+    from domain.renewal_models import (
+        AuthorizationLookup,
+        RenewalContextQuery,
+        RenewalRecord,
+        SubscriptionQuery,
+    )
     from domain.renewals import (
         FINAL_STATUSES,
         RenewalContext,

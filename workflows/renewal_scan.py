@@ -14,7 +14,8 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.renewals import CandidateQuery, RenewalActivities, StartRenewals
+    from activities.renewals import RenewalActivities
+    from domain.renewal_models import CandidateQuery, StartRenewals
     from domain.renewals import RenewalScanRequest, RenewalScanResult, ScanProgress
 
 from workflows.common import ACTIVITY_TIMEOUT, RETRY

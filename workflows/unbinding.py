@@ -9,14 +9,7 @@ from typing import Literal
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.unbinding import (
-        ApplyChangeDecision,
-        DisposeVouchers,
-        LoadChangeContext,
-        RecordChangeRequest,
-        RecoverBalance,
-        UnbindingActivities,
-    )
+    from activities.unbinding import UnbindingActivities
     from domain.errors import InvalidStateError, PermissionDeniedError
     from domain.invitations import Refusal, describe_refusals
     from domain.notifications import LinkSpec
@@ -40,6 +33,13 @@ with workflow.unsafe.imports_passed_through():
         lapse_outcome,
         recovers_balance,
         request_refusals,
+    )
+    from domain.unbinding_models import (
+        ApplyChangeDecision,
+        DisposeVouchers,
+        LoadChangeContext,
+        RecordChangeRequest,
+        RecoverBalance,
     )
 
 from workflows.common import (

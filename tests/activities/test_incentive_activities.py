@@ -8,9 +8,10 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.incentives import (
+from activities.incentives import IncentiveActivities
+from activities.payments import FakePaymentGateway, PaymentActivities
+from domain.incentive_models import (
     CreditRecharge,
-    IncentiveActivities,
     IssueVoucher,
     OpenPayout,
     PartnerMonth,
@@ -18,9 +19,9 @@ from activities.incentives import (
     PayoutUpdate,
     RecordInvoice,
 )
-from activities.payments import BankTransfer, FakePaymentGateway, PaymentActivities
 from domain.incentives import PayoutStatus
 from domain.invoices import InvoiceDetails, InvoiceExpectations
+from domain.payment_models import BankTransfer
 from infra.config import Settings
 from infra.tables import (
     Binding,

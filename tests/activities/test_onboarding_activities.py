@@ -12,22 +12,24 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.exceptions import ApplicationError
 
 from activities.onboarding import (
-    ActivatePartner,
-    CheckAmount,
     DevelopmentPathActivities,
     FakeBankVerifier,
-    JoinPath,
     OnboardingActivities,
+    bank_verifier_for,
+)
+from domain.certification import DevelopmentPath
+from domain.onboarding import Agreement, ApplicationForm, OnboardingStatus
+from domain.onboarding_models import (
+    ActivatePartner,
+    CheckAmount,
+    JoinPath,
     RecordApplication,
     RecordCertification,
     RecordSignature,
     ReleaseApplicant,
     StartDeposit,
     UnlockBank,
-    bank_verifier_for,
 )
-from domain.certification import DevelopmentPath
-from domain.onboarding import Agreement, ApplicationForm, OnboardingStatus
 from domain.parties import PartnerType, Role
 from infra.tables import (
     AgreementSignature,

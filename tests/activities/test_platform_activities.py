@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.exceptions import ApplicationError
 
-from activities.invitations import CreateBinding, InvitationActivities, RecordInvitation
+from activities.invitations import InvitationActivities
 from activities.notify import EmailActivities
 from activities.registry import Deps
 from activities.tasks import TaskActivities
+from domain.invitation_models import CreateBinding, RecordInvitation
 from domain.invitations import Channel, InvitationStatus
 from domain.notifications import EmailRequest, LinkSpec
 from domain.parties import AssociationMode, Role

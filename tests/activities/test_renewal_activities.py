@@ -8,18 +8,17 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.renewals import (
-    AuthorizationActivities,
+from activities.renewals import AuthorizationActivities, RenewalActivities
+from domain.authorizations import AuthorizationStatus, AuthorizationView
+from domain.parties import AssociationMode
+from domain.renewal_models import (
     AuthorizationLookup,
     AuthorizationRecord,
     CandidateQuery,
     LetterAcceptance,
-    RenewalActivities,
     RenewalRecord,
     SubscriptionQuery,
 )
-from domain.authorizations import AuthorizationStatus, AuthorizationView
-from domain.parties import AssociationMode
 from domain.renewals import Billing, RenewalPolicy, RenewalStatus, RenewalView
 from infra.tables import CommitmentLetter, CustomerAuthorization, RenewalTask
 from tests.factories import add_customer, add_partner

@@ -13,16 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.exceptions import ApplicationError
 
 from activities.registry import Deps
-from activities.unbinding import (
+from activities.unbinding import UnbindingActivities
+from domain.parties import AssociationMode, Role
+from domain.unbinding import ChangeKind, DispositionAction, Initiator, RequestStatus
+from domain.unbinding_models import (
     ApplyChangeDecision,
     DisposeVouchers,
     LoadChangeContext,
     RecordChangeRequest,
     RecoverBalance,
-    UnbindingActivities,
 )
-from domain.parties import AssociationMode, Role
-from domain.unbinding import ChangeKind, DispositionAction, Initiator, RequestStatus
 from infra.tables import Binding
 from infra.tables.unbinding import (
     BalanceRecovery,

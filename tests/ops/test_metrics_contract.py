@@ -24,7 +24,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-import starter.imports_core  # noqa: F401  (registers the import kinds)
+import starter.imports.core  # noqa: F401  (registers the import kinds)
 from activities.registry import Deps
 from domain.invitations import InvitationRequest, InvitationStatus
 from domain.parties import Decision, Role
@@ -32,10 +32,10 @@ from infra.config import Settings
 from infra.runtime import sdk_runtime
 from infra.smtp_sink import MailSink, free_port
 from infra.worker_ops import WorkerOps
-from starter.imports import IMPORTERS, run_import
-from starter.output import BadInputError
-from starter.schedules import SCHEDULES
-from starter.web import create_app
+from starter.imports.base import IMPORTERS, run_import
+from starter.services.errors import BadInputError
+from starter.stack.schedules import SCHEDULES
+from starter.web.links import create_app
 from tests.factories import add_customer, add_partner, add_user, customer_actor
 from tests.harness import eventually, new_task_queue
 from worker import build_worker

@@ -6,7 +6,7 @@ import httpx
 from temporalio.client import Client
 
 from infra.config import Settings
-from starter.web import create_app
+from starter.web.links import create_app
 from tests.test_compose import compose
 
 

@@ -26,7 +26,7 @@ from infra.config import Settings
 from infra.links import InvalidLinkError
 from infra.smtp_sink import MailSink
 from infra.tables import Binding, Customer, LinkUse, User
-from starter.web import create_app
+from starter.web.links import create_app
 from tests.factories import add_customer, add_partner, add_user
 from tests.harness import eventually
 from workflows.development_path import DevelopmentPathWorkflow

@@ -19,7 +19,7 @@ from domain.parties import Role
 from infra.config import Settings
 from infra.smtp_sink import MailSink
 from infra.tables import Binding, LinkUse
-from starter.web import create_app
+from starter.web.links import create_app
 from tests.factories import add_customer, add_partner, add_user
 from tests.harness import eventually
 from workflows.invitation import InvitationWorkflow

@@ -13,9 +13,10 @@ from domain.parties import Actor, Decision, Role
 from infra.config import Settings
 from infra.smtp_sink import MailSink
 from infra.tables import AuditEvent, EmailOutbox, HumanTask
-from starter.app import AppContext
-from starter.cli_core import _print_show, describe_workflow
-from starter.output import console
+from starter.cli.core import _print_show
+from starter.cli.output import console
+from starter.services.context import AppContext
+from starter.services.core import describe_workflow
 from tests.factories import add_customer, add_partner, add_user, customer_actor
 from tests.harness import eventually, save_history
 from tests.workflows.test_invitation import start, wait_status

@@ -19,8 +19,8 @@ from infra.config import Settings
 from infra.db import utcnow
 from infra.smtp_sink import MailSink
 from infra.tables import IncentivePayout
-from starter.cli_incentives import payout_defaults
-from starter.schedules import SCHEDULES, apply_schedules
+from starter.services.incentives import payout_defaults
+from starter.stack.schedules import SCHEDULES, apply_schedules
 from tests.factories import add_partner
 from tests.harness import eventually, new_task_queue, save_history
 from tests.workflows.test_incentive import PERIOD, Sessions, reach, seed, stop

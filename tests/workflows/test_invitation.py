@@ -19,9 +19,9 @@ from domain.parties import Actor, AssociationMode, Decision, Role
 from infra.config import Settings
 from infra.smtp_sink import MailSink
 from infra.tables import Binding, Customer, EmailOutbox, HumanTask, Invitation
-from starter.app import AppContext
-from starter.cli_invitations import decide
-from starter.output import RefusedError
+from starter.services.context import AppContext
+from starter.services.errors import RefusedError
+from starter.services.invitations import decide
 from tests.factories import add_customer, add_partner, add_user, customer_actor
 from tests.harness import eventually, save_history
 from workflows.invitation import InvitationWorkflow

@@ -179,7 +179,7 @@ async def test_scan_of_two_thousand_orders_starts_in_batches(
 async def test_daily_schedule_starts_the_scan(
     dev_env: WorkflowEnvironment, deps: Deps, sessions: Sessions, settings: Settings
 ) -> None:
-    from starter.schedules import SCHEDULES, apply_schedules
+    from starter.stack.schedules import SCHEDULES, apply_schedules
 
     entry = next(e for e in SCHEDULES if e.workflow == "RenewalScanWorkflow")
     own = settings.model_copy(update={"task_queue": new_task_queue()})

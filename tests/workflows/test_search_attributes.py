@@ -11,7 +11,7 @@ from activities.registry import Deps
 from domain.invitations import InvitationRequest, InvitationStatus
 from domain.parties import Decision, Role
 from infra.temporal import ensure_search_attributes, index_attributes
-from starter.cli_core import visibility_query
+from starter.services.core import visibility_query
 from tests.factories import add_customer, add_partner, add_user, customer_actor
 from tests.harness import eventually, new_task_queue
 from worker import build_worker

@@ -22,14 +22,15 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.worker import Worker
 
 from activities.registry import Deps, build_activities
-from activities.unbinding import RecoverBalance, RecoveryResult, UnbindingActivities
+from activities.unbinding import UnbindingActivities
 from domain.parties import AssociationMode, Decision
 from domain.unbinding import ChangeKind, RequestStatus, add_months
+from domain.unbinding_models import RecoverBalance, RecoveryResult
 from infra.config import Settings
 from infra.smtp_sink import MailSink
 from infra.tables import AuditEvent, Binding, EmailOutbox, HumanTask
 from infra.tables.unbinding import BalanceRecovery, BindingChangeRequest
-from starter.web import create_app
+from starter.web.links import create_app
 from tests.factories import add_customer, customer_actor
 from tests.harness import eventually, new_task_queue
 from tests.workflows.test_unbinding import (

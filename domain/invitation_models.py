@@ -1,0 +1,65 @@
+"""Activity payloads of activities/invitations.py: what its activities take and return (pydantic v2).
+
+They live in domain/ so that workflows, services and activities share them without importing
+activity code; class names are not in payloads, so moving them keeps stored histories valid.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from domain.invitations import (
+    Channel,
+    InvitationStatus,
+    Refusal,
+)
+from domain.parties import AssociationMode
+
+
+class LoadContext(BaseModel):
+    """Which partner and customer to load."""
+
+    partner_id: str
+    customer_id: str
+    requested_by: str | None = None
+
+
+class RecordInvitation(BaseModel):
+    """Writes (once) or updates the row of one invitation run."""
+
+    run_key: str
+    workflow_id: str
+    partner_id: str
+    customer_id: str
+    mode: AssociationMode
+    channel: Channel
+    status: InvitationStatus
+    sent_to: str
+    invited_by: str
+    created_at: datetime
+    expires_at: datetime | None = None
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    reason: str | None = None
+
+
+class CreateBinding(BaseModel):
+    """Binds the customer to the partner, once per key, after re-checking eligibility."""
+
+    key: str
+    workflow_id: str
+    partner_id: str
+    customer_id: str
+    mode: AssociationMode
+    decided_by: str
+    at: datetime
+
+
+class BindingOutcome(BaseModel):
+    """Either the binding, or why it was refused at acceptance."""
+
+    binding_id: int | None = None
+    already_bound: bool = False
+    refusals: list[Refusal] = []

@@ -1,0 +1,1 @@
+"""Demo data loaders (partnerflow demo ...)."""

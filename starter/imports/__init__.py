@@ -1,0 +1,1 @@
+"""CSV/JSON importers (partnerflow import ...): the registry and the kinds."""

@@ -1,0 +1,1 @@
+"""The embedded dev stack: its supervisor and the Temporal Schedules it applies."""

@@ -1,0 +1,1 @@
+"""Web front doors: the decision-link server and its ops endpoints."""

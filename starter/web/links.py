@@ -1,0 +1,399 @@
+"""The link server: signed action links from emails (and, later, the approver console).
+
+A link is a credential for one decision on one run. GET shows a confirmation page and decides
+nothing, so mail scanners that prefetch links do no harm. POST records the link as used
+(whatever comes of it), then runs the workflow update on the run the link was issued for,
+with the link's nonce as the update id, so a double submit is one decision. A link whose run
+has closed (a cancelled invitation, a decided request) refuses, even when a later run of the
+same workflow id is open: an old link never acts on a new invitation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select, update
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.parties import Actor, Decision
+from infra import i18n
+from infra.config import Settings
+from infra.db import insert_ignore, utcnow
+from infra.links import InvalidLinkError, LinkClaims, LinkSigner, fmt_time
+from infra.logs import configure_logging
+from infra.mailer import TEMPLATE_DIR
+from infra.tables import HumanTask, LinkUse
+from infra.tracing import configure_tracing
+from starter.services.context import AppContext, temporal_errors
+from starter.services.errors import BadInputError, CliError, RefusedError
+from starter.web.ops import install_ops, ready_checks
+
+LABELS = {
+    "accept": "Accept",
+    "decline": "Decline",
+    "approve": "Approve",
+    "reject": "Reject",
+    "cancel": "Cancel",
+    "sign": "Sign",
+    "join": "Join",
+    "review_approve": "Approve the business information",
+    "review_reject": "Reject the business information",
+    "sign_partner_agreement": "Sign the partner agreement",
+    "sign_integrity_commitment": "Sign the integrity commitment",
+    "unlock": "Unlock",
+    "withdraw": "Withdraw",
+    "revoke": "Revoke",
+}
+log = logging.getLogger("partnerflow.web")
+SUMMARY_FIELDS = ("status", "partner_id", "customer_id", "mode", "expires_at", "reason")
+# What a workflow is, in words, by workflow id prefix (for "the invitation ... is closed").
+KINDS = (
+    ("invitation-", "invitation"),
+    ("binding-change-", "request"),
+    ("incentive-", "payout request"),
+    ("authorization-", "authorization request"),
+    ("onboarding-", "application"),
+    ("path-", "development path invitation"),
+)
+# Actions whose own outcome may be REFUSED (a manager rejecting a path): that is done, not a
+# refusal of the link; for the others (accept, approve...) REFUSED means a rule said no.
+SAYING_NO = frozenset({"reject", "decline", "cancel", "review_reject", "withdraw", "revoke"})
+# link_uses.outcome while the decision is in flight: a POST that finds it retries the update
+# with the same update id (one decision), so a crash between the two does not lose the link.
+PENDING = "pending"
+# Prefix of the recorded outcome of a link whose decision was refused (for its later visits).
+REFUSED = "Nothing was done: "
+
+
+def kind_of(workflow_id: str) -> str:
+    """``invitation``, ``request``...: what the link's workflow is, for the pages."""
+    return next((kind for prefix, kind in KINDS if workflow_id.startswith(prefix)), "request")
+
+
+def readable(value: Any) -> str:
+    """A summary value for a page: ISO times become ``9 Dec 2026, 14:05 UTC``."""
+    if isinstance(value, datetime):
+        return fmt_time(value)
+    if isinstance(value, str) and len(value) >= 16 and value[4:5] == "-" and "T" in value:
+        try:
+            return fmt_time(datetime.fromisoformat(value.replace("Z", "+00:00")))
+        except ValueError:
+            pass
+    return str(value)
+
+
+def sentence(message: str) -> str:
+    """First letter up, final stop; the rest untouched (``str.capitalize`` lowers "UTC")."""
+    message = message.strip()
+    if not message:
+        return message
+    message = message[0].upper() + message[1:]
+    return message if message.endswith((".", "!", "?")) else message + "."
+
+
+class Refusal(Exception):
+    """Nothing was done; ``status`` is the HTTP status of the page that says why."""
+
+    def __init__(self, title: str, message: str, status: int, *, final: bool = True) -> None:
+        super().__init__(message)
+        self.title = title
+        self.message = message
+        self.status = status
+        # False: a fault on our side (Temporal unreachable); the link stays usable.
+        self.final = final
+
+
+class LinkServer:
+    """Resources of the running server."""
+
+    def __init__(self, settings: Settings, client: Client | None = None) -> None:
+        self.ctx = AppContext(settings)
+        self.signer = LinkSigner(settings.link_secret, settings.public_base_url, settings.link_ttl)
+        self._client = client
+        self.pages = Environment(
+            loader=FileSystemLoader(TEMPLATE_DIR),
+            autoescape=select_autoescape(default=True),
+            extensions=["jinja2.ext.i18n"],
+        )
+        # The pages' own words go through the catalogs; their messages are still English.
+        self.pages.install_gettext_translations(  # type: ignore[attr-defined]
+            i18n.translations("en"), newstyle=True
+        )
+
+    async def client(self) -> Client:
+        """The Temporal client (given, or connected on first use)."""
+        if self._client is None:
+            self._client = await self.ctx.client()
+        return self._client
+
+    def page(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        """Renders a page template."""
+        html = self.pages.get_template(f"web/{name}.html.j2").render(**context)
+        return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+    def refusal(self, r: Refusal) -> HTMLResponse:
+        """A page that explains why nothing happened."""
+        return self.page("link_result", r.status, title=r.title, ok=False, message=r.message)
+
+    def verify(self, token: str) -> LinkClaims:
+        """The link's claims; a Refusal when forged, expired or issued unbound to a run."""
+        try:
+            claims = self.signer.verify(token)
+        except InvalidLinkError as exc:
+            raise Refusal("Nothing was done", sentence(str(exc)), 400) from None
+        if claims.run_id is None:
+            raise Refusal(
+                "This link no longer works",
+                f"It was issued before links were bound to one {kind_of(claims.workflow_id)}. "
+                f"Use the link of a newer email, or decide in the partner centre "
+                f"(reference {claims.workflow_id}).",
+                410,
+            )
+        return claims
+
+    async def summary(self, claims: LinkClaims) -> list[tuple[str, str]]:
+        """A few facts from the run's ``status`` query, for the confirmation page."""
+        try:
+            client = await self.client()
+            handle = client.get_workflow_handle(claims.workflow_id, run_id=claims.run_id)
+            raw = await handle.query("status")
+        except Exception:
+            return []
+        return facts(raw)
+
+    async def used(self, nonce: str) -> LinkUse | None:
+        """The earlier use of this link, if any."""
+        async with self.ctx.sessions() as s:
+            row: LinkUse | None = await s.scalar(select(LinkUse).where(LinkUse.nonce == nonce))
+            return row
+
+    async def check_open(self, claims: LinkClaims) -> None:
+        """Refuses (410) unless the link's run is still running and its task still open."""
+        kind = kind_of(claims.workflow_id)
+        try:
+            client = await self.client()
+            run = await client.get_workflow_handle(
+                claims.workflow_id, run_id=claims.run_id
+            ).describe()
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise Refusal(
+                    f"This {kind} is closed",
+                    f"The {kind} this link came from no longer exists.",
+                    410,
+                ) from None
+            raise unavailable(exc) from None
+        except CliError as exc:
+            raise unavailable(exc) from None
+        if run.status != WorkflowExecutionStatus.RUNNING:
+            state = await self.summary(claims)
+            status = dict(state).get("status")
+            reason = dict(state).get("reason")
+            what = f" ({status}{': ' + reason if reason else ''})" if status else ""
+            raise Refusal(
+                f"This {kind} is closed",
+                f"The {kind} this link came from is closed{what}; this link can no longer "
+                f"act. If a newer {kind} was sent, use the link in its own email.",
+                410,
+            )
+        if claims.task_key is not None:
+            async with self.ctx.sessions() as s:
+                task = await s.scalar(
+                    select(HumanTask).where(HumanTask.idempotency_key == claims.task_key)
+                )
+            if task is not None and task.status != "open":
+                by = f" by {task.decided_by}" if task.decided_by else ""
+                when = f" on {fmt_time(task.decided_at)}" if task.decided_at else ""
+                raise Refusal(
+                    "This decision is closed",
+                    f"The task this link came from was closed ({task.status}{by}{when}); "
+                    "this link can no longer act.",
+                    410,
+                )
+
+    async def record(self, claims: LinkClaims, actor: str, outcome: str) -> None:
+        """Marks the link used (first POST) or records how its use ended."""
+        async with self.ctx.sessions.begin() as s:
+            await s.execute(
+                insert_ignore(s, LinkUse, ["nonce"]).values(
+                    nonce=claims.nonce,
+                    workflow_id=claims.workflow_id,
+                    action=claims.action,
+                    actor=actor,
+                    outcome=outcome,
+                    used_at=utcnow(),
+                )
+            )
+            if outcome != PENDING:
+                await s.execute(
+                    update(LinkUse).where(LinkUse.nonce == claims.nonce).values(outcome=outcome)
+                )
+
+    async def decide(self, claims: LinkClaims, actor: Actor, comment: str | None) -> Any:
+        """Runs the update on the link's run; business refusals become a Refusal."""
+        try:
+            client = await self.client()
+            handle = client.get_workflow_handle(claims.workflow_id, run_id=claims.run_id)
+            async with temporal_errors(claims.action):
+                return await handle.execute_update(
+                    claims.action,
+                    Decision(actor=actor, nonce=claims.nonce, comment=comment),
+                    id=claims.nonce,
+                )
+        except CliError as exc:
+            if exc.rule in ("workflow_finished", "workflow_not_running"):
+                await self.check_open(claims)  # says what closed it
+                kind = kind_of(claims.workflow_id)
+                raise Refusal(f"This {kind} is closed", sentence(exc.message), 410) from None
+            if not isinstance(exc, RefusedError):  # Temporal unreachable or failing: not final
+                raise unavailable(exc) from None
+            raise Refusal("Refused", sentence(exc.message), 409) from None
+
+
+def unavailable(exc: Exception) -> Refusal:
+    """Our fault, not the link's: it stays usable (same update id, one decision).
+
+    The cause goes to the log, not to the page: it names internal hosts.
+    """
+    log.warning("link decision not recorded: %s", exc)
+    return Refusal(
+        "Please try again later",
+        "The decision could not be recorded just now. Nothing was done; the link still works.",
+        503,
+        final=False,
+    )
+
+
+def facts(raw: Any) -> list[tuple[str, str]]:
+    """The summary rows of a workflow view (query result or update result)."""
+    if not isinstance(raw, dict):
+        return []
+    return [(k.replace("_", " "), readable(raw[k])) for k in SUMMARY_FIELDS if raw.get(k)]
+
+
+def create_app(settings: Settings, client: Client | None = None) -> Starlette:
+    """The ASGI application."""
+    server = LinkServer(settings, client)
+
+    def already_used(earlier: LinkUse) -> HTMLResponse:
+        refused = earlier.outcome.startswith(REFUSED)
+        return server.page(
+            "link_result",
+            409 if refused else 200,
+            title="This link was already used" if refused else "Already done",
+            ok=not refused,
+            message=f"This link was already used on {fmt_time(earlier.used_at)}. {earlier.outcome}",
+        )
+
+    async def show(request: Request) -> Response:
+        try:
+            claims = server.verify(request.path_params["token"])
+            earlier = await server.used(claims.nonce)
+            if earlier is not None and earlier.outcome != PENDING:
+                return already_used(earlier)
+            await server.check_open(claims)
+            actor = await server.ctx.actor(claims.actor_id)
+        except Refusal as r:
+            return server.refusal(r)
+        except CliError as exc:
+            return server.refusal(Refusal("Nothing was done", sentence(exc.message), 404))
+        label = LABELS.get(claims.action, claims.action.replace("_", " ").title())
+        return server.page(
+            "link_confirm",
+            title=f"{label}: please confirm",
+            label=label,
+            actor=actor.name or actor.user_id,
+            workflow_id=claims.workflow_id,
+            expires=fmt_time(claims.expires_at) if claims.expires_at else None,
+            summary=await server.summary(claims),
+        )
+
+    async def act(request: Request) -> Response:
+        try:
+            claims = server.verify(request.path_params["token"])
+        except Refusal as r:
+            return server.refusal(r)
+        earlier = await server.used(claims.nonce)
+        if earlier is not None and earlier.outcome != PENDING:
+            return already_used(earlier)
+        form = await request.form()
+        comment = str(form.get("comment") or "").strip()[:1000] or None
+        # Used from now on, whatever comes of it: a refused link never acts later.
+        await server.record(claims, claims.actor_id, PENDING)
+        label = LABELS.get(claims.action, claims.action)
+        try:
+            await server.check_open(claims)
+            try:
+                actor = await server.ctx.actor(claims.actor_id)
+            except CliError as exc:
+                code = 404 if isinstance(exc, BadInputError) else 403
+                raise Refusal("Nothing was done", sentence(exc.message), code) from None
+            result = await server.decide(claims, actor, comment)
+        except Refusal as r:
+            if r.final:
+                await server.record(claims, claims.actor_id, f"{REFUSED}{r.message}")
+            return server.refusal(r)
+        status = result.get("status") if isinstance(result, dict) else None
+        if status == "REFUSED" and claims.action not in SAYING_NO:
+            reason = result.get("reason") or "a business rule refused it"
+            message = f"{label} refused: {sentence(reason)}"
+            await server.record(claims, claims.actor_id, f"{REFUSED}{message}")
+            return server.page(
+                "link_result",
+                422,
+                title="Refused",
+                ok=False,
+                message=message,
+                summary=facts(result),
+            )
+        outcome = f"{label} recorded" + (f"; status is now {status}." if status else ".")
+        if isinstance(result, dict) and result.get("reason") and status in ("REJECTED", "REFUSED"):
+            outcome += f" ({result['reason']})"
+        await server.record(claims, claims.actor_id, outcome)
+        return server.page(
+            "link_result", title="Done", ok=True, message=outcome, summary=facts(result)
+        )
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        await server.ctx.close()
+
+    app = Starlette(
+        routes=[
+            Route("/a/{token}", show, methods=["GET"]),
+            Route("/a/{token}", act, methods=["POST"]),
+        ],
+        lifespan=lifespan,
+    )
+    install_ops(app, ready_checks(server.ctx, server.client))
+    return app
+
+
+def serve(settings: Settings) -> None:
+    """Runs the server with uvicorn until interrupted."""
+    import uvicorn
+
+    configure_logging(settings.effective_log_format, settings.log_level)
+    configure_tracing("partnerflow-web")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.web_host,
+        port=settings.web_port,
+        log_level=settings.log_level.lower(),
+        log_config=None,  # our handler and format (infra/logs.py)
+        access_log=False,
+    )
+
+
+__all__ = ["LinkServer", "create_app", "serve"]
