@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install locales extract lint typecheck check bench clean
+.PHONY: run test install locales extract lint typecheck check bench chaos clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "PartnerFlow needs Python >= 3.11 (found " + sys.version.split()[0] + ")")'
@@ -34,7 +34,7 @@ run: $(STAMP) locales  ## start the embedded dev stack (Temporal, SMTP sink, wor
 	$(BIN)/partnerflow dev
 
 test: $(STAMP) locales  ## the whole test suite
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15
 
 lint: $(STAMP)  ## ruff lint and format check
 	$(BIN)/ruff check .
@@ -47,6 +47,9 @@ check: lint typecheck test
 
 bench: $(STAMP)  ## throughput ratios to the Temporal floor, and latency (not part of `make test`)
 	$(BIN)/python -m bench
+
+chaos: $(STAMP)  ## faults on a real stack (worker kills, server restarts, SMTP and DB outages); proves nothing is lost
+	$(BIN)/python -m bench.chaos
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from temporalio import workflow
+from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -46,6 +46,10 @@ class ValidateOnceSandboxRunner(SandboxedWorkflowRunner):
             _validated.add(key)
 
 
+def _activity_name(fn: Callable[..., Any]) -> str:
+    return activity._Definition.must_from_callable(fn).name or ""
+
+
 def build_worker(
     client: Client,
     deps: Deps,
@@ -53,6 +57,7 @@ def build_worker(
     task_queue: str,
     workflows: Sequence[type] | None = None,
     extra_activities: Sequence[Callable[..., Any]] = (),
+    replace_activities: Sequence[Callable[..., Any]] = (),
 ) -> Worker:
     """A worker with every workflow and activity (tests pass their own queue; the benchmark
     adds its no-op twin and activity, so that both run under the same worker settings).
@@ -60,19 +65,23 @@ def build_worker(
     On shutdown it stops polling and gives in-flight activities the configured grace
     period to finish before they are cancelled.
     """
+    # A test swaps one real activity for a faulty one of the same name (a hang, a crash).
+    swapped = {_activity_name(fn) for fn in replace_activities}
+    activities = [fn for fn in build_activities(deps) if _activity_name(fn) not in swapped]
     defs = list(workflows or ALL_WORKFLOWS)
     preinit_workflows(workflow._Definition.must_from_class(cls).name for cls in defs)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=defs,
-        activities=[*build_activities(deps), *extra_activities],
+        activities=[*activities, *replace_activities, *extra_activities],
         # OpenTelemetry is used by the tracing interceptor inside workflows: one copy of it.
         workflow_runner=ValidateOnceSandboxRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules("opentelemetry")
         ),
         interceptors=[ObservabilityInterceptor()],
         max_concurrent_activities=100,
+        max_concurrent_workflow_tasks=deps.settings.worker_max_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=deps.settings.worker_shutdown_grace_seconds),
     )
 

@@ -23,7 +23,7 @@ from domain.parties import (
     PartnerType,
     Role,
 )
-from domain.types import BusinessDuration
+from domain.types import DECISION_TIMEOUT, BusinessDuration
 
 COMMITMENT_LETTER_VERSION = "2026-1"
 COMMITMENT_LETTER_TEXT = (
@@ -85,6 +85,8 @@ class AuthorizationRequest(BaseModel):
     request_window: BusinessDuration = timedelta(days=7)
     # Workflows to tell about every change (the renewal that asked, when a child).
     notify: list[str] = Field(default_factory=list)
+    # How long a decision may wait for its activities before it is refused (workflows/guard.py).
+    decision_timeout: BusinessDuration = DECISION_TIMEOUT
 
 
 class Contact(BaseModel):

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from domain.onboarding import WorkCalendar
 from domain.parties import Actor, PartnerSnapshot
-from domain.types import BusinessDuration
+from domain.types import DECISION_TIMEOUT, BusinessDuration
 
 
 class DevelopmentPath(StrEnum):
@@ -322,6 +322,8 @@ class PathInvitation(BaseModel):
     thresholds: PathThresholds = Field(default_factory=PathThresholds)
     approval_working_days: int = Field(3, ge=1)
     calendar: WorkCalendar = Field(default_factory=WorkCalendar)
+    # How long a decision may wait for its activities before it is refused (workflows/guard.py).
+    decision_timeout: BusinessDuration = DECISION_TIMEOUT
 
 
 class CertificationAsk(BaseModel):

@@ -63,6 +63,26 @@ class PermanentDeliveryError(BusinessRuleError):
     default_rule = "permanent_delivery_failure"
 
 
+class DecisionTimedOutError(BusinessRuleError):
+    """A decision's activity did not finish within the workflow's ``decision_timeout``.
+
+    The decision is refused rather than left hanging: the handler releases the workflow's
+    decision lock, so other decisions and the workflow's own timers go on.
+    """
+
+    default_rule = "decision_timed_out"
+
+
+class InvariantError(BusinessRuleError):
+    """Workflow state broke an invariant the code relies on (a bug, not a user's mistake).
+
+    Raised instead of ``assert`` in handlers: the caller gets a typed, non-retryable refusal
+    with a rule id instead of a workflow task that fails and retries forever.
+    """
+
+    default_rule = "internal_invariant"
+
+
 BUSINESS_ERROR_TYPES = [
     cls.__name__
     for cls in (
@@ -73,5 +93,7 @@ BUSINESS_ERROR_TYPES = [
         InvalidStateError,
         InvalidInputError,
         PermanentDeliveryError,
+        DecisionTimedOutError,
+        InvariantError,
     )
 ]

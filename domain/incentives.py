@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from domain.invoices import InvoiceDetails, InvoiceProblem
 from domain.parties import Actor, PartnerSnapshot, PartnerStatus, Role
 from domain.performance import ZERO, Statement
-from domain.types import BusinessDuration, BusinessOffset
+from domain.types import DECISION_TIMEOUT, BusinessDuration, BusinessOffset
 
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -111,6 +111,8 @@ class IncentiveRequest(BaseModel):
     recheck_every: BusinessDuration = timedelta(days=1)
     # The business day is China's (UTC+8): invoice dates and "the day after payment" use it.
     business_utc_offset: timedelta = timedelta(hours=8)
+    # How long a decision may wait for its activities before it is refused (workflows/guard.py).
+    decision_timeout: BusinessDuration = DECISION_TIMEOUT
 
     def business_date(self, at: datetime) -> date:
         """The calendar day ``at`` falls on in the business time zone."""

@@ -17,7 +17,7 @@ from domain.parties import (
     PartnerType,
     Role,
 )
-from domain.types import BusinessDuration, BusinessOffset, Email, Ident
+from domain.types import DECISION_TIMEOUT, BusinessDuration, BusinessOffset, Email, Ident
 
 # Distributors (一级经销商) have resellers under them, not customers.
 TYPES_WITH_SUB_CUSTOMERS = frozenset({PartnerType.SOLUTION_PROVIDER, PartnerType.CLOUD_RESELLER})
@@ -63,6 +63,7 @@ class InvitationRequest(BaseModel):
     requested_by: Actor
     validity: BusinessDuration = timedelta(days=7)
     reminder_before: BusinessOffset = timedelta(days=1)
+    decision_timeout: BusinessDuration = DECISION_TIMEOUT
 
 
 class InvitationView(BaseModel):

@@ -17,7 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from domain.parties import Actor, PartnerType, Role
 from domain.reference import Email
-from domain.types import BusinessDuration, BusinessOffset, Name, Text
+from domain.types import DECISION_TIMEOUT, BusinessDuration, BusinessOffset, Name, Text
 from domain.uscc import normalize_uscc, uscc_problem
 
 _BANK_ACCOUNT = re.compile(r"^\d{8,30}$")
@@ -154,6 +154,8 @@ class OnboardingRequest(BaseModel):
     form: ApplicationForm
     submitted_by: Actor
     timing: OnboardingTiming = Field(default_factory=OnboardingTiming)
+    # How long a decision may wait for its activities before it is refused (workflows/guard.py).
+    decision_timeout: BusinessDuration = DECISION_TIMEOUT
 
 
 class BusinessInfo(BaseModel):

@@ -23,7 +23,7 @@ from domain.parties import (
     PartnerType,
 )
 from domain.reference import Ident
-from domain.types import BusinessDuration, BusinessOffset, Money, Name
+from domain.types import DECISION_TIMEOUT, BusinessDuration, BusinessOffset, Money, Name
 
 DAY = timedelta(days=1)
 # The activity that starts renewal workflows names the type (it must not import workflows/).
@@ -237,6 +237,8 @@ class RenewalRequest(BaseModel):
     partner_id: str
     mode: AssociationMode
     timings: RenewalTimings = Field(default_factory=RenewalTimings)
+    # How long a decision may wait for its activities before it is refused (workflows/guard.py).
+    decision_timeout: BusinessDuration = DECISION_TIMEOUT
 
 
 class RenewalFeedback(BaseModel):

@@ -21,6 +21,9 @@ RULE_MESSAGES: dict[str, str] = {
     "actor_not_verified": N_(
         "The acting user could not be verified: unknown, inactive or of another party."
     ),
+    # Decisions inside a workflow (workflows/guard.py)
+    "decision_timed_out": N_("The decision did not complete in time and was refused; try again."),
+    "internal_invariant": N_("An internal consistency check failed."),
     # Association (binding) and invitations
     "already_bound": N_("The customer is already associated with this partner."),
     "bound_to_other_partner": N_(

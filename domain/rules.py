@@ -27,6 +27,9 @@ GENERAL = frozenset(
 # Who acts: the workflow looks the actor up before a decision takes effect (workflows/common.py).
 ACTORS = frozenset({"actor_not_verified"})
 
+# Decisions inside a workflow (workflows/guard.py): a stuck activity, a broken invariant.
+GUARD = frozenset({"decision_timed_out", "internal_invariant"})
+
 # Binding and invitation eligibility (domain/invitations.py) and the invitation CLI.
 INVITATIONS = frozenset(
     {
@@ -167,7 +170,9 @@ STATUS_AREAS = frozenset(
     {"invitation", "request", "payout", "renewal", "authorization", "application"}
 )
 
-RULES = GENERAL | ACTORS | INVITATIONS | UNBINDING | INCENTIVES | RENEWALS | ONBOARDING | CLI
+RULES = (
+    GENERAL | ACTORS | GUARD | INVITATIONS | UNBINDING | INCENTIVES | RENEWALS | ONBOARDING | CLI
+)
 
 
 def status_rule(area: str, status: str) -> str:

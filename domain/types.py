@@ -173,3 +173,8 @@ DaysOrZeroSetting = Annotated[timedelta, BeforeValidator(_bare_days), AfterValid
 """An offset setting (zero allowed); a bare number is days."""
 HoursSetting = Annotated[timedelta, BeforeValidator(_bare_hours), AfterValidator(_positive)]
 """A duration setting; a bare number is hours."""
+
+
+DECISION_TIMEOUT = timedelta(minutes=5)
+"""How long a decision may wait for its activities (all retries included) before it is
+refused with ``decision_timed_out`` (workflows/guard.py); every workflow input carries it."""

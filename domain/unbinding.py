@@ -19,7 +19,7 @@ from domain.parties import (
     PartnerSnapshot,
     Role,
 )
-from domain.types import BusinessDuration, BusinessOffset
+from domain.types import DECISION_TIMEOUT, BusinessDuration, BusinessOffset
 
 ZERO = Decimal("0.00")
 _PARTY_GONE = Refusal(rule="party_not_found", message="the binding's partner or customer is gone")
@@ -97,6 +97,8 @@ class ChangeRequest(BaseModel):
     frequency: FrequencyLimit = Field(default_factory=FrequencyLimit)
     # The international site ends a consulting binding without the customer (the vendor's rule).
     immediate_consulting_unbind: bool = False
+    # How long a decision may wait for its activities before it is refused (workflows/guard.py).
+    decision_timeout: BusinessDuration = DECISION_TIMEOUT
 
     @model_validator(mode="after")
     def _target_mode_only_for_switch(self) -> ChangeRequest:

@@ -279,6 +279,11 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # SIGTERM: the worker stops polling and gives in-flight activities this long to finish.
     worker_shutdown_grace_seconds: float = Field(30.0, ge=0)
+    # Workflow tasks one worker process works on at once. Python runs them one at a time (the
+    # GIL), so a worker that takes more than it can finish in the 10 s workflow task timeout
+    # sees all of them time out and be redone elsewhere: under CPU pressure (a busy host,
+    # workers restarting) throughput collapses. The server queues the rest meanwhile.
+    worker_max_workflow_tasks: int = Field(10, ge=1)
 
     @property
     def effective_log_format(self) -> Literal["json", "text"]:

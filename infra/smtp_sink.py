@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import os
 import socket
 import threading
 import time
@@ -61,6 +62,9 @@ class MailSinkHandler:
     delay_seconds: float = 0.0  # tests: hold the 250 reply to simulate a slow server
     # recipient -> reply, e.g. {"gone@x.test": "550 5.1.1 mailbox unavailable"}: a bounce
     refuse: dict[str, str] = field(default_factory=dict)
+    # While this file exists, every message is answered with its first line (e.g. "421 4.3.0
+    # try later"): an operator or the chaos run turns a 4xx burst on and off from outside.
+    fail_file: Path | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _seq: int = 0
 
@@ -79,6 +83,9 @@ class MailSinkHandler:
         """Stores the message and answers 250 (or an injected failure)."""
         if self.delay_seconds:
             await asyncio.sleep(self.delay_seconds)
+        injected = self._fail_file_reply()
+        if injected is not None:
+            return injected
         with self._lock:
             if self.fail_next:
                 return self.fail_next.pop(0)
@@ -105,6 +112,15 @@ class MailSinkHandler:
             tmp.write_bytes(raw)
             tmp.rename(self.directory / f"{mail_id}.eml")
         return "250 Message accepted for delivery"
+
+    def _fail_file_reply(self) -> str | None:
+        if self.fail_file is None:
+            return None
+        try:
+            line = self.fail_file.read_text().strip().splitlines()
+        except OSError:  # no file: no failure
+            return None
+        return line[0] if line else "421 4.3.0 Service not available, try again later"
 
     def to(self, address: str) -> list[StoredMail]:
         """Messages addressed to ``address``."""
@@ -139,11 +155,15 @@ class MailSink:
     """A started SMTP server on ``host:port``."""
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int | None = None, directory: Path | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        directory: Path | None = None,
+        fail_file: Path | None = None,
     ):
         self.host = host
         self.port = port or free_port(host)
-        self.handler = MailSinkHandler(directory=directory)
+        self.handler = MailSinkHandler(directory=directory, fail_file=fail_file)
         self._controller = Controller(
             self.handler, hostname=host, port=self.port, data_size_limit=10_000_000
         )
@@ -185,9 +205,9 @@ def read_mail_dir(directory: Path) -> list[tuple[str, EmailMessage]]:
     return out
 
 
-def serve_forever(host: str, port: int, directory: Path) -> None:
+def serve_forever(host: str, port: int, directory: Path, fail_file: Path | None = None) -> None:
     """Runs a sink until interrupted (the dev stack's SMTP child process)."""
-    sink = MailSink(host, port, directory).start()
+    sink = MailSink(host, port, directory, fail_file).start()
     print(f"SMTP sink listening on {host}:{port}, storing to {directory}", flush=True)
     try:
         while True:
@@ -205,5 +225,12 @@ if __name__ == "__main__":
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--dir", type=Path, required=True)
+    parser.add_argument(
+        "--fail-file",
+        type=Path,
+        default=os.environ.get("PARTNERFLOW_SMTP_FAIL_FILE") or None,
+        help="while this file exists, answer its first line (a 4xx) to every message "
+        "(default: $PARTNERFLOW_SMTP_FAIL_FILE)",
+    )
     args = parser.parse_args()
-    serve_forever(args.host, args.port, args.dir)
+    serve_forever(args.host, args.port, args.dir, args.fail_file)

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
 
 from infra.db import Base, make_engine
 
@@ -94,6 +96,22 @@ async def fresh_database(kind: str, tmp_path: Path) -> AsyncIterator[AsyncEngine
         async with admin.begin() as conn:
             await conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         await admin.dispose()
+
+
+async def finished(
+    env: WorkflowEnvironment, handle: WorkflowHandle[Any, T], *, timeout: float = 60.0
+) -> T:
+    """The result of a workflow that ends without time passing (a decision already ended it).
+
+    ``handle.result()`` on the time-skipping server unlocks the clock that every workflow of
+    the module shares: as soon as this workflow closes, the server jumps to ANOTHER open
+    workflow's next timer (an expiry days ahead), and that workflow's pending update then
+    fails with ``update <id> not found``. With auto time-skipping disabled the clock stays
+    where it is; a workflow that in fact needs time to end fails here after ``timeout``
+    instead of hanging, so use ``handle.result()`` only where time must pass.
+    """
+    with env.auto_time_skipping_disabled():
+        return await asyncio.wait_for(handle.result(), timeout)
 
 
 async def eventually(

@@ -30,17 +30,19 @@ def test_a_child_that_keeps_dying_is_restarted_with_capped_backoff(
         dict(os.environ), stopping, backoff=Backoff(initial=0.05, cap=0.2, reset_after=30)
     )
     crashing = sup.start(ChildSpec(name="worker", argv=["/bin/sh", "-c", "exit 3"]))
-    steady = sup.start(ChildSpec(name="smtp", argv=["/bin/sh", "-c", "exec sleep 60"]))
-    first_pid = steady.proc.pid
-    deadline = time.monotonic() + 10
-    while crashing.restarts < 6 and time.monotonic() < deadline:
-        sup.tick()
-        time.sleep(0.01)
-    os.kill(first_pid, 9)
-    while steady.proc.pid == first_pid and time.monotonic() < deadline:
-        sup.tick()
-        time.sleep(0.01)
-    sup.stop(timeout=5)
+    try:
+        steady = sup.start(ChildSpec(name="smtp", argv=["/bin/sh", "-c", "exec sleep 60"]))
+        first_pid = steady.proc.pid
+        deadline = time.monotonic() + 10
+        while crashing.restarts < 6 and time.monotonic() < deadline:
+            sup.tick()
+            time.sleep(0.01)
+        os.kill(first_pid, 9)
+        while steady.proc.pid == first_pid and time.monotonic() < deadline:
+            sup.tick()
+            time.sleep(0.01)
+    finally:
+        sup.stop(timeout=5)  # also when an assertion above fails: no `sleep 60` left behind
     out = capsys.readouterr().out
 
     assert crashing.restarts >= 6

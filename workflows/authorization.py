@@ -54,6 +54,7 @@ from workflows.common import (
     set_business_status,
     verify_actor,
 )
+from workflows.guard import DecisionLock, bound
 
 S = AuthorizationStatus
 
@@ -80,6 +81,8 @@ class CustomerAuthorizationWorkflow:
         self._revoked_at: datetime | None = None
         self._letter_version: str | None = None
         self._waiters: list[str] = list(req.notify)
+        # Decisions here only change state; run() acts on it (records, notifies, keeps the grant).
+        self._guard = DecisionLock(req.decision_timeout)
 
     @workflow.run
     async def run(self, req: AuthorizationRequest) -> AuthorizationView:
@@ -88,6 +91,7 @@ class CustomerAuthorizationWorkflow:
             AuthorizationActivities.load_authorization_context,
             AuthorizationContextQuery(partner_id=req.partner_id, customer_id=req.customer_id),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
             retry_policy=RETRY,
         )
         self._ctx = ctx
@@ -150,6 +154,7 @@ class CustomerAuthorizationWorkflow:
                 workflow_id=workflow.info().workflow_id,
             ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
             retry_policy=RETRY,
         )
         self._letter_version = COMMITMENT_LETTER_VERSION
@@ -350,15 +355,16 @@ class CustomerAuthorizationWorkflow:
         """The distributor (reseller's request) or then the customer approves."""
         await verify_actor(d.actor, d.operator)
         self._validate_approve(d)  # again: the state may have moved while we looked the actor up
-        if self._status == S.AWAITING_DISTRIBUTOR:
-            self._distributor_approved_by = d.actor.user_id
-            self._status = S.AWAITING_CUSTOMER
-        elif self._status == S.AWAITING_CUSTOMER and d.actor.is_customer(self._req.customer_id):
-            now = workflow.now()
-            self._status = S.APPROVED
-            self._decided_by = d.actor.user_id
-            self._decided_at = now
-            self._valid_until = now + self._req.validity
+        async with self._guard.turn():
+            if self._status == S.AWAITING_DISTRIBUTOR:
+                self._distributor_approved_by = d.actor.user_id
+                self._status = S.AWAITING_CUSTOMER
+            elif self._status == S.AWAITING_CUSTOMER and d.actor.is_customer(self._req.customer_id):
+                now = workflow.now()
+                self._status = S.APPROVED
+                self._decided_by = d.actor.user_id
+                self._decided_at = now
+                self._valid_until = now + self._req.validity
         return self._view()
 
     @approve.validator
@@ -375,17 +381,18 @@ class CustomerAuthorizationWorkflow:
         """The customer (or the distributor) says no, or the partner withdraws its request."""
         await verify_actor(d.actor, d.operator)
         self._validate_cancel(d)  # again: the state may have moved while we looked the actor up
-        if self._status in PENDING_STATUSES:
-            if d.actor.is_customer(self._req.customer_id):
-                who = "the customer"
-            elif d.actor.partner_id == self._distributor():
-                who = f"distributor {self._distributor()}"
-            else:
-                who = d.actor.describe()
-            self._status = S.CANCELLED
-            self._decided_by = d.actor.user_id
-            self._decided_at = workflow.now()
-            self._reason = d.comment or f"cancelled by {who}"
+        async with self._guard.turn():
+            if self._status in PENDING_STATUSES:
+                if d.actor.is_customer(self._req.customer_id):
+                    who = "the customer"
+                elif d.actor.partner_id == self._distributor():
+                    who = f"distributor {self._distributor()}"
+                else:
+                    who = d.actor.describe()
+                self._status = S.CANCELLED
+                self._decided_by = d.actor.user_id
+                self._decided_at = workflow.now()
+                self._reason = d.comment or f"cancelled by {who}"
         return self._view()
 
     @cancel.validator
@@ -408,11 +415,12 @@ class CustomerAuthorizationWorkflow:
         """The customer revokes an approved authorization, with a reason (the vendor's rule)."""
         await verify_actor(d.actor, d.operator)
         self._validate_revoke(d)  # again: the state may have moved while we looked the actor up
-        if self._status == S.APPROVED:
-            self._status = S.REVOKED
-            self._revoked_by = d.actor.user_id
-            self._revoked_at = workflow.now()
-            self._reason = (d.comment or "").strip()
+        async with self._guard.turn():
+            if self._status == S.APPROVED:
+                self._status = S.REVOKED
+                self._revoked_by = d.actor.user_id
+                self._revoked_at = workflow.now()
+                self._reason = (d.comment or "").strip()
         return self._view()
 
     @revoke.validator
@@ -514,6 +522,7 @@ class CustomerAuthorizationWorkflow:
                 at=workflow.now(),
             ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
             retry_policy=RETRY,
         )
 

@@ -19,6 +19,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.parties import Actor, Role
     from domain.tasks import AuditRecord, CloseTask, OpenTask, TaskRef
 
+from workflows.guard import bound
+
 PARTNER_ID = SearchAttributeKey.for_keyword("PartnerId")
 CUSTOMER_ID = SearchAttributeKey.for_keyword("CustomerId")
 BUSINESS_STATUS = SearchAttributeKey.for_keyword("BusinessStatus")
@@ -43,16 +45,6 @@ def set_business_status(status: str) -> None:
     indexed = workflow.info().typed_search_attributes
     if indexed.get(PARTNER_ID) is not None or indexed.get(CUSTOMER_ID) is not None:
         workflow.upsert_search_attributes([BUSINESS_STATUS.value_set(status)])
-
-
-async def wait_turn(is_busy: Callable[[], bool]) -> None:
-    """Waits until no other handler is inside the workflow's critical section.
-
-    A loop, not one wait: one state change releases every waiting handler in the same
-    activation, and the first to run takes the section again before the others resume.
-    """
-    while is_busy():
-        await workflow.wait_condition(lambda: not is_busy())
 
 
 def run_key() -> str:
@@ -84,6 +76,7 @@ async def send_email(
             workflow_id=workflow.info().workflow_id,
         ),
         start_to_close_timeout=timedelta(seconds=60),
+        schedule_to_close_timeout=bound(),
         # The activity heartbeats during the SMTP exchange: a crashed worker is noticed fast.
         heartbeat_timeout=timedelta(seconds=10),
         retry_policy=RETRY,
@@ -172,6 +165,7 @@ async def open_task(
             created_at=workflow.now(),
         ),
         start_to_close_timeout=ACTIVITY_TIMEOUT,
+        schedule_to_close_timeout=bound(),
         retry_policy=RETRY,
     )
 
@@ -196,6 +190,7 @@ async def close_task(
             decided_at=workflow.now(),
         ),
         start_to_close_timeout=ACTIVITY_TIMEOUT,
+        schedule_to_close_timeout=bound(),
         retry_policy=RETRY,
     )
 
@@ -212,6 +207,7 @@ async def reassign_task(key: str, role: Role, party: str | None, comment: str) -
             comment=comment,
         ),
         start_to_close_timeout=ACTIVITY_TIMEOUT,
+        schedule_to_close_timeout=bound(),
         retry_policy=RETRY,
     )
 
@@ -236,6 +232,7 @@ async def audit(
             occurred_at=workflow.now(),
         ),
         start_to_close_timeout=ACTIVITY_TIMEOUT,
+        schedule_to_close_timeout=bound(),
         retry_policy=RETRY,
     )
 
@@ -262,6 +259,7 @@ async def verify_actor(actor: Actor, operator: str | None = None) -> None:
         ActorActivities.verify_actor,
         actor,
         start_to_close_timeout=ACTIVITY_TIMEOUT,
+        schedule_to_close_timeout=bound(),
         retry_policy=RETRY,
     )
     if check.verified:

@@ -4,7 +4,6 @@ certification."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 
 from temporalio import workflow
@@ -65,6 +64,7 @@ from workflows.common import (
 from workflows.common import (
     wait_until as _wait,
 )
+from workflows.guard import DecisionLock, bound, present
 
 S = PathStatus
 PATH_TITLES = {"software": "Software Partner Path", "service": "Service Partner Path"}
@@ -92,7 +92,7 @@ class DevelopmentPathWorkflow:
         self._last_key: str | None = None  # the manager task decided last
         self._joined_at: datetime | None = None
         self._left_at: datetime | None = None
-        self._lock = asyncio.Lock()
+        self._guard = DecisionLock(req.decision_timeout)
         self._decisions: dict[str, str] = {}  # step key -> the update that decided it
         self._link_steps: dict[str, str] = {}  # link nonce -> step key it was sent for
         self._open_tasks: set[str] = set()
@@ -105,6 +105,7 @@ class DevelopmentPathWorkflow:
             DevelopmentPathActivities.load_path_context,
             LoadPathContext(partner_id=req.partner_id, path=req.path),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
             retry_policy=RETRY,
         )
         self._ctx = ctx
@@ -118,7 +119,7 @@ class DevelopmentPathWorkflow:
             return self._view()
         assert ctx.partner is not None and ctx.admin_user_id is not None
         expires_at = workflow.now() + req.validity
-        async with self._lock:
+        async with self._guard.turn(bounded=False):
             self._status = S.INVITED
             self._expires_at = expires_at
             await open_task(
@@ -147,7 +148,7 @@ class DevelopmentPathWorkflow:
             set_business_status(self._status.value)
 
         if not await _wait(lambda: self._status != S.INVITED, expires_at):
-            async with self._lock:
+            async with self._guard.turn(bounded=False):
                 if self._status == S.INVITED:
                     self._status = S.EXPIRED
                     self._reason = N_("the partner did not join before the invitation expired")
@@ -162,7 +163,7 @@ class DevelopmentPathWorkflow:
                     )
         await workflow.wait_condition(lambda: self._status in PATH_FINAL)
         await workflow.wait_condition(workflow.all_handlers_finished)
-        async with self._lock:
+        async with self._guard.turn(bounded=False):
             for key in sorted(self._open_tasks):
                 await close_task(key, "cancelled", decision=self._status.value.lower())
             self._open_tasks.clear()
@@ -176,7 +177,7 @@ class DevelopmentPathWorkflow:
         """The partner chooses the path (company rules re-checked against the database)."""
         await verify_actor(d.actor, d.operator)
         self._validate_join(d)  # again: the state may have moved while we looked the actor up
-        async with self._lock:
+        async with self._guard.turn():
             if self._status != S.INVITED:
                 return self._view()
             rk = run_key()
@@ -190,6 +191,7 @@ class DevelopmentPathWorkflow:
                     at=workflow.now(),
                 ),
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
+                schedule_to_close_timeout=bound(),
                 retry_policy=RETRY,
             )
             self._others = outcome.others_on_path
@@ -244,7 +246,7 @@ class DevelopmentPathWorkflow:
         ecosystem manager approves; when not, refused with what is missing."""
         await verify_actor(ask.actor)
         self._validate_request(ask)  # again: the state may have moved while we looked the actor up
-        async with self._lock:
+        async with self._guard.turn():
             if self._status != S.JOINED or self._pending is not None:
                 return self._view()
             rk = run_key()
@@ -303,7 +305,7 @@ class DevelopmentPathWorkflow:
         """The partner leaves the path (only before role certification)."""
         await verify_actor(d.actor, d.operator)
         self._validate_leave(d)  # again: the state may have moved while we looked the actor up
-        async with self._lock:
+        async with self._guard.turn():
             if self._status not in (S.JOINED, S.AWAITING_JOIN_APPROVAL):
                 return self._view()
             rk = run_key()
@@ -336,7 +338,7 @@ class DevelopmentPathWorkflow:
         a certification (its threshold re-checked now)."""
         await verify_actor(d.actor, d.operator)
         self._validate_approve(d)  # again: the state may have moved while we looked the actor up
-        async with self._lock:
+        async with self._guard.turn():
             key, pending = self._pending_key, self._pending
             if key is None or pending is None or key in self._decisions:
                 return self._view()
@@ -380,7 +382,7 @@ class DevelopmentPathWorkflow:
         """Refuses what awaits the manager, with a reason."""
         await verify_actor(d.actor, d.operator)
         self._validate_reject(d)  # again: the state may have moved while we looked the actor up
-        async with self._lock:
+        async with self._guard.turn():
             key, pending = self._pending_key, self._pending
             if key is None or pending is None or key in self._decisions:
                 return self._view()
@@ -495,6 +497,7 @@ class DevelopmentPathWorkflow:
             DevelopmentPathActivities.load_path_facts,
             LoadFacts(partner_id=self._req.partner_id),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
             retry_policy=RETRY,
         )
         return shortfalls(
@@ -515,6 +518,7 @@ class DevelopmentPathWorkflow:
             OnboardingActivities.role_recipients,
             RoleRecipients(role=Role.ECOSYSTEM_MANAGER),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
             retry_policy=RETRY,
         )
         for person in people.people:
@@ -541,8 +545,7 @@ class DevelopmentPathWorkflow:
     async def _close_manager_step(
         self, status: str, decision: str, d: Decision, comment: str | None = None
     ) -> None:
-        key = self._pending_key
-        assert key is not None
+        key = present(self._pending_key, "the pending manager step")
         await close_task(
             key, status, decision=decision, comment=comment or d.comment, decided_by=d.actor.user_id
         )
@@ -578,6 +581,7 @@ class DevelopmentPathWorkflow:
                 reason=record.reason,
             ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
             retry_policy=RETRY,
         )
 
@@ -588,13 +592,13 @@ class DevelopmentPathWorkflow:
                 key=f"{run_key()}:membership", status=status, at=workflow.now(), decided_by=by
             ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
             retry_policy=RETRY,
         )
 
     async def _mail_partner(self, key: str, template: str, **extra: object) -> None:
-        ctx = self._ctx
-        assert ctx is not None and ctx.partner is not None
-        await send_email(key, ctx.partner.contact_email, template, self._mail(**extra))
+        partner = present(present(self._ctx, "the path context").partner, "the partner")
+        await send_email(key, partner.contact_email, template, self._mail(**extra))
 
     def _mail(self, **extra: object) -> dict[str, object]:
         base: dict[str, object] = {

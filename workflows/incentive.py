@@ -62,8 +62,8 @@ from workflows.common import (
     send_email,
     set_business_status,
     verify_actor,
-    wait_turn,
 )
+from workflows.guard import DecisionLock, bound, present
 
 S = PayoutStatus
 PAYMENT_TIMEOUT = timedelta(seconds=60)
@@ -103,7 +103,7 @@ class IncentivePayoutWorkflow:
         self._paid_at: datetime | None = None
         self._bill_signal = False
         self._certification_signal = False
-        self._busy = False  # an invoice is being verified and recorded
+        self._guard = DecisionLock(req.decision_timeout)  # an invoice is being verified
 
     @property
     def _id(self) -> str:
@@ -130,6 +130,7 @@ class IncentivePayoutWorkflow:
                 at=workflow.now(),
             ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
             retry_policy=RETRY,
         )
         if record.run_id != workflow.info().run_id and record.status in FINAL_STATUSES:
@@ -220,64 +221,65 @@ class IncentivePayoutWorkflow:
         """The partner submits an invoice's details; every verification rule is checked."""
         await verify_actor(sub.actor)
         self._validate_invoice(sub)  # again: the state may have moved while we looked the actor up
-        await wait_turn(lambda: self._busy)
+        async with self._guard.turn():
+            return await self._verify_invoice(sub)
+
+    async def _verify_invoice(self, sub: InvoiceSubmission) -> InvoiceVerification:
+        # Under the decision lock: checked, verified, recorded and answered in one turn.
         number = sub.invoice.invoice_number
         if number in self._accepted:
             return self._accepted[number]  # a repeated submission: the first result
         if self._status != S.AWAITING_INVOICE:
             self._refuse_state("submit invoices for")
-        partner = self._partner
-        assert partner is not None and self._notified_at is not None
-        self._busy = True
-        try:
-            outcome = await workflow.execute_activity_method(
-                IncentiveActivities.record_invoice,
-                RecordInvoice(
-                    invoice=sub.invoice,
-                    expectations=InvoiceExpectations(
-                        payout_id=self._id,
-                        vendor_title=self._req.vendor_invoice_title,
-                        vendor_tax_id=self._req.vendor_tax_id,
-                        partner_company=partner.company_name,
-                        partner_uscc=partner.uscc,
-                        payout_amount=self._amount,
-                        already_invoiced=self._invoiced,
-                        notified_on=self._req.business_date(self._notified_at),
-                        today=self._req.business_date(workflow.now()),
-                        numbers_in_use={i.invoice_number: self._id for i in self._invoices},
-                    ),
-                    submitted_by=sub.actor.user_id,
-                    at=workflow.now(),
+        partner = present(self._partner, "the partner")
+        notified_at = present(self._notified_at, "the notification time")
+        outcome = await workflow.execute_activity_method(
+            IncentiveActivities.record_invoice,
+            RecordInvoice(
+                invoice=sub.invoice,
+                expectations=InvoiceExpectations(
+                    payout_id=self._id,
+                    vendor_title=self._req.vendor_invoice_title,
+                    vendor_tax_id=self._req.vendor_tax_id,
+                    partner_company=partner.company_name,
+                    partner_uscc=partner.uscc,
+                    payout_amount=self._amount,
+                    already_invoiced=self._invoiced,
+                    notified_on=self._req.business_date(notified_at),
+                    today=self._req.business_date(workflow.now()),
+                    numbers_in_use={i.invoice_number: self._id for i in self._invoices},
                 ),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=RETRY,
+                submitted_by=sub.actor.user_id,
+                at=workflow.now(),
+            ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
+            retry_policy=RETRY,
+        )
+        if outcome.accepted:
+            self._invoices.append(
+                AcceptedInvoice(
+                    invoice_number=number,
+                    total=sub.invoice.total,
+                    issued_on=sub.invoice.issued_on,
+                    submitted_by=sub.actor.user_id,
+                )
             )
-            if outcome.accepted:
-                self._invoices.append(
-                    AcceptedInvoice(
-                        invoice_number=number,
-                        total=sub.invoice.total,
-                        issued_on=sub.invoice.issued_on,
-                        submitted_by=sub.actor.user_id,
-                    )
-                )
-                await audit(
-                    f"{self._id}:invoice:{number}",
-                    "invoice_accepted",
-                    sub.actor.user_id,
-                    f"invoice {number}, total {sub.invoice.total}; "
-                    f"{self._amount - self._invoiced} remains",
-                )
-            else:
-                self._refused += 1
-                await audit(
-                    f"{self._id}:invoice-refused:{self._refused}",
-                    "invoice_refused",
-                    sub.actor.user_id,
-                    f"invoice {number}: {describe_problems(outcome.problems)}",
-                )
-        finally:
-            self._busy = False
+            await audit(
+                f"{self._id}:invoice:{number}",
+                "invoice_accepted",
+                sub.actor.user_id,
+                f"invoice {number}, total {sub.invoice.total}; "
+                f"{self._amount - self._invoiced} remains",
+            )
+        else:
+            self._refused += 1
+            await audit(
+                f"{self._id}:invoice-refused:{self._refused}",
+                "invoice_refused",
+                sub.actor.user_id,
+                f"invoice {number}: {describe_problems(outcome.problems)}",
+            )
         result = InvoiceVerification(
             invoice_number=number,
             accepted=outcome.accepted,
@@ -356,6 +358,7 @@ class IncentivePayoutWorkflow:
             IncentiveActivities.compute_incentive,
             PartnerMonth(partner_id=self._req.partner_id, period=self._req.period),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
             retry_policy=RETRY,
         )
         self._partner = facts.partner
@@ -390,6 +393,7 @@ class IncentivePayoutWorkflow:
                 IncentiveActivities.bill_status,
                 PartnerMonth(partner_id=self._req.partner_id, period=self._req.period),
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
+                schedule_to_close_timeout=bound(),
                 retry_policy=RETRY,
             )
         if frozen:
@@ -461,6 +465,7 @@ class IncentivePayoutWorkflow:
                 at=self._applied_at,
             ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
             retry_policy=RETRY,
         )
         await self._paid(voucher.voucher_code, voucher.issued_at)
@@ -493,6 +498,7 @@ class IncentivePayoutWorkflow:
             IncentiveActivities.load_partner,
             PartnerQuery(partner_id=self._req.partner_id),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
             retry_policy=RETRY,
         )
         self._partner = partner
@@ -524,7 +530,7 @@ class IncentivePayoutWorkflow:
         due = self._invoice_due_at
         assert due is not None
         complete: Callable[[], bool] = (  # noqa: E731
-            lambda: not self._busy and self._invoiced >= self._amount
+            lambda: not self._guard.held and self._invoiced >= self._amount
         )
         reminders = sorted(
             {
@@ -540,7 +546,7 @@ class IncentivePayoutWorkflow:
         if await self._wait_until(complete, due):
             return True
         # An invoice may be being recorded as the window closes: let it finish first.
-        await workflow.wait_condition(lambda: not self._busy)
+        await self._guard.free()
         return complete()
 
     async def _ask_finance(self) -> None:
@@ -621,6 +627,7 @@ class IncentivePayoutWorkflow:
                     at=self._decided_at,
                 ),
                 start_to_close_timeout=PAYMENT_TIMEOUT,
+                schedule_to_close_timeout=bound(),
                 retry_policy=RETRY,
             )
             await self._paid(payment.gateway_reference, payment.paid_at)
@@ -635,6 +642,7 @@ class IncentivePayoutWorkflow:
                 at=self._decided_at,
             ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
             retry_policy=RETRY,
         )
         await self._paid(f"recharge credit #{credit.credit_id}", credit.credited_at)
@@ -753,6 +761,7 @@ class IncentivePayoutWorkflow:
                 paid_at=paid_at,
             ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
             retry_policy=RETRY,
         )
         set_business_status(status.value)
@@ -762,6 +771,7 @@ class IncentivePayoutWorkflow:
             IncentiveActivities.staff_contacts,
             StaffQuery(role=role),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
             retry_policy=RETRY,
         )
 
@@ -814,8 +824,7 @@ class IncentivePayoutWorkflow:
         }
 
     def _invoice_list(self) -> InvoiceListItem:
-        partner = self._partner
-        assert partner is not None
+        partner = present(self._partner, "the partner")
         return InvoiceListItem(
             payout_id=self._id,
             amount=self._amount,

@@ -39,8 +39,8 @@ from workflows.common import (
     send_email,
     set_business_status,
     verify_actor,
-    wait_turn,
 )
+from workflows.guard import DecisionLock, bound
 
 S = InvitationStatus
 
@@ -62,7 +62,7 @@ class InvitationWorkflow:
         self._decided_at: datetime | None = None
         self._decision_kind: str | None = None
         self._binding_id: int | None = None
-        self._busy = False  # a decision handler is between its check and its effect
+        self._guard = DecisionLock(req.decision_timeout)
         self._email_changes: list[str] = []
         self._ctx: InvitationContext | None = None
         self._created_at: datetime | None = None
@@ -76,6 +76,7 @@ class InvitationWorkflow:
             InvitationActivities.load_invitation_context,
             LoadContext(partner_id=req.partner_id, customer_id=req.customer_id),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
             retry_policy=RETRY,
         )
         self._ctx = ctx
@@ -133,10 +134,10 @@ class InvitationWorkflow:
             decided = await self._wait_for_decision(None)
 
         # A decision may be in flight when the timer fires: let it finish first.
-        await wait_turn(lambda: self._busy)
-        if self._status not in FINAL_STATUSES:
-            self._status = S.EXPIRED
-            self._reason = N_("the customer did not answer within the validity period")
+        async with self._guard.turn():
+            if self._status not in FINAL_STATUSES:
+                self._status = S.EXPIRED
+                self._reason = N_("the customer did not answer within the validity period")
         await self._finish(rk)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._view()
@@ -148,11 +149,9 @@ class InvitationWorkflow:
         """The customer accepts: eligibility re-checked, binding created atomically."""
         await verify_actor(d.actor, d.operator)
         self._validate_accept(d)  # again: the state may have moved while we looked the actor up
-        await wait_turn(lambda: self._busy)
-        if self._decision_kind is not None or self._status != S.PENDING:
-            return self._view()  # a repeated decision returns the first result
-        self._busy = True
-        try:
+        async with self._guard.turn():
+            if self._decision_kind is not None or self._status != S.PENDING:
+                return self._view()  # a repeated decision returns the first result
             outcome = await workflow.execute_activity_method(
                 InvitationActivities.create_binding,
                 CreateBinding(
@@ -165,21 +164,20 @@ class InvitationWorkflow:
                     at=workflow.now(),
                 ),
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
+                schedule_to_close_timeout=bound(),
                 retry_policy=RETRY,
             )
-        finally:
-            self._busy = False
-        self._decision_kind = "accept"
-        self._decided_by = d.actor.user_id
-        self._decided_at = workflow.now()
-        if outcome.binding_id is not None:
-            self._binding_id = outcome.binding_id
-            self._status = S.ALREADY_BOUND if outcome.already_bound else S.ACCEPTED
-        else:
-            self._refusals = outcome.refusals
-            self._status = S.REFUSED
-            self._reason = describe_refusals(outcome.refusals)
-        return self._view()
+            self._decision_kind = "accept"
+            self._decided_by = d.actor.user_id
+            self._decided_at = workflow.now()
+            if outcome.binding_id is not None:
+                self._binding_id = outcome.binding_id
+                self._status = S.ALREADY_BOUND if outcome.already_bound else S.ACCEPTED
+            else:
+                self._refusals = outcome.refusals
+                self._status = S.REFUSED
+                self._reason = describe_refusals(outcome.refusals)
+            return self._view()
 
     @accept.validator
     def _validate_accept(self, d: Decision) -> None:
@@ -190,13 +188,13 @@ class InvitationWorkflow:
         """The customer declines."""
         await verify_actor(d.actor, d.operator)
         self._validate_decline(d)  # again: the state may have moved while we looked the actor up
-        await wait_turn(lambda: self._busy)
-        if self._decision_kind is None and self._status == S.PENDING:
-            self._decision_kind = "decline"
-            self._status = S.DECLINED
-            self._decided_by = d.actor.user_id
-            self._decided_at = workflow.now()
-            self._reason = d.comment
+        async with self._guard.turn():
+            if self._decision_kind is None and self._status == S.PENDING:
+                self._decision_kind = "decline"
+                self._status = S.DECLINED
+                self._decided_by = d.actor.user_id
+                self._decided_at = workflow.now()
+                self._reason = d.comment
         return self._view()
 
     @decline.validator
@@ -208,13 +206,13 @@ class InvitationWorkflow:
         """The partner (or ops) withdraws a pending invitation."""
         await verify_actor(d.actor, d.operator)
         self._validate_cancel(d)  # again: the state may have moved while we looked the actor up
-        await wait_turn(lambda: self._busy)
-        if self._decision_kind is None and self._status == S.PENDING:
-            self._decision_kind = "cancel"
-            self._status = S.CANCELLED
-            self._decided_by = d.actor.user_id
-            self._decided_at = workflow.now()
-            self._reason = d.comment or "cancelled by the partner"
+        async with self._guard.turn():
+            if self._decision_kind is None and self._status == S.PENDING:
+                self._decision_kind = "cancel"
+                self._status = S.CANCELLED
+                self._decided_by = d.actor.user_id
+                self._decided_at = workflow.now()
+                self._reason = d.comment or "cancelled by the partner"
         return self._view()
 
     @cancel.validator
@@ -414,6 +412,7 @@ class InvitationWorkflow:
                 reason=self._reason,
             ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
             retry_policy=RETRY,
         )
 

@@ -3,7 +3,6 @@ micro-deposit, the ecosystem manager's review, the agreements, the final approva
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 
 from temporalio import workflow
@@ -55,6 +54,7 @@ from workflows.common import (
     verify_actor,
     wait_until,
 )
+from workflows.guard import DecisionLock, bound, present
 
 S = OnboardingStatus
 # The steps at which the workflow itself (not an update handler) has work to do.
@@ -75,7 +75,7 @@ class OnboardingWorkflow:
         self._existing: list[ExistingPartner] = []
         self._company_name = req.form.company_name
         # Serialises decisions with the timers' reminders, escalations and expiry.
-        self._lock = asyncio.Lock()
+        self._guard = DecisionLock(req.decision_timeout)
         self._info_round = 0  # business-information submissions
         self._info: BusinessInfo | None = None
         self._verification_key: str | None = None
@@ -108,11 +108,12 @@ class OnboardingWorkflow:
             OnboardingActivities.load_onboarding_context,
             LoadOnboardingContext(uscc=req.form.uscc),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
             retry_policy=RETRY,
         )
         self._existing = ctx.existing_partners
         # Under the lock: an early update waits until the application row and task exist.
-        async with self._lock:
+        async with self._guard.turn(bounded=False):
             self._status = S.AWAITING_BUSINESS_INFO
             await self._record()
             await audit(
@@ -164,7 +165,7 @@ class OnboardingWorkflow:
         self._validate_business_info(
             info
         )  # again: the state may have moved while we looked the actor up
-        async with self._lock:
+        async with self._guard.turn():
             if self._status not in (
                 S.AWAITING_BUSINESS_INFO,
                 S.AWAITING_AMOUNT,
@@ -190,6 +191,7 @@ class OnboardingWorkflow:
                     at=workflow.now(),
                 ),
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
+                schedule_to_close_timeout=bound(),
                 retry_policy=RETRY,
             )
             await audit(
@@ -218,6 +220,7 @@ class OnboardingWorkflow:
                     at=workflow.now(),
                 ),
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
+                schedule_to_close_timeout=bound(),
                 retry_policy=RETRY,
             )
             self._verification_key = key
@@ -255,7 +258,7 @@ class OnboardingWorkflow:
         """The amount found on the bank statement; three wrong entries lock the certification."""
         await verify_actor(entry.actor)
         self._validate_amount(entry)  # again: the state may have moved while we looked the actor up
-        async with self._lock:
+        async with self._guard.turn():
             if self._status != S.AWAITING_AMOUNT or self._verification_key is None:
                 return self._view()
             rk = run_key()
@@ -271,15 +274,16 @@ class OnboardingWorkflow:
                     max_wrong_entries=self._req.timing.bank_max_wrong_entries,
                 ),
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
+                schedule_to_close_timeout=bound(),
                 retry_policy=RETRY,
             )
             self._wrong_entries = check.wrong_entries
             if check.matched:
-                assert self._info is not None
+                info = present(self._info, "the business information")
                 self._verified_account = (
-                    self._info.bank_name,
-                    self._info.bank_account,
-                    self._info.account_holder,
+                    info.bank_name,
+                    info.bank_account,
+                    info.account_holder,
                 )
                 await self._close_applicant_task("done", "verified", entry.actor.user_id)
                 await audit(f"{rk}:entry:{self._entries}", "bank_verified", entry.actor.user_id)
@@ -346,7 +350,7 @@ class OnboardingWorkflow:
         """Ops unlocks a locked bank verification; the partner may enter the amount again."""
         await verify_actor(d.actor, d.operator)
         self._validate_unlock(d)  # again: the state may have moved while we looked the actor up
-        async with self._lock:
+        async with self._guard.turn():
             key = f"{run_key()}:unlock:{self._unlocks}"
             if self._status != S.BANK_LOCKED or self._verification_key is None:
                 return self._view()
@@ -358,6 +362,7 @@ class OnboardingWorkflow:
                     at=workflow.now(),
                 ),
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
+                schedule_to_close_timeout=bound(),
                 retry_policy=RETRY,
             )
             await close_task(
@@ -423,7 +428,7 @@ class OnboardingWorkflow:
         """The applicant (or ops for it) withdraws the pending application."""
         await verify_actor(d.actor, d.operator)
         self._validate_withdraw(d)  # again: the state may have moved while we looked the actor up
-        async with self._lock:
+        async with self._guard.turn():
             if self._status in FINAL_STATUSES:
                 return self._view()
             self._status = S.WITHDRAWN
@@ -450,7 +455,7 @@ class OnboardingWorkflow:
         self._validate_review_approve(
             d
         )  # again: the state may have moved while we looked the actor up
-        async with self._lock:
+        async with self._guard.turn():
             key = self._step_key
             if self._status != S.IN_REVIEW or key is None or key in self._decisions:
                 return self._view()
@@ -473,7 +478,7 @@ class OnboardingWorkflow:
         self._validate_review_reject(
             d
         )  # again: the state may have moved while we looked the actor up
-        async with self._lock:
+        async with self._guard.turn():
             key = self._step_key
             if self._status != S.IN_REVIEW or key is None or key in self._decisions:
                 return self._view()
@@ -505,7 +510,7 @@ class OnboardingWorkflow:
         """Final approval: the partner becomes ACTIVE and its admin user is created."""
         await verify_actor(d.actor, d.operator)
         self._validate_approve(d)  # again: the state may have moved while we looked the actor up
-        async with self._lock:
+        async with self._guard.turn():
             key = self._step_key
             if self._status != S.AWAITING_APPROVAL or key is None or key in self._decisions:
                 return self._view()
@@ -515,6 +520,7 @@ class OnboardingWorkflow:
                     application_key=run_key(), at=workflow.now(), decided_by=d.actor.user_id
                 ),
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
+                schedule_to_close_timeout=bound(),
                 retry_policy=RETRY,
             )
             self._partner_id = activation.partner_id
@@ -534,7 +540,7 @@ class OnboardingWorkflow:
         """Final rejection with a reason."""
         await verify_actor(d.actor, d.operator)
         self._validate_reject(d)  # again: the state may have moved while we looked the actor up
-        async with self._lock:
+        async with self._guard.turn():
             key = self._step_key
             if self._status != S.AWAITING_APPROVAL or key is None or key in self._decisions:
                 return self._view()
@@ -579,7 +585,7 @@ class OnboardingWorkflow:
         actions = self._step_actions(step)
         mail = self._mail(step=STEP_NAMES[step], due_at=fmt_utc(due))
         # Under the lock: a decision waits until its task exists.
-        async with self._lock:
+        async with self._guard.turn(bounded=False):
             await open_task(
                 key,
                 kind,
@@ -604,7 +610,7 @@ class OnboardingWorkflow:
             return self._status != waiting_in
 
         if not await wait_until(moved_on, due):
-            async with self._lock:
+            async with self._guard.turn(bounded=False):
                 if not moved_on():
                     await self._email_role(
                         Role.ECOSYSTEM_MANAGER,
@@ -616,7 +622,7 @@ class OnboardingWorkflow:
                     )
                     await audit(f"{key}:reminder", "reminder_sent", "system", STEP_NAMES[step])
             if not await wait_until(moved_on, due + timing.escalate_after):
-                async with self._lock:
+                async with self._guard.turn(bounded=False):
                     if not moved_on():
                         await reassign_task(
                             key,
@@ -643,7 +649,7 @@ class OnboardingWorkflow:
         due = start + timing.agreement_window
         self._signatures_due = due
         key = f"{rk}:sign"
-        async with self._lock:
+        async with self._guard.turn(bounded=False):
             await self._open_applicant_task(
                 key,
                 "onboarding_sign",
@@ -660,7 +666,7 @@ class OnboardingWorkflow:
             if remind_at >= due or remind_at <= workflow.now():
                 continue
             if not await wait_until(moved_on, remind_at):
-                async with self._lock:
+                async with self._guard.turn(bounded=False):
                     if not moved_on():
                         await self._send_sign_mail(
                             f"{key}:reminder:{n}", "onboarding_sign_reminder", key, due
@@ -672,7 +678,7 @@ class OnboardingWorkflow:
                             f"agreements, day {after.days}",
                         )
         if not await wait_until(moved_on, due):
-            async with self._lock:
+            async with self._guard.turn(bounded=False):
                 if not moved_on():
                     self._status = S.EXPIRED
                     self._reason = (
@@ -683,7 +689,7 @@ class OnboardingWorkflow:
     # ----- internals ----------------------------------------------------------------------
 
     async def _sign(self, agreement: Agreement, d: Decision) -> OnboardingView:
-        async with self._lock:
+        async with self._guard.turn():
             if self._status != S.AWAITING_SIGNATURES or agreement in self._signatures:
                 return self._view()
             rk = run_key()
@@ -696,6 +702,7 @@ class OnboardingWorkflow:
                     at=workflow.now(),
                 ),
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
+                schedule_to_close_timeout=bound(),
                 retry_policy=RETRY,
             )
             self._signatures[agreement] = d.actor.user_id
@@ -792,6 +799,7 @@ class OnboardingWorkflow:
             OnboardingActivities.role_recipients,
             RoleRecipients(role=role),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
             retry_policy=RETRY,
         )
         for person in people.people:
@@ -862,6 +870,7 @@ class OnboardingWorkflow:
                 OnboardingActivities.release_applicant,
                 ReleaseApplicant(application_key=rk),
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
+                schedule_to_close_timeout=bound(),
                 retry_policy=RETRY,
             )
         await audit(
@@ -900,6 +909,7 @@ class OnboardingWorkflow:
                 business_certified_at=business_certified_at,
             ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
             retry_policy=RETRY,
         )
 

@@ -73,8 +73,8 @@ from workflows.common import (
     send_email,
     set_business_status,
     verify_actor,
-    wait_turn,
 )
+from workflows.guard import DecisionLock, bound, present
 
 S = RenewalStatus
 # After feedback the task waits for the billing data in these states.
@@ -110,7 +110,7 @@ class RenewalWorkflow:
         self._reminders_sent: list[int] = []
         self._note: str | None = None
         self._task_open = False
-        self._busy = False  # a decision handler is between its check and its effect
+        self._guard = DecisionLock(req.decision_timeout)
         self._billing_nudges = 0  # subscription_changed signals received
         self._nudges_seen = 0  # ... and acted on
         self._auth_events: list[AuthorizationChanged] = []
@@ -163,7 +163,7 @@ class RenewalWorkflow:
         set_business_status(self._status.value)
 
         await self._watch()
-        await workflow.wait_condition(lambda: not self._busy)
+        await self._guard.free()
         await self._finish()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._view()
@@ -194,7 +194,7 @@ class RenewalWorkflow:
                         ),
                         timeout=timeout,
                     )
-            await workflow.wait_condition(lambda: not self._busy)
+            await self._guard.free()
             if self._status in FINAL_STATUSES:
                 return
             now = workflow.now()
@@ -226,6 +226,7 @@ class RenewalWorkflow:
             RenewalActivities.check_renewal_subscription,
             SubscriptionQuery(order_id=self._req.subscription.order_id),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
             retry_policy=RETRY,
         )
         if self._status in FINAL_STATUSES or not is_renewed(self._expires_at, state.current):
@@ -378,16 +379,12 @@ class RenewalWorkflow:
         """A partner user takes the task (staff may claim it; the admin may too)."""
         await verify_actor(d.actor, d.operator)
         self._validate_claim(d)  # again: the state may have moved while we looked the actor up
-        await wait_turn(lambda: self._busy)
-        if self._claimer is not None or self._status in FINAL_STATUSES:
-            return self._view()  # a repeated claim returns the first result
-        self._busy = True
-        try:
+        async with self._guard.turn():
+            if self._claimer is not None or self._status in FINAL_STATUSES:
+                return self._view()  # a repeated claim returns the first result
             await self._take(d.actor)
-        finally:
-            self._busy = False
-        set_business_status(self._status.value)
-        return self._view()
+            set_business_status(self._status.value)
+            return self._view()
 
     @claim.validator
     def _validate_claim(self, d: Decision) -> None:
@@ -404,16 +401,12 @@ class RenewalWorkflow:
         """The partner's feedback: will renew, customer declines (reason), or partner pays."""
         await verify_actor(fb.actor)
         self._validate_feedback(fb)  # again: the state may have moved while we looked the actor up
-        await wait_turn(lambda: self._busy)
-        if self._status in FINAL_STATUSES or self._is_repeat(fb):
-            return self._view()
-        self._busy = True
-        try:
+        async with self._guard.turn():
+            if self._status in FINAL_STATUSES or self._is_repeat(fb):
+                return self._view()
             await self._apply_feedback(fb)
-        finally:
-            self._busy = False
-        set_business_status(self._status.value)
-        return self._view()
+            set_business_status(self._status.value)
+            return self._view()
 
     @feedback.validator
     def _validate_feedback(self, fb: RenewalFeedback) -> None:
@@ -434,10 +427,9 @@ class RenewalWorkflow:
         if problem is not None:
             raise InvalidInputError(problem).to_application_error()
         if fb.outcome == RenewalOutcome.PARTNER_PAYS:
-            ctx = self._ctx
-            assert ctx is not None and ctx.partner is not None
+            partner = present(present(self._ctx, "the renewal context").partner, "the partner")
             refusal = partner_payment_refusal(
-                ctx.partner.type,
+                partner.type,
                 self._req.mode,
                 self._req.partner_id,
                 self._req.subscription.customer_id,
@@ -517,6 +509,7 @@ class RenewalWorkflow:
                     at=workflow.now(),
                 ),
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
+                schedule_to_close_timeout=bound(),
                 retry_policy=RETRY,
             )
             if not (
@@ -645,6 +638,7 @@ class RenewalWorkflow:
                 order_id=sub.order_id, partner_id=self._req.partner_id, customer_id=sub.customer_id
             ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
             retry_policy=RETRY,
         )
         if self._ctx is None or (ctx.partner is not None and ctx.customer is not None):
@@ -656,6 +650,7 @@ class RenewalWorkflow:
             RenewalActivities.record_renewal,
             RenewalRecord(view=self._view(), at=workflow.now()),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
             retry_policy=RETRY,
         )
 

@@ -13,7 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import InvalidStateError, PermissionDeniedError
     from domain.invitations import Refusal, describe_refusals
     from domain.notifications import LinkSpec
-    from domain.parties import AssociationMode, Decision
+    from domain.parties import AssociationMode, BindingSnapshot, Decision
     from domain.unbinding import (
         FINAL_STATUSES,
         ChangeContext,
@@ -54,6 +54,7 @@ from workflows.common import (
     set_business_status,
     verify_actor,
 )
+from workflows.guard import DecisionLock, bound, present
 
 S = RequestStatus
 
@@ -86,6 +87,8 @@ class UnbindingWorkflow:
         self._recovered: Decimal | None = None
         self._dispositions: list[Disposition] = []
         self._task_open = False
+        # A decision records itself under the lock; run() applies it (also the lapse).
+        self._guard = DecisionLock(req.decision_timeout)
 
     @workflow.run
     async def run(self, req: ChangeRequest) -> ChangeRequestView:
@@ -125,6 +128,7 @@ class UnbindingWorkflow:
                 expires_at=self._expires_at,
             ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
             retry_policy=RETRY,
         )
         self._request_id = ref.id
@@ -147,7 +151,8 @@ class UnbindingWorkflow:
             set_business_status(self._status.value)
             if not await self._wait_with_reminder(rk):
                 self._decision, self._decided_at = "lapse", workflow.now()
-        await self._conclude()
+        async with self._guard.turn(bounded=False):
+            await self._conclude()
         await self._finish(rk)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._view()
@@ -159,7 +164,8 @@ class UnbindingWorkflow:
         """The other side approves; the effects are applied before this returns."""
         await verify_actor(d.actor, d.operator)
         self._validate_approve(d)  # again: the state may have moved while we looked the actor up
-        self._take("approve", d)
+        async with self._guard.turn():
+            self._take("approve", d)
         await workflow.wait_condition(lambda: self._status in FINAL_STATUSES)
         return self._view()
 
@@ -172,7 +178,8 @@ class UnbindingWorkflow:
         """The other side rejects; the binding stays as it is."""
         await verify_actor(d.actor, d.operator)
         self._validate_reject(d)  # again: the state may have moved while we looked the actor up
-        self._take("reject", d)
+        async with self._guard.turn():
+            self._take("reject", d)
         await workflow.wait_condition(lambda: self._status in FINAL_STATUSES)
         return self._view()
 
@@ -185,16 +192,16 @@ class UnbindingWorkflow:
         """The side that raised the request (or ops) withdraws it."""
         await verify_actor(d.actor, d.operator)
         self._validate_cancel(d)  # again: the state may have moved while we looked the actor up
-        self._take("cancel", d)
+        async with self._guard.turn():
+            self._take("cancel", d)
         await workflow.wait_condition(lambda: self._status in FINAL_STATUSES)
         return self._view()
 
     @cancel.validator
     def _validate_cancel(self, d: Decision) -> None:
         self._check_raised()
-        assert self._initiator is not None and self._ctx is not None
-        assert self._ctx.binding is not None
-        refusal = canceller_refusal(d.actor, self._initiator, self._ctx.binding)
+        initiator, binding = self._parties()
+        refusal = canceller_refusal(d.actor, initiator, binding)
         if refusal is not None:
             raise PermissionDeniedError(refusal.message, rule=refusal.rule).to_application_error()
         self._check_state("cancel")
@@ -227,12 +234,16 @@ class UnbindingWorkflow:
 
     def _check_decider(self, d: Decision, kind: str) -> None:
         self._check_raised()
-        assert self._initiator is not None and self._ctx is not None
-        assert self._ctx.binding is not None
-        refusal = decider_refusal(d.actor, self._initiator, self._ctx.binding)
+        initiator, binding = self._parties()
+        refusal = decider_refusal(d.actor, initiator, binding)
         if refusal is not None:
             raise PermissionDeniedError(refusal.message, rule=refusal.rule).to_application_error()
         self._check_state(kind)
+
+    def _parties(self) -> tuple[Initiator, BindingSnapshot]:
+        # Set before the request is PENDING: missing here is a bug, refused with a typed error.
+        ctx = present(self._ctx, "the request context")
+        return present(self._initiator, "the initiator"), present(ctx.binding, "the binding")
 
     def _check_state(self, kind: str) -> None:
         if self._decision == kind:
@@ -259,6 +270,7 @@ class UnbindingWorkflow:
             UnbindingActivities.load_change_context,
             LoadChangeContext(binding_id=self._req.binding_id),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
             retry_policy=RETRY,
         )
         if self._ctx is None or ctx.binding is not None:
@@ -315,6 +327,7 @@ class UnbindingWorkflow:
                 UnbindingActivities.recover_allocated_balance,
                 RecoverBalance(request_id=rid, binding_id=ctx.binding.id, at=workflow.now()),
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
+                schedule_to_close_timeout=bound(),
                 retry_policy=RETRY,
             )
             self._recovered = recovery.amount
@@ -334,6 +347,7 @@ class UnbindingWorkflow:
                     at=workflow.now(),
                 ),
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
+                schedule_to_close_timeout=bound(),
                 retry_policy=RETRY,
             )
             self._dispositions = disposed.items
@@ -371,6 +385,7 @@ class UnbindingWorkflow:
                 ended_reason=self._ended_reason(),
             ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
             retry_policy=RETRY,
         )
         self._status = status

@@ -13,6 +13,7 @@ from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.testing import WorkflowEnvironment
 
 from activities.registry import Deps
 from domain.invitations import InvitationRequest, InvitationStatus
@@ -20,7 +21,7 @@ from domain.parties import Actor, Decision, Role
 from infra.smtp_sink import MailSink
 from infra.tracing import client_interceptors
 from tests.factories import add_customer, add_partner, add_user, customer_actor
-from tests.harness import new_task_queue
+from tests.harness import finished, new_task_queue
 from tests.ops.test_metrics_contract import wait_pending
 from worker import build_worker
 from workflows.invitation import InvitationWorkflow
@@ -63,7 +64,9 @@ def chain(span: ReadableSpan, by_id: dict[int, ReadableSpan]) -> list[str]:
     return names
 
 
-async def invite_and_accept(client: Client, task_queue: str, staff: Actor, tracer: Tracer) -> None:
+async def invite_and_accept(
+    env: WorkflowEnvironment, client: Client, task_queue: str, staff: Actor, tracer: Tracer
+) -> None:
     """Starts an invitation and accepts it inside one root span."""
     with tracer.start_as_current_span("invite and accept"):
         handle = await client.start_workflow(
@@ -76,11 +79,15 @@ async def invite_and_accept(client: Client, task_queue: str, staff: Actor, trace
         await handle.execute_update(
             InvitationWorkflow.accept, Decision(actor=customer_actor("C-1"), nonce="n-1")
         )
-        assert (await handle.result()).status == InvitationStatus.ACCEPTED
+        assert (await finished(env, handle)).status == InvitationStatus.ACCEPTED
 
 
 async def test_invitation_start_and_accept_is_one_trace(
-    client: Client, deps: Deps, sessions: async_sessionmaker[AsyncSession], mailbox: MailSink
+    env: WorkflowEnvironment,
+    client: Client,
+    deps: Deps,
+    sessions: async_sessionmaker[AsyncSession],
+    mailbox: MailSink,
 ) -> None:
     provider = tracer_provider()
     assert any(isinstance(i, TracingInterceptor) for i in client_interceptors())
@@ -96,7 +103,7 @@ async def test_invitation_start_and_accept_is_one_trace(
     GatedProcessor.recording = True
     try:
         async with worker:
-            await invite_and_accept(traced, worker.task_queue, staff, tracer)
+            await invite_and_accept(env, traced, worker.task_queue, staff, tracer)
     finally:
         GatedProcessor.recording = False
     spans = list(EXPORTER.get_finished_spans())

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.registry import Deps
@@ -28,7 +29,7 @@ from infra.smtp_sink import MailSink
 from infra.tables import Binding, Customer, LinkUse, User
 from starter.web.links import create_app
 from tests.factories import add_customer, add_partner, add_user
-from tests.harness import eventually
+from tests.harness import eventually, finished
 from workflows.development_path import DevelopmentPathWorkflow
 from workflows.invitation import InvitationWorkflow
 
@@ -72,6 +73,7 @@ async def start_invitation(
 
 
 async def test_old_link_of_a_cancelled_invitation_does_not_act_on_the_new_one(
+    env: WorkflowEnvironment,
     client: Client,
     worker: Worker,
     sessions: Sessions,
@@ -86,7 +88,7 @@ async def test_old_link_of_a_cancelled_invitation_does_not_act_on_the_new_one(
     old = await link_in_mail(mailbox, "c-1@customer.test", "invites you", "Accept:")
     first = client.get_workflow_handle_for(InvitationWorkflow.run, wid)
     await first.execute_update(InvitationWorkflow.cancel, Decision(actor=staff, nonce="c-1"))
-    assert (await first.result()).status == InvitationStatus.CANCELLED
+    assert (await finished(env, first)).status == InvitationStatus.CANCELLED
 
     # The partner invites the same customer again, in the other mode: a new run, same id.
     await start_invitation(client, worker, wid, staff, AssociationMode.CONSULTING)
@@ -116,6 +118,7 @@ async def test_old_link_of_a_cancelled_invitation_does_not_act_on_the_new_one(
 
 
 async def test_refusal_at_acceptance_shows_a_refusal_page_and_uses_the_link(
+    env: WorkflowEnvironment,
     client: Client,
     worker: Worker,
     sessions: Sessions,
@@ -139,7 +142,7 @@ async def test_refusal_at_acceptance_shows_a_refusal_page_and_uses_the_link(
     assert "Done" not in refused.text and "Refused" in refused.text
     assert "credit account" in refused.text
     handle = client.get_workflow_handle_for(InvitationWorkflow.run, wid)
-    assert (await handle.result()).status == InvitationStatus.REFUSED
+    assert (await finished(env, handle)).status == InvitationStatus.REFUSED
     [use] = await uses(sessions)
     assert use.outcome.startswith("Nothing was done") and "credit account" in use.outcome
     again = await web.post(path)

@@ -10,6 +10,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.registry import Deps
@@ -21,11 +22,12 @@ from infra.smtp_sink import MailSink
 from infra.tables import Binding, LinkUse
 from starter.web.links import create_app
 from tests.factories import add_customer, add_partner, add_user
-from tests.harness import eventually
+from tests.harness import eventually, finished
 from workflows.invitation import InvitationWorkflow
 
 
 async def test_accept_link_flow(
+    env: WorkflowEnvironment,
     client: Client,
     worker: Worker,
     settings: Settings,
@@ -83,7 +85,7 @@ async def test_accept_link_flow(
         resp = await web.post(expired)
         assert resp.status_code == 400 and "expired" in resp.text
 
-    assert (await handle.result()).status == InvitationStatus.ACCEPTED
+    assert (await finished(env, handle)).status == InvitationStatus.ACCEPTED
     async with sessions() as s:
         assert len((await s.scalars(select(Binding))).all()) == 1
         assert len((await s.scalars(select(LinkUse))).all()) == 1

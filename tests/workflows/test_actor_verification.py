@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select, update
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from domain.invitations import InvitationStatus
@@ -15,7 +16,7 @@ from domain.parties import Actor, Decision, Role
 from domain.unbinding import RequestStatus
 from infra.tables import AuditEvent, Binding, HumanTask, User
 from tests.factories import add_customer, add_partner, add_user, customer_actor
-from tests.harness import save_history
+from tests.harness import finished, save_history
 from tests.workflows.test_invitation import start as start_invitation
 from tests.workflows.test_invitation import wait_status as wait_invitation
 from tests.workflows.test_unbinding import (
@@ -47,7 +48,7 @@ async def events(sessions: Sessions, event: str) -> list[AuditEvent]:
 
 
 async def test_a_forged_partner_admin_cannot_approve_an_unbinding(
-    client: Client, worker: Worker, sessions: Sessions
+    env: WorkflowEnvironment, client: Client, worker: Worker, sessions: Sessions
 ) -> None:
     parties = await add_parties(sessions)
     # mallory is a real user, but partner_staff: she claims partner_admin in the payload.
@@ -82,14 +83,14 @@ async def test_a_forged_partner_admin_cannot_approve_an_unbinding(
         UnbindingWorkflow.approve, Decision(actor=parties.admin, operator="alice"), id="real"
     )
     assert v.status == RequestStatus.APPROVED and v.decided_by == "pa-1"
-    assert (await h.result()).status == RequestStatus.APPROVED
+    assert (await finished(env, h)).status == RequestStatus.APPROVED
     (approved,) = await events(sessions, "approved")
     assert (approved.actor, approved.operator) == ("pa-1", "alice")
     await save_history(h, "unbinding_workflow-actor-refused")
 
 
 async def test_a_forged_customer_and_a_deactivated_user_cannot_decide_an_invitation(
-    client: Client, worker: Worker, sessions: Sessions
+    env: WorkflowEnvironment, client: Client, worker: Worker, sessions: Sessions
 ) -> None:
     await add_partner(sessions, "P-1")
     staff = await add_user(sessions, "u-staff", Role.PARTNER_STAFF, partner_id="P-1")
@@ -118,5 +119,5 @@ async def test_a_forged_customer_and_a_deactivated_user_cannot_decide_an_invitat
         InvitationWorkflow.accept, Decision(actor=customer_actor("C-1")), id="real"
     )
     assert v.status == InvitationStatus.ACCEPTED
-    assert (await h.result()).status == InvitationStatus.ACCEPTED
+    assert (await finished(env, h)).status == InvitationStatus.ACCEPTED
     await save_history(h, "invitation-actor-refused")

@@ -20,7 +20,7 @@ from domain.parties import Actor, Decision, Role
 from infra.smtp_sink import MailSink
 from infra.tables import CommitmentLetter, CustomerAuthorization, HumanTask
 from tests.factories import add_partner, add_user, customer_actor
-from tests.harness import eventually, save_history
+from tests.harness import eventually, finished, save_history
 from tests.workflows.test_renewal_fixtures import Sessions, days, server_now, setup_party, subjects
 from workflows.authorization import CustomerAuthorizationWorkflow
 
@@ -119,7 +119,7 @@ async def test_customer_cancels_and_a_new_request_needs_no_new_letter(
         id="x1",
     )
     assert v.status == A.CANCELLED and v.reason == "we renew ourselves"
-    assert (await h.result()).status == A.CANCELLED
+    assert (await finished(env, h)).status == A.CANCELLED
     await save_history(h, "customer_authorization_workflow-cancelled")
     assert any(
         s.startswith("Authorization request to C-1 Ltd cancelled")
@@ -165,7 +165,7 @@ async def test_customer_revokes_with_a_reason(
         id="r2",
     )
     assert v.status == A.REVOKED and v.revoked_by == "C-1"
-    result = await h.result()
+    result = await finished(env, h)
     assert result.reason == "the contract with the partner ended"
     revoked = next(m for m in mailbox.to(PARTNER_MAIL) if "revoked" in m.subject)
     assert "the contract with the partner ended" in revoked.text()
@@ -220,7 +220,7 @@ async def test_reseller_needs_its_distributor_first(
         Decision(actor=customer_actor("C-1"), comment="test over"),
         id="r1",
     )
-    assert (await h.result()).status == A.REVOKED
+    assert (await finished(env, h)).status == A.REVOKED
     await save_history(h, "customer_authorization_workflow-distributor_then_customer")
 
 
@@ -230,7 +230,7 @@ async def test_refused_before_anyone_is_asked(
     now = await server_now(env)
     party = await setup_party(sessions, now)
     h = await _request(client, worker.task_queue, party.staff, letter=False)
-    result = await h.result()
+    result = await finished(env, h)
     assert result.status == A.REFUSED
     assert [r.rule for r in result.refusals] == ["commitment_letter_required"]
     assert mailbox.messages == []

@@ -38,7 +38,7 @@ from infra.tables import (
     StaffCertificateRow,
 )
 from tests.factories import add_partner, add_user
-from tests.harness import eventually, save_history
+from tests.harness import eventually, finished, save_history
 from workflows.development_path import DevelopmentPathWorkflow
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -131,7 +131,12 @@ async def set_solutions(sessions: Sessions, certified: int, advanced: int) -> No
 
 
 async def test_software_path_role_then_differentiation(
-    client: Client, worker: Worker, sessions: Sessions, people: People, mailbox: MailSink
+    env: WorkflowEnvironment,
+    client: Client,
+    worker: Worker,
+    sessions: Sessions,
+    people: People,
+    mailbox: MailSink,
 ) -> None:
     h = await invite(client, worker, people.manager, DevelopmentPath.SOFTWARE)
     await wait_status(h, S.INVITED)
@@ -180,7 +185,7 @@ async def test_software_path_role_then_differentiation(
     await ask(h, people.admin, CertLevel.DIFFERENTIATION)
     v = await upd(h, DevelopmentPathWorkflow.approve, decision(people.manager))
     assert v.status == S.COMPLETED
-    result = await h.result()
+    result = await finished(env, h)
     assert result.certified == [CertLevel.ROLE, CertLevel.DIFFERENTIATION]
     await save_history(h, "development_path-completed")
     async with sessions() as s:
@@ -268,19 +273,24 @@ async def test_service_path_rule_and_once_per_company(
     await ask(h, people.admin, CertLevel.ROLE)
     v = await upd(h, DevelopmentPathWorkflow.approve, decision(people.manager))
     assert v.status == S.COMPLETED  # the service path has role certification only
-    await h.result()
+    await finished(env, h)
 
     # Another account of the same company may not choose the service path too.
     await add_partner(sessions, "P-B", uscc=USCC)
     await add_user(sessions, "pa-b", Role.PARTNER_ADMIN, partner_id="P-B")
     other = await invite(client, worker, people.manager, DevelopmentPath.SERVICE, "P-B")
-    result = await other.result()
+    result = await finished(env, other)
     assert result.status == S.REFUSED
     assert "chosen once per company" in (result.reason or "") and "P-A" in (result.reason or "")
 
 
 async def test_software_path_again_in_the_company_needs_approval_and_leave(
-    client: Client, worker: Worker, sessions: Sessions, people: People, mailbox: MailSink
+    env: WorkflowEnvironment,
+    client: Client,
+    worker: Worker,
+    sessions: Sessions,
+    people: People,
+    mailbox: MailSink,
 ) -> None:
     first = await invite(client, worker, people.manager, DevelopmentPath.SOFTWARE)
     await wait_status(first, S.INVITED)
@@ -303,13 +313,13 @@ async def test_software_path_again_in_the_company_needs_approval_and_leave(
     assert v.status == S.JOINED
     v = await upd(second, DevelopmentPathWorkflow.leave, decision(admin_b, "focus on services"))
     assert v.status == S.LEFT
-    assert (await second.result()).status == S.LEFT
+    assert (await finished(env, second)).status == S.LEFT
     await save_history(second, "development_path-left")
     async with sessions() as s:
         rows = (await s.scalars(select(PathMembership).order_by(PathMembership.id))).all()
     assert [(m.partner_id, m.status) for m in rows] == [("P-A", "joined"), ("P-B", "left")]
     await upd(first, DevelopmentPathWorkflow.leave, decision(people.admin))
-    await first.result()
+    await finished(env, first)
 
 
 async def test_invitation_expires(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from domain.invitations import InvitationStatus
@@ -18,7 +19,7 @@ from starter.cli.output import console
 from starter.services.context import AppContext
 from starter.services.core import describe_workflow
 from tests.factories import add_customer, add_partner, add_user, customer_actor
-from tests.harness import eventually, save_history
+from tests.harness import eventually, finished, save_history
 from tests.workflows.test_invitation import start, wait_status
 from tests.workflows.test_unbinding import Sessions
 from workflows.invitation import InvitationWorkflow
@@ -34,7 +35,12 @@ async def invitation_outbox(sessions: Sessions) -> EmailOutbox:
 
 
 async def test_a_bounced_invitation_is_on_the_timeline_and_the_process_completes(
-    settings: Settings, client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink
+    env: WorkflowEnvironment,
+    settings: Settings,
+    client: Client,
+    worker: Worker,
+    sessions: Sessions,
+    mailbox: MailSink,
 ) -> None:
     await add_partner(sessions, "P-1")
     staff = await add_user(sessions, "u-staff", Role.PARTNER_STAFF, partner_id="P-1")
@@ -55,7 +61,7 @@ async def test_a_bounced_invitation_is_on_the_timeline_and_the_process_completes
         InvitationWorkflow.accept, Decision(actor=customer_actor("C-1")), id="accept"
     )
     assert v.status == InvitationStatus.ACCEPTED
-    assert (await h.result()).status == InvitationStatus.ACCEPTED
+    assert (await finished(env, h)).status == InvitationStatus.ACCEPTED
     assert any("accepted your invitation" in m.subject for m in mailbox.to("p-1@partner.test"))
 
     async with sessions() as s:
@@ -88,7 +94,7 @@ async def test_a_bounced_invitation_is_on_the_timeline_and_the_process_completes
 
 
 async def test_an_address_with_a_line_break_is_not_sent_and_ops_is_asked(
-    client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink
+    env: WorkflowEnvironment, client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink
 ) -> None:
     await add_partner(sessions, "P-1")
     staff: Actor = await add_user(sessions, "u-staff", Role.PARTNER_STAFF, partner_id="P-1")
@@ -116,4 +122,4 @@ async def test_an_address_with_a_line_break_is_not_sent_and_ops_is_asked(
         InvitationWorkflow.cancel, Decision(actor=staff, comment="wrong address"), id="c"
     )
     assert v.status == InvitationStatus.CANCELLED
-    assert (await h.result()).status == InvitationStatus.CANCELLED
+    assert (await finished(env, h)).status == InvitationStatus.CANCELLED

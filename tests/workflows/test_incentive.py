@@ -48,7 +48,7 @@ from infra.tables import (
     RechargeCredit,
 )
 from tests.factories import add_customer, add_partner, add_user
-from tests.harness import eventually, new_task_queue, save_history
+from tests.harness import eventually, finished, new_task_queue, save_history
 from workflows.incentive import IncentivePayoutWorkflow
 from workflows.registry import ALL_WORKFLOWS
 
@@ -255,7 +255,7 @@ def subjects(mailbox: MailSink, to: str) -> list[str]:
 
 
 async def test_bank_transfer_end_to_end(
-    client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink
+    env: WorkflowEnvironment, client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink
 ) -> None:
     p = await seed(sessions)
     h = await start(client, worker.task_queue)
@@ -290,7 +290,7 @@ async def test_bank_transfer_end_to_end(
         IncentivePayoutWorkflow.approve, Decision(actor=p.finance), id="approve-1"
     )
     assert approved.status in (S.APPROVED, S.PAID)
-    result = await h.result()
+    result = await finished(env, h)
     assert result.status == S.PAID and result.payment_reference
     assert result.payment_reference.startswith("FAKE-")
 
@@ -310,7 +310,7 @@ async def test_bank_transfer_end_to_end(
 
 
 async def test_voucher_is_issued_once_without_invoice_and_a_second_start_pays_nothing(
-    client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink
+    env: WorkflowEnvironment, client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink
 ) -> None:
     p = await seed(sessions)
     h = await start(client, worker.task_queue)
@@ -324,7 +324,7 @@ async def test_voucher_is_issued_once_without_invoice_and_a_second_start_pays_no
         id="apply-again",
     )
     assert again.payment_reference == view.payment_reference  # repeated: the first result
-    assert (await h.result()).status == S.PAID
+    assert (await finished(env, h)).status == S.PAID
     assert await count(sessions, IncentiveVoucher) == 1
     assert not any("Invoice" in s for s in subjects(mailbox, "p-1@partner.test"))
 
@@ -336,7 +336,7 @@ async def test_voucher_is_issued_once_without_invoice_and_a_second_start_pays_no
         task_queue=worker.task_queue,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
     )
-    second = await h2.result()
+    second = await finished(env, h2)
     assert second.status == S.ALREADY_SETTLED and "PAID" in (second.reason or "")
     assert await count(sessions, IncentiveVoucher) == 1
     # The FIRST run (the one that paid): a plain handle would fetch the newest run.
@@ -345,7 +345,7 @@ async def test_voucher_is_issued_once_without_invoice_and_a_second_start_pays_no
 
 
 async def test_recharge_account_with_two_invoices_adding_up(
-    client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink
+    env: WorkflowEnvironment, client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink
 ) -> None:
     p = await seed(sessions)
     h = await start(client, worker.task_queue)
@@ -362,7 +362,7 @@ async def test_recharge_account_with_two_invoices_adding_up(
     assert second.accepted and second.remaining == 0
     await reach(h, S.AWAITING_APPROVAL)
     await h.execute_update(IncentivePayoutWorkflow.approve, Decision(actor=p.finance), id="a")
-    result = await h.result()
+    result = await finished(env, h)
     assert result.status == S.PAID and [i.invoice_number for i in result.invoices] == [
         "33333331",
         "33333333",
@@ -449,12 +449,12 @@ async def test_frozen_for_an_unpaid_bill_then_released_the_day_after_payment(
     await eventually(lambda: _has_mail(mailbox, "p-1@partner.test", "incentive statement"))
     view = await apply(h, p.admin, PayoutMethod.VOUCHER)
     assert view.status == S.PAID
-    await h.result()
+    await finished(env, h)
     await save_history(h, "incentive_payout-frozen_then_released")
 
 
 async def test_zero_incentive_closes_with_a_notice(
-    client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink
+    env: WorkflowEnvironment, client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink
 ) -> None:
     await seed(sessions)
     async with sessions.begin() as s:  # refunds cancel the month out
@@ -464,7 +464,7 @@ async def test_zero_incentive_closes_with_a_notice(
             .values(amount=Decimal("-25000.00"))
         )
     h = await start(client, worker.task_queue)
-    result = await h.result()
+    result = await finished(env, h)
     # 20,000 x 5% = 1,000 minus 25,000 x 4% = 1,000 deducted first: nothing to pay
     assert result.status == S.NO_INCENTIVE
     assert result.statement is not None and result.statement.deducted == Decimal("1000.00")
@@ -477,7 +477,7 @@ async def test_zero_incentive_closes_with_a_notice(
 
 
 async def test_finance_rejects_with_a_reason(
-    client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink
+    env: WorkflowEnvironment, client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink
 ) -> None:
     p = await seed(sessions)
     h = await start(client, worker.task_queue)
@@ -498,7 +498,7 @@ async def test_finance_rejects_with_a_reason(
         id="r2",
     )
     assert rejected.status == S.REJECTED
-    result = await h.result()
+    result = await finished(env, h)
     assert result.status == S.REJECTED and result.reason == "bank account under review"
     rejection = await eventually(lambda: _has_mail(mailbox, "p-1@partner.test", "was rejected"))
     assert "bank account under review" in rejection.text()
@@ -527,7 +527,7 @@ async def test_invoice_window_lapses_after_60_days(
 
 
 async def test_payment_gateway_fails_twice_then_pays_exactly_once(
-    client: Client, deps: Deps, sessions: Sessions, mailbox: MailSink
+    env: WorkflowEnvironment, client: Client, deps: Deps, sessions: Sessions, mailbox: MailSink
 ) -> None:
     gateway = FakePaymentGateway()
     gateway.fail_next(2)
@@ -546,7 +546,7 @@ async def test_payment_gateway_fails_twice_then_pays_exactly_once(
         await submit(h, p.admin, invoice_for(view, "55555555"))
         await reach(h, S.AWAITING_APPROVAL)
         await h.execute_update(IncentivePayoutWorkflow.approve, Decision(actor=p.finance), id="a")
-        result = await h.result()
+        result = await finished(env, h)
     assert result.status == S.PAID
     assert len(gateway.calls) == 3  # two transient failures, then success
     assert {c.idempotency_key for c in gateway.calls} == {f"{h.id}:bank_transfer"}
@@ -562,7 +562,7 @@ async def test_application_window_lapses(
 ) -> None:
     await seed(sessions)
     h = await start(client, worker.task_queue)
-    result = await h.result()
+    result = await h.result()  # the clock skips through the window
     assert result.status == S.EXPIRED and "did not apply" in (result.reason or "")
     assert any("Reminder: apply" in s for s in subjects(mailbox, "p-1@partner.test"))
 

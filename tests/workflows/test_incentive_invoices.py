@@ -9,13 +9,14 @@ from typing import Any
 
 from sqlalchemy import select
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from domain.incentives import PayoutMethod, PayoutStatus
 from domain.parties import Decision
 from infra.smtp_sink import MailSink
 from infra.tables import AuditEvent, IncentiveInvoice, IncentivePayment
-from tests.harness import eventually
+from tests.harness import eventually, finished
 from tests.workflows.test_incentive import (
     USCC,
     Sessions,
@@ -35,7 +36,7 @@ S = PayoutStatus
 
 
 async def test_each_rule_refuses_then_a_good_invoice_passes_and_numbers_are_unique(
-    client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink
+    env: WorkflowEnvironment, client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink
 ) -> None:
     p1 = await seed(sessions, "P-1")
     p2 = await seed(sessions, "P-2", vendor_staff=False)
@@ -78,7 +79,7 @@ async def test_each_rule_refuses_then_a_good_invoice_passes_and_numbers_are_uniq
     assert good.accepted and good.remaining == 0
     await reach(h1, S.AWAITING_APPROVAL)
     await h1.execute_update(IncentivePayoutWorkflow.approve, Decision(actor=p1.finance), id="ok")
-    assert (await h1.result()).status == S.PAID
+    assert (await finished(env, h1)).status == S.PAID
 
     async with sessions() as s:
         invoices = {

@@ -23,7 +23,7 @@ from starter.services.context import AppContext
 from starter.services.errors import RefusedError
 from starter.services.invitations import decide
 from tests.factories import add_customer, add_partner, add_user, customer_actor
-from tests.harness import eventually, save_history
+from tests.harness import eventually, finished, save_history
 from workflows.invitation import InvitationWorkflow
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -61,7 +61,12 @@ async def staff(sessions: Sessions) -> Actor:
 
 
 async def test_accept_binds_and_emails_both_sides(
-    client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink, staff: Actor
+    env: WorkflowEnvironment,
+    client: Client,
+    worker: Worker,
+    sessions: Sessions,
+    mailbox: MailSink,
+    staff: Actor,
 ) -> None:
     await add_customer(sessions, "C-1")
     h = await start(client, worker, staff)
@@ -70,7 +75,7 @@ async def test_accept_binds_and_emails_both_sides(
         InvitationWorkflow.accept, Decision(actor=customer_actor("C-1"), nonce="n-1"), id="n-1"
     )
     assert v.status == S.ACCEPTED and v.binding_id is not None
-    result = await h.result()
+    result = await finished(env, h)
     assert result.status == S.ACCEPTED
     async with sessions() as s:
         bindings = (await s.scalars(select(Binding))).all()
@@ -90,7 +95,12 @@ async def test_accept_binds_and_emails_both_sides(
 
 
 async def test_repeated_decision_returns_first_result_and_changes_nothing(
-    client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink, staff: Actor
+    env: WorkflowEnvironment,
+    client: Client,
+    worker: Worker,
+    sessions: Sessions,
+    mailbox: MailSink,
+    staff: Actor,
 ) -> None:
     await add_customer(sessions, "C-1")
     h = await start(client, worker, staff)
@@ -102,13 +112,13 @@ async def test_repeated_decision_returns_first_result_and_changes_nothing(
     )
     assert first.status == second.status == S.ACCEPTED
     assert first.binding_id == second.binding_id
-    await h.result()
+    await finished(env, h)
     async with sessions() as s:
         assert len((await s.scalars(select(Binding))).all()) == 1
 
 
 async def test_wrong_customer_is_refused_by_the_validator(
-    client: Client, worker: Worker, sessions: Sessions, staff: Actor
+    env: WorkflowEnvironment, client: Client, worker: Worker, sessions: Sessions, staff: Actor
 ) -> None:
     await add_customer(sessions, "C-1")
     await add_customer(sessions, "C-2")
@@ -121,7 +131,7 @@ async def test_wrong_customer_is_refused_by_the_validator(
         await h.execute_update(InvitationWorkflow.accept, Decision(actor=staff))
     assert (await h.query(InvitationWorkflow.status)).status == S.PENDING
     await h.execute_update(InvitationWorkflow.cancel, Decision(actor=staff))
-    await h.result()
+    await finished(env, h)
 
 
 @pytest.mark.parametrize(
@@ -140,6 +150,7 @@ async def test_wrong_customer_is_refused_by_the_validator(
     ],
 )
 async def test_each_eligibility_rule_refuses_at_creation_and_records_nothing(
+    env: WorkflowEnvironment,
     client: Client,
     worker: Worker,
     sessions: Sessions,
@@ -151,7 +162,7 @@ async def test_each_eligibility_rule_refuses_at_creation_and_records_nothing(
 ) -> None:
     await add_customer(sessions, "C-1", **facts)
     h = await start(client, worker, staff, mode=mode)
-    v = await h.result()
+    v = await finished(env, h)
     assert v.status == S.REFUSED
     assert rule in [r.rule for r in v.refusals]
     async with sessions() as s:
@@ -161,23 +172,25 @@ async def test_each_eligibility_rule_refuses_at_creation_and_records_nothing(
 
 
 async def test_resale_only_blocks_do_not_apply_in_consulting_mode(
-    client: Client, worker: Worker, sessions: Sessions, staff: Actor
+    env: WorkflowEnvironment, client: Client, worker: Worker, sessions: Sessions, staff: Actor
 ) -> None:
     await add_customer(sessions, "C-1", has_credit_account=True, has_recharge_bonus=True)
     h = await start(client, worker, staff, mode=AssociationMode.CONSULTING)
     await wait_status(h, S.PENDING)
     v = await h.execute_update(InvitationWorkflow.accept, Decision(actor=customer_actor("C-1")))
     assert v.status == S.ACCEPTED
-    await h.result()
+    await finished(env, h)
 
 
 async def test_consulting_mode_needs_the_partners_permission(
-    client: Client, worker: Worker, sessions: Sessions
+    env: WorkflowEnvironment, client: Client, worker: Worker, sessions: Sessions
 ) -> None:
     await add_partner(sessions, "P-9", consulting_permission=False)
     admin = await add_user(sessions, "u-9", Role.PARTNER_ADMIN, partner_id="P-9")
     await add_customer(sessions, "C-1")
-    v = await (await start(client, worker, admin, "P-9", mode=AssociationMode.CONSULTING)).result()
+    v = await finished(
+        env, await start(client, worker, admin, "P-9", mode=AssociationMode.CONSULTING)
+    )
     assert [r.rule for r in v.refusals] == ["consulting_not_permitted"]
 
 
@@ -190,6 +203,7 @@ async def test_consulting_mode_needs_the_partners_permission(
     ],
 )
 async def test_who_may_invite_is_checked_in_the_workflow(
+    env: WorkflowEnvironment,
     client: Client,
     worker: Worker,
     sessions: Sessions,
@@ -201,12 +215,12 @@ async def test_who_may_invite_is_checked_in_the_workflow(
     party = "P-5" if role in (Role.PARTNER_STAFF, Role.PARTNER_ADMIN) else None
     actor = await add_user(sessions, "u-5", role, partner_id=party)
     await add_customer(sessions, "C-1")
-    v = await (await start(client, worker, actor, "P-5")).result()
+    v = await finished(env, await start(client, worker, actor, "P-5"))
     assert v.status == S.REFUSED and v.refusals[0].rule == rule
 
 
 async def test_ops_may_invite_and_bound_elsewhere_is_refused(
-    client: Client, worker: Worker, sessions: Sessions, staff: Actor
+    env: WorkflowEnvironment, client: Client, worker: Worker, sessions: Sessions, staff: Actor
 ) -> None:
     ops = await add_user(sessions, "u-ops", Role.OPS)
     await add_partner(sessions, "P-2")
@@ -214,10 +228,10 @@ async def test_ops_may_invite_and_bound_elsewhere_is_refused(
     h = await start(client, worker, ops, "P-2")
     await wait_status(h, S.PENDING)
     await h.execute_update(InvitationWorkflow.accept, Decision(actor=customer_actor("C-1")))
-    await h.result()
-    v = await (await start(client, worker, staff, "P-1")).result()
+    await finished(env, h)
+    v = await finished(env, await start(client, worker, staff, "P-1"))
     assert [r.rule for r in v.refusals] == ["bound_to_other_partner"]
-    again = await (await start(client, worker, ops, "P-2")).result()
+    again = await finished(env, await start(client, worker, ops, "P-2"))
     assert again.status == S.ALREADY_BOUND
 
 
@@ -265,7 +279,7 @@ async def test_reminder_then_expiry_then_resend(
     await wait_status(h2, S.PENDING)
     v2 = await h2.execute_update(InvitationWorkflow.accept, Decision(actor=customer_actor("C-1")))
     assert v2.status == S.ACCEPTED
-    await h2.result()
+    await finished(env, h2)
     async with sessions() as s:
         runs = (await s.scalars(select(Invitation).order_by(Invitation.id))).all()
     assert [r.status for r in runs] == ["EXPIRED", "ACCEPTED"]
@@ -289,11 +303,16 @@ async def test_offline_link_never_expires(
     assert mailbox.to("c-1@customer.test") == []
     assert any("Offline invitation" in m.subject for m in mailbox.to(staff.email))
     await h.execute_update(InvitationWorkflow.accept, Decision(actor=customer_actor("C-1")))
-    assert (await h.result()).status == S.ACCEPTED
+    assert (await finished(env, h)).status == S.ACCEPTED
 
 
 async def test_decline_and_cancel(
-    client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink, staff: Actor
+    env: WorkflowEnvironment,
+    client: Client,
+    worker: Worker,
+    sessions: Sessions,
+    mailbox: MailSink,
+    staff: Actor,
 ) -> None:
     await add_customer(sessions, "C-1")
     await add_customer(sessions, "C-2")
@@ -306,7 +325,7 @@ async def test_decline_and_cancel(
     with pytest.raises(WorkflowUpdateFailedError) as err:
         await h.execute_update(InvitationWorkflow.accept, Decision(actor=customer_actor("C-1")))
     assert "already declined" in str(err.value.cause)
-    assert (await h.result()).status == S.DECLINED
+    assert (await finished(env, h)).status == S.DECLINED
     assert any("declined" in m.subject for m in mailbox.to("p-1@partner.test"))
     await save_history(h, "invitation-declined")
 
@@ -316,12 +335,17 @@ async def test_decline_and_cancel(
     with pytest.raises(WorkflowUpdateFailedError):
         await h2.execute_update(InvitationWorkflow.cancel, Decision(actor=other_partner_user))
     await h2.execute_update(InvitationWorkflow.cancel, Decision(actor=staff))
-    assert (await h2.result()).status == S.CANCELLED
+    assert (await finished(env, h2)).status == S.CANCELLED
     assert any("withdrew" in m.text() for m in mailbox.to("c-2@customer.test"))
 
 
 async def test_accept_rechecks_when_customer_was_bound_elsewhere_meanwhile(
-    client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink, staff: Actor
+    env: WorkflowEnvironment,
+    client: Client,
+    worker: Worker,
+    sessions: Sessions,
+    mailbox: MailSink,
+    staff: Actor,
 ) -> None:
     await add_customer(sessions, "C-1")
     await add_partner(sessions, "P-2")
@@ -335,14 +359,14 @@ async def test_accept_rechecks_when_customer_was_bound_elsewhere_meanwhile(
     v = await h.execute_update(InvitationWorkflow.accept, Decision(actor=customer_actor("C-1")))
     assert v.status == S.REFUSED
     assert "credit account" in (v.reason or "")
-    await h.result()
+    await finished(env, h)
     async with sessions() as s:
         assert (await s.scalars(select(Binding))).all() == []
     assert any("could not be made" in m.subject for m in mailbox.to("p-1@partner.test"))
 
 
 async def test_two_partners_racing_for_one_customer_one_wins(
-    client: Client, worker: Worker, sessions: Sessions, staff: Actor
+    env: WorkflowEnvironment, client: Client, worker: Worker, sessions: Sessions, staff: Actor
 ) -> None:
     await add_customer(sessions, "C-1")
     await add_partner(sessions, "P-2")
@@ -359,15 +383,20 @@ async def test_two_partners_racing_for_one_customer_one_wins(
     assert sorted([v1.status, v2.status]) == sorted([S.ACCEPTED, S.REFUSED])
     loser = v1 if v1.status == S.REFUSED else v2
     assert loser.refusals[0].rule == "bound_to_other_partner"
-    await h1.result()
-    await h2.result()
+    await finished(env, h1)
+    await finished(env, h2)
     async with sessions() as s:
         active = (await s.scalars(select(Binding).where(Binding.status == "active"))).all()
     assert len(active) == 1
 
 
 async def test_email_change_resends_the_pending_invitation(
-    client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink, staff: Actor
+    env: WorkflowEnvironment,
+    client: Client,
+    worker: Worker,
+    sessions: Sessions,
+    mailbox: MailSink,
+    staff: Actor,
 ) -> None:
     await add_customer(sessions, "C-1")
     h = await start(client, worker, staff)
@@ -380,7 +409,7 @@ async def test_email_change_resends_the_pending_invitation(
 
     await eventually(resent)
     await h.execute_update(InvitationWorkflow.accept, Decision(actor=customer_actor("C-1")))
-    await h.result()
+    await finished(env, h)
     assert any("now associated" in m.subject for m in mailbox.to("new@c1.test"))
     async with sessions() as s:
         keys = (await s.scalars(select(EmailOutbox.idempotency_key))).all()

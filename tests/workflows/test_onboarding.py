@@ -47,7 +47,7 @@ from infra.tables import (
     User,
 )
 from tests.factories import add_customer, add_partner, add_user, customer_actor
-from tests.harness import eventually, save_history
+from tests.harness import eventually, finished, save_history
 from workflows.invitation import InvitationWorkflow
 from workflows.onboarding import OnboardingWorkflow
 
@@ -183,6 +183,7 @@ async def sign_both(h: Handle, p: People) -> OnboardingView:
 
 
 async def test_happy_path_makes_an_active_partner_that_can_invite(
+    env: WorkflowEnvironment,
     client: Client,
     worker: Worker,
     sessions: Sessions,
@@ -206,7 +207,7 @@ async def test_happy_path_makes_an_active_partner_that_can_invite(
     await wait_status(h, S.AWAITING_APPROVAL)
     v = await upd(h, OnboardingWorkflow.approve, decision(people.manager))
     assert v.status == S.APPROVED and v.partner_id == f"P-{v.uscc}"
-    result = await h.result()
+    result = await finished(env, h)
     assert result.status == S.APPROVED and result.admin_user_id == f"P-{v.uscc}-admin"
     await save_history(h, "onboarding-approved")
 
@@ -255,11 +256,16 @@ async def test_happy_path_makes_an_active_partner_that_can_invite(
 
     await eventually(pending)
     await inv.execute_update(InvitationWorkflow.cancel, decision(admin_actor))
-    assert (await inv.result()).status == InvitationStatus.CANCELLED
+    assert (await finished(env, inv)).status == InvitationStatus.CANCELLED
 
 
 async def test_existing_account_shown_to_the_reviewer_and_final_rejection_with_reason(
-    client: Client, worker: Worker, sessions: Sessions, people: People, mailbox: MailSink
+    env: WorkflowEnvironment,
+    client: Client,
+    worker: Worker,
+    sessions: Sessions,
+    people: People,
+    mailbox: MailSink,
 ) -> None:
     # A company may own several partner accounts: the existing one is flagged, not refused.
     uscc = new_uscc()
@@ -288,7 +294,7 @@ async def test_existing_account_shown_to_the_reviewer_and_final_rejection_with_r
     assert "only an ecosystem manager" in str(not_manager.value.cause)
     v = await upd(h, OnboardingWorkflow.reject, decision(people.manager, "no cloud practice"))
     assert v.status == S.REJECTED and v.reason == "no cloud practice"
-    result = await h.result()
+    result = await finished(env, h)
     assert result.status == S.REJECTED
     await save_history(h, "onboarding-rejected")
     async with sessions() as s:
@@ -300,7 +306,12 @@ async def test_existing_account_shown_to_the_reviewer_and_final_rejection_with_r
 
 
 async def test_review_rejection_then_resubmission(
-    client: Client, worker: Worker, sessions: Sessions, people: People, mailbox: MailSink
+    env: WorkflowEnvironment,
+    client: Client,
+    worker: Worker,
+    sessions: Sessions,
+    people: People,
+    mailbox: MailSink,
 ) -> None:
     h = await start(client, worker, people)
     await certify_bank(h, sessions, people)
@@ -328,11 +339,16 @@ async def test_review_rejection_then_resubmission(
 
     await eventually(second_round)
     await upd(h, OnboardingWorkflow.withdraw, decision(people.applicant, "changed our plans"))
-    assert (await h.result()).status == S.WITHDRAWN
+    assert (await finished(env, h)).status == S.WITHDRAWN
 
 
 async def test_bank_amount_locks_after_three_wrong_entries_until_ops_unlocks(
-    client: Client, worker: Worker, sessions: Sessions, people: People, mailbox: MailSink
+    env: WorkflowEnvironment,
+    client: Client,
+    worker: Worker,
+    sessions: Sessions,
+    people: People,
+    mailbox: MailSink,
 ) -> None:
     h = await start(client, worker, people)
     await wait_status(h, S.AWAITING_BUSINESS_INFO)
@@ -366,11 +382,16 @@ async def test_bank_amount_locks_after_three_wrong_entries_until_ops_unlocks(
     assert ver is not None and ver.status == "verified" and ver.unlocked_by == "ops-1"
     await wait_status(h, S.IN_REVIEW)
     await upd(h, OnboardingWorkflow.withdraw, decision(people.ops, "test over"))
-    assert (await h.result()).status == S.WITHDRAWN
+    assert (await finished(env, h)).status == S.WITHDRAWN
 
 
 async def test_one_open_application_per_company_and_withdrawal(
-    client: Client, worker: Worker, sessions: Sessions, people: People, mailbox: MailSink
+    env: WorkflowEnvironment,
+    client: Client,
+    worker: Worker,
+    sessions: Sessions,
+    people: People,
+    mailbox: MailSink,
 ) -> None:
     uscc = new_uscc()
     h = await start(client, worker, people, uscc)
@@ -385,7 +406,7 @@ async def test_one_open_application_per_company_and_withdrawal(
     # A repeated withdrawal returns the first result.
     again = await upd(h, OnboardingWorkflow.withdraw, decision(people.applicant))
     assert again.status == S.WITHDRAWN and again.reason == v.reason
-    result = await h.result()
+    result = await finished(env, h)
     assert result.status == S.WITHDRAWN
     await save_history(h, "onboarding-withdrawn")
     async with sessions() as s:
@@ -398,7 +419,7 @@ async def test_one_open_application_per_company_and_withdrawal(
     second = await start(client, worker, people, uscc)
     await wait_status(second, S.AWAITING_BUSINESS_INFO)
     await upd(second, OnboardingWorkflow.withdraw, decision(people.applicant))
-    assert (await second.result()).status == S.WITHDRAWN
+    assert (await finished(env, second)).status == S.WITHDRAWN
 
 
 async def test_agreements_lapse_after_30_days_with_reminders(
@@ -467,4 +488,4 @@ async def test_review_reminder_at_due_and_escalation_to_ops(
     v = await upd(h, OnboardingWorkflow.review_approve, decision(people.ops))
     assert v.status == S.AWAITING_SIGNATURES
     await upd(h, OnboardingWorkflow.withdraw, decision(people.applicant))
-    await h.result()
+    await finished(env, h)

@@ -20,7 +20,7 @@ from domain.renewals import RenewalFeedback, RenewalOutcome, RenewalStatus, Rene
 from infra.smtp_sink import MailSink
 from infra.tables import CustomerAuthorization
 from tests.factories import add_partner, add_user, customer_actor
-from tests.harness import eventually, save_history
+from tests.harness import eventually, finished, save_history
 from tests.workflows.test_renewal_fixtures import (
     Sessions,
     add_subscription,
@@ -79,7 +79,7 @@ async def test_partner_payment_rule_for_consulting_customers(
     assert (await h2.query(RenewalWorkflow.status)).status == RenewalStatus.OPEN
     for sub, h in ((sub1, h1), (sub2, h2)):
         await extend_subscription(sessions, sub.order_id, sub.expires_at + days(365))
-        assert (await h.result()).status == RenewalStatus.RENEWED
+        assert (await h.result()).status == RenewalStatus.RENEWED  # the next daily check sees it
 
 
 async def _status(h: object, want: RenewalStatus) -> RenewalView:
@@ -145,7 +145,7 @@ async def test_resale_customer_authorizes_once_for_several_orders(
         Decision(actor=customer_actor("C-1"), comment="we pay ourselves from now on"),
         id="revoke",
     )
-    assert (await auth.result()).status == AuthorizationStatus.REVOKED
+    assert (await finished(env, auth)).status == AuthorizationStatus.REVOKED
     for h in (h1, h2, h3):
         v = await _status(h, RenewalStatus.CLAIMED)
         assert "revoked: we pay ourselves from now on" in (v.note or "")
@@ -154,7 +154,7 @@ async def test_resale_customer_authorizes_once_for_several_orders(
     for sub in subs:
         await extend_subscription(sessions, sub.order_id, sub.expires_at + days(365))
     for h in (h1, h2, h3):
-        assert (await h.result()).status == RenewalStatus.RENEWED
+        assert (await h.result()).status == RenewalStatus.RENEWED  # the next daily check
     await save_history(h1, "renewal_workflow-partner-pays-authorized")
     async with sessions() as s:
         rows = (await s.scalars(select(CustomerAuthorization))).all()
@@ -193,7 +193,7 @@ async def test_distributor_says_no_and_the_task_goes_back_to_the_partner(
         Decision(actor=d_admin, comment="credit limit of the reseller reached"),
         id="no",
     )
-    assert (await auth.result()).status == AuthorizationStatus.CANCELLED
+    assert (await finished(env, auth)).status == AuthorizationStatus.CANCELLED
     back = await _status(h, RenewalStatus.CLAIMED)
     assert "credit limit of the reseller reached" in (back.note or "")
 
@@ -211,4 +211,4 @@ async def test_distributor_says_no_and_the_task_goes_back_to_the_partner(
         id="f2",
     )
     assert v.status == RenewalStatus.DECLINED
-    assert (await h.result()).status == RenewalStatus.DECLINED
+    assert (await finished(env, h)).status == RenewalStatus.DECLINED

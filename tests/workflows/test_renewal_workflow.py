@@ -20,7 +20,7 @@ from domain.renewals import (
 )
 from infra.smtp_sink import MailSink
 from infra.tables import AuditEvent, HumanTask, RenewalTask
-from tests.harness import eventually, save_history
+from tests.harness import eventually, finished, save_history
 from tests.workflows.test_renewal_fixtures import (
     Sessions,
     add_subscription,
@@ -87,7 +87,7 @@ async def test_claim_feedback_and_import_completes_as_renewed(
         RenewalWorkflow.subscription_changed,
         SubscriptionChanged(order_id="O-100", expires_at=new_expiry, auto_renew=False),
     )
-    result = await h.result()
+    result = await finished(env, h)
     assert result.status == RenewalStatus.RENEWED
     assert result.renewed_until == new_expiry
     await save_history(h, "renewal_workflow-renewed-by-import")
@@ -147,7 +147,7 @@ async def test_claimed_task_is_not_escalated_and_monthly_reminders_skip_the_past
     sub = await add_subscription(sessions, "O-300", "C-1", now + days(6.5), billing=Billing.MONTHLY)
     h = await start_renewal(client, worker.task_queue, sub)
     await h.execute_update(RenewalWorkflow.claim, Decision(actor=party.staff), id="c1")
-    result = await h.result()
+    result = await h.result()  # the clock skips to the expiry
     assert result.status == RenewalStatus.LOST
     assert result.reminders_sent == [1]
     assert not result.escalated
@@ -186,7 +186,7 @@ async def test_declined_needs_a_reason(
     )
     assert v.status == RenewalStatus.DECLINED
     assert v.claimed_by == party.admin.user_id  # feedback without a claim claims it
-    result = await h.result()
+    result = await finished(env, h)
     assert result.status == RenewalStatus.DECLINED
     assert result.reason == "moving the workload to its own data centre"
     with pytest.raises(Exception):  # noqa: B017  the workflow has finished
@@ -230,7 +230,7 @@ async def test_ops_withdraws_and_binding_gone_cancels(
         RenewalWorkflow.cancel, Decision(actor=ops, comment="order migrated to a contract"), id="x2"
     )
     assert v.status == RenewalStatus.CANCELLED
-    assert (await h.result()).reason == "order migrated to a contract"
+    assert (await finished(env, h)).reason == "order migrated to a contract"
     assert any(s.startswith("Renewal task withdrawn") for s in subjects(mailbox, PARTNER_MAIL))
 
     # A task whose customer left the partner before it started is withdrawn at once.
@@ -239,7 +239,7 @@ async def test_ops_withdraws_and_binding_gone_cancels(
     await add_partner(sessions, "P-OLD")
     other = await add_subscription(sessions, "O-601", "C-1", now + days(20))
     h2 = await start_renewal(client, worker.task_queue, other, partner_id="P-OLD")
-    gone = await h2.result()
+    gone = await finished(env, h2)
     assert gone.status == RenewalStatus.CANCELLED
     assert "no longer bound to partner P-OLD" in (gone.reason or "")
     await eventually(_no_task_for(sessions, h2.id))

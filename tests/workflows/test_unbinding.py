@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from domain.invitations import InvitationRequest, InvitationStatus
@@ -28,7 +29,7 @@ from infra.tables.unbinding import (
     VoucherDisposition,
 )
 from tests.factories import add_customer, add_partner, add_user, customer_actor
-from tests.harness import eventually, save_history
+from tests.harness import eventually, finished, save_history
 from workflows.invitation import InvitationWorkflow
 from workflows.unbinding import UnbindingWorkflow
 
@@ -155,7 +156,12 @@ async def add_vouchers(sessions: Sessions) -> None:
 
 
 async def test_partner_unbind_approved_by_the_customer_ends_the_binding(
-    client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink, parties: Parties
+    env: WorkflowEnvironment,
+    client: Client,
+    worker: Worker,
+    sessions: Sessions,
+    mailbox: MailSink,
+    parties: Parties,
 ) -> None:
     await add_vouchers(sessions)
     h = await start(client, worker, change(parties.binding_id, parties.admin, reason="moved on"))
@@ -180,7 +186,7 @@ async def test_partner_unbind_approved_by_the_customer_ends_the_binding(
         "V-V": "kept",
         "K-V": "returned_to_issuer",
     }
-    result = await h.result()
+    result = await finished(env, h)
     assert result.status == S.APPROVED
 
     (binding,) = await rows(sessions, Binding)
@@ -216,7 +222,12 @@ async def test_partner_unbind_approved_by_the_customer_ends_the_binding(
 
 
 async def test_customer_rejects_and_the_binding_stays(
-    client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink, parties: Parties
+    env: WorkflowEnvironment,
+    client: Client,
+    worker: Worker,
+    sessions: Sessions,
+    mailbox: MailSink,
+    parties: Parties,
 ) -> None:
     h = await start(client, worker, change(parties.binding_id, parties.admin))
     await wait_status(h, S.PENDING)
@@ -226,7 +237,7 @@ async def test_customer_rejects_and_the_binding_stays(
         id="r-1",
     )
     assert v.status == S.REJECTED and v.comment == "we stay with you"
-    await h.result()
+    await finished(env, h)
     (binding,) = await rows(sessions, Binding)
     assert (binding.status, binding.allocated_balance) == ("active", Decimal("500.00"))
     (req,) = await rows(sessions, BindingChangeRequest)
@@ -263,7 +274,12 @@ async def test_unanswered_partner_request_lapses_after_a_reminder(
 
 
 async def test_switch_from_resale_to_consulting_keeps_the_previous_mode(
-    client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink, parties: Parties
+    env: WorkflowEnvironment,
+    client: Client,
+    worker: Worker,
+    sessions: Sessions,
+    mailbox: MailSink,
+    parties: Parties,
 ) -> None:
     req = change(
         parties.binding_id,
@@ -276,7 +292,7 @@ async def test_switch_from_resale_to_consulting_keeps_the_previous_mode(
     v = await h.execute_update(UnbindingWorkflow.approve, Decision(actor=parties.customer))
     assert v.status == S.APPROVED and v.recovered_amount == Decimal("500.00")
     assert v.dispositions == []
-    await h.result()
+    await finished(env, h)
     (binding,) = await rows(sessions, Binding)
     assert (binding.status, binding.mode, binding.awaiting_budget) == (
         "active",
@@ -295,7 +311,7 @@ async def test_switch_from_resale_to_consulting_keeps_the_previous_mode(
 
 
 async def test_switch_to_resale_freezes_until_the_budget_is_set(
-    client: Client, worker: Worker, sessions: Sessions
+    env: WorkflowEnvironment, client: Client, worker: Worker, sessions: Sessions
 ) -> None:
     parties = await add_parties(sessions, mode=AssociationMode.CONSULTING)
     req = change(
@@ -305,13 +321,18 @@ async def test_switch_to_resale_freezes_until_the_budget_is_set(
     await wait_status(h, S.PENDING)
     v = await h.execute_update(UnbindingWorkflow.approve, Decision(actor=parties.customer))
     assert v.status == S.APPROVED and v.recovered_amount is None
-    await h.result()
+    await finished(env, h)
     (binding,) = await rows(sessions, Binding)
     assert (binding.mode, binding.awaiting_budget) == ("resale", True)
 
 
 async def test_approval_is_rechecked_and_refused_when_a_precheck_now_fails(
-    client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink, parties: Parties
+    env: WorkflowEnvironment,
+    client: Client,
+    worker: Worker,
+    sessions: Sessions,
+    mailbox: MailSink,
+    parties: Parties,
 ) -> None:
     from infra.tables import Customer
 
@@ -323,14 +344,14 @@ async def test_approval_is_rechecked_and_refused_when_a_precheck_now_fails(
         c.in_arrears = True
     v = await h.execute_update(UnbindingWorkflow.approve, Decision(actor=parties.customer))
     assert v.status == S.REFUSED and [r.rule for r in v.refusals] == ["arrears"]
-    await h.result()
+    await finished(env, h)
     (binding,) = await rows(sessions, Binding)
     assert (binding.status, binding.allocated_balance) == ("active", Decimal("500.00"))
     assert any("could not be completed" in s for s in subjects(mailbox, PARTNER_MAIL))
 
 
 async def test_concurrent_approve_and_reject_one_wins_and_nothing_is_done_twice(
-    client: Client, worker: Worker, sessions: Sessions, parties: Parties
+    env: WorkflowEnvironment, client: Client, worker: Worker, sessions: Sessions, parties: Parties
 ) -> None:
     h = await start(client, worker, change(parties.binding_id, parties.admin))
     await wait_status(h, S.PENDING)
@@ -343,7 +364,7 @@ async def test_concurrent_approve_and_reject_one_wins_and_nothing_is_done_twice(
     )
     views = [o for o in outcomes if not isinstance(o, BaseException)]
     errors = [o for o in outcomes if isinstance(o, BaseException)]
-    final = await h.result()
+    final = await finished(env, h)
     assert all(v.status == final.status for v in views)
     assert all(isinstance(e, WorkflowUpdateFailedError) for e in errors)
     # the losing decision kind was refused by the validator
@@ -356,7 +377,12 @@ async def test_concurrent_approve_and_reject_one_wins_and_nothing_is_done_twice(
 
 
 async def test_customer_unbind_approved_by_the_partner_admin_not_staff(
-    client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink, parties: Parties
+    env: WorkflowEnvironment,
+    client: Client,
+    worker: Worker,
+    sessions: Sessions,
+    mailbox: MailSink,
+    parties: Parties,
 ) -> None:
     h = await start(client, worker, change(parties.binding_id, parties.customer, reason="moving"))
     await wait_status(h, S.PENDING)
@@ -369,17 +395,21 @@ async def test_customer_unbind_approved_by_the_partner_admin_not_staff(
     assert "only a partner_admin of P-1" in str(err.value.cause)
     v = await h.execute_update(UnbindingWorkflow.approve, Decision(actor=parties.admin))
     assert v.status == S.APPROVED and v.initiator == Initiator.CUSTOMER and not v.auto_decided
-    await h.result()
+    await finished(env, h)
     (binding,) = await rows(sessions, Binding)
     assert (binding.status, binding.ended_by) == ("ended", "pa-1")
     await save_history(h, "unbinding_workflow-customer-approved")
 
 
 async def test_unanswered_customer_request_is_approved_automatically(
-    client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink, parties: Parties
+    client: Client,
+    worker: Worker,
+    sessions: Sessions,
+    mailbox: MailSink,
+    parties: Parties,
 ) -> None:
     h = await start(client, worker, change(parties.binding_id, parties.customer))
-    result = await h.result()
+    result = await h.result()  # the clock skips the answer window
     assert result.status == S.APPROVED and result.auto_decided
     (binding,) = await rows(sessions, Binding)
     assert (binding.status, binding.ended_by) == ("ended", "system")
@@ -393,7 +423,12 @@ async def test_unanswered_customer_request_is_approved_automatically(
 
 
 async def test_the_initiator_may_withdraw_the_request(
-    client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink, parties: Parties
+    env: WorkflowEnvironment,
+    client: Client,
+    worker: Worker,
+    sessions: Sessions,
+    mailbox: MailSink,
+    parties: Parties,
 ) -> None:
     h = await start(client, worker, change(parties.binding_id, parties.admin))
     await wait_status(h, S.PENDING)
@@ -401,18 +436,18 @@ async def test_the_initiator_may_withdraw_the_request(
         await h.execute_update(UnbindingWorkflow.cancel, Decision(actor=parties.customer))
     v = await h.execute_update(UnbindingWorkflow.cancel, Decision(actor=parties.admin))
     assert v.status == S.CANCELLED
-    await h.result()
+    await finished(env, h)
     (task,) = await rows(sessions, HumanTask)
     assert task.status == "cancelled"
     assert any("withdrawn" in s for s in subjects(mailbox, CUSTOMER_MAIL))
 
 
 async def test_international_site_ends_a_consulting_binding_at_once(
-    client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink
+    env: WorkflowEnvironment, client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink
 ) -> None:
     parties = await add_parties(sessions, mode=AssociationMode.CONSULTING)
     req = change(parties.binding_id, parties.admin, immediate_consulting_unbind=True)
-    result = await (await start(client, worker, req)).result()
+    result = await finished(env, await start(client, worker, req))
     assert result.status == S.APPROVED and result.auto_decided
     (binding,) = await rows(sessions, Binding)
     assert (binding.status, binding.ended_by) == ("ended", "pa-1")
@@ -425,12 +460,12 @@ async def test_international_site_ends_a_consulting_binding_at_once(
 
 
 async def test_customer_can_be_invited_again_after_unbinding(
-    client: Client, worker: Worker, sessions: Sessions, parties: Parties
+    env: WorkflowEnvironment, client: Client, worker: Worker, sessions: Sessions, parties: Parties
 ) -> None:
     h = await start(client, worker, change(parties.binding_id, parties.admin))
     await wait_status(h, S.PENDING)
     await h.execute_update(UnbindingWorkflow.approve, Decision(actor=parties.customer))
-    await h.result()
+    await finished(env, h)
     inv = await client.start_workflow(
         InvitationWorkflow.run,
         InvitationRequest(partner_id="P-1", customer_id="C-1", requested_by=parties.staff),
@@ -445,6 +480,6 @@ async def test_customer_can_be_invited_again_after_unbinding(
     await eventually(pending)
     v = await inv.execute_update(InvitationWorkflow.accept, Decision(actor=parties.customer))
     assert v.status == InvitationStatus.ACCEPTED
-    await inv.result()
+    await finished(env, inv)
     bindings = sorted((b.id, b.status) for b in await rows(sessions, Binding))
     assert bindings == [(parties.binding_id, "ended"), (v.binding_id, "active")]

@@ -19,6 +19,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.registry import Deps, build_activities
@@ -32,7 +33,7 @@ from infra.tables import AuditEvent, Binding, EmailOutbox, HumanTask
 from infra.tables.unbinding import BalanceRecovery, BindingChangeRequest
 from starter.web.links import create_app
 from tests.factories import add_customer, customer_actor
-from tests.harness import eventually, new_task_queue
+from tests.harness import eventually, finished, new_task_queue
 from tests.workflows.test_unbinding import (
     CUSTOMER_MAIL,
     Parties,
@@ -64,10 +65,12 @@ async def assert_nothing_recorded(sessions: Sessions, mailbox: MailSink) -> None
 
 
 async def test_partner_staff_is_refused_and_nothing_is_recorded(
-    client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink
+    env: WorkflowEnvironment, client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink
 ) -> None:
     parties = await add_parties(sessions)
-    result = await (await start(client, worker, change(parties.binding_id, parties.staff))).result()
+    result = await finished(
+        env, await start(client, worker, change(parties.binding_id, parties.staff))
+    )
     assert result.status == S.REFUSED
     assert [r.rule for r in result.refusals] == ["partner_admin_only"]
     assert "only a partner_admin of P-1" in (result.reason or "")
@@ -90,7 +93,7 @@ PRECHECKS: list[tuple[dict[str, Any], str]] = [
 
 
 async def test_each_precheck_refuses_before_anything_is_recorded(
-    client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink
+    env: WorkflowEnvironment, client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink
 ) -> None:
     # One customer per pre-check, all bound to P-1, in one database (a setup per case would
     # cost more than the workflows themselves).
@@ -104,7 +107,7 @@ async def test_each_precheck_refuses_before_anything_is_recorded(
         key: await start(client, worker, change(b, parties.admin)) for key, b in bindings.items()
     }
     for key, h in handles.items():
-        result = await h.result()
+        result = await finished(env, h)
         rule, index = key.split("/")
         assert result.status == S.REFUSED, key
         assert [r.rule for r in result.refusals] == [rule]
@@ -113,20 +116,20 @@ async def test_each_precheck_refuses_before_anything_is_recorded(
 
 
 async def test_switch_to_resale_is_refused_for_a_credit_account(
-    client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink
+    env: WorkflowEnvironment, client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink
 ) -> None:
     parties = await add_parties(sessions, mode=AssociationMode.CONSULTING, has_credit_account=True)
     req = change(
         parties.binding_id, parties.admin, ChangeKind.SWITCH_MODE, to_mode=AssociationMode.RESALE
     )
-    result = await (await start(client, worker, req)).result()
+    result = await finished(env, await start(client, worker, req))
     assert result.status == S.REFUSED
     assert [r.rule for r in result.refusals] == ["credit_account_no_resale"]
     await assert_nothing_recorded(sessions, mailbox)
 
 
 async def test_frequency_limit_refuses_a_second_partner_request_with_the_date(
-    client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink
+    env: WorkflowEnvironment, client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink
 ) -> None:
     parties = await add_parties(sessions)
     wf_id = f"binding-change-{parties.binding_id}-freq"
@@ -137,7 +140,7 @@ async def test_frequency_limit_refuses_a_second_partner_request_with_the_date(
     # (years, with no timer pending), which would carry the first request out of the window.
     await wait_closed(first)
     again = await start(client, worker, change(parties.binding_id, parties.admin), wf_id)
-    result = await again.result()
+    result = await finished(env, again)
     assert result.status == S.REFUSED
     assert [r.rule for r in result.refusals] == ["frequency_limit"]
     (row,) = await rows(sessions, BindingChangeRequest)  # the refused one recorded nothing
@@ -147,11 +150,11 @@ async def test_frequency_limit_refuses_a_second_partner_request_with_the_date(
     own = await start(client, worker, change(parties.binding_id, parties.customer), wf_id)
     await wait_status(own, S.PENDING)
     await own.execute_update(UnbindingWorkflow.cancel, Decision(actor=parties.customer))
-    await own.result()
+    await finished(env, own)
 
 
 async def test_a_second_open_request_on_the_binding_is_refused_by_temporal(
-    client: Client, worker: Worker, sessions: Sessions
+    env: WorkflowEnvironment, client: Client, worker: Worker, sessions: Sessions
 ) -> None:
     parties = await add_parties(sessions)
     wf_id = f"binding-change-{parties.binding_id}-open"
@@ -161,11 +164,11 @@ async def test_a_second_open_request_on_the_binding_is_refused_by_temporal(
         await start(client, worker, change(parties.binding_id, parties.customer), wf_id)
     assert err.value.workflow_id == wf_id
     await first.execute_update(UnbindingWorkflow.cancel, Decision(actor=parties.admin))
-    assert (await first.result()).status == S.CANCELLED
+    assert (await finished(env, first)).status == S.CANCELLED
 
 
 async def test_only_the_bound_customer_may_decide(
-    client: Client, worker: Worker, sessions: Sessions
+    env: WorkflowEnvironment, client: Client, worker: Worker, sessions: Sessions
 ) -> None:
     parties = await add_parties(sessions)
     await add_customer(sessions, "C-2")
@@ -177,13 +180,13 @@ async def test_only_the_bound_customer_may_decide(
         assert "only customer C-1 may decide" in str(err.value.cause)
     assert (await h.query(UnbindingWorkflow.status)).decision is None
     await h.execute_update(UnbindingWorkflow.reject, Decision(actor=parties.customer))
-    await h.result()
+    await finished(env, h)
     (binding,) = await rows(sessions, Binding)
     assert binding.status == "active"
 
 
 async def test_balance_is_recovered_once_when_the_activity_is_retried(
-    client: Client, deps: Deps, sessions: Sessions
+    env: WorkflowEnvironment, client: Client, deps: Deps, sessions: Sessions
 ) -> None:
     parties = await add_parties(sessions, allocated="321.50")
     real = UnbindingActivities(deps.sessions)
@@ -213,7 +216,7 @@ async def test_balance_is_recovered_once_when_the_activity_is_retried(
         )
         await wait_status(h, S.PENDING)
         v = await h.execute_update(UnbindingWorkflow.approve, Decision(actor=parties.customer))
-        await h.result()
+        await finished(env, h)
     assert calls == 2
     assert v.recovered_amount == Decimal("321.50")
     (recovery,) = await rows(sessions, BalanceRecovery)
@@ -223,7 +226,12 @@ async def test_balance_is_recovered_once_when_the_activity_is_retried(
 
 
 async def test_the_approve_link_in_the_customers_email_approves_once(
-    client: Client, worker: Worker, sessions: Sessions, mailbox: MailSink, settings: Settings
+    env: WorkflowEnvironment,
+    client: Client,
+    worker: Worker,
+    sessions: Sessions,
+    mailbox: MailSink,
+    settings: Settings,
 ) -> None:
     parties: Parties = await add_parties(sessions)
     h = await start(client, worker, change(parties.binding_id, parties.admin))
@@ -242,7 +250,7 @@ async def test_the_approve_link_in_the_customers_email_approves_once(
         assert done.status_code == 200, done.text
         again = await web.post(path)
         assert again.status_code == 200 and "Already done" in again.text
-    result = await h.result()
+    result = await finished(env, h)
     assert (result.status, result.decided_by, result.comment) == (S.APPROVED, "C-1", "fine by us")
     (binding,) = await rows(sessions, Binding)
     assert (binding.status, binding.ended_by) == ("ended", "C-1")

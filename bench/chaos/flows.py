@@ -1,0 +1,153 @@
+"""The two longer cases of the chaos run, step by step as the benchmark's drivers take them
+(``bench/drivers_more.py``), through ``bench.chaos.ops`` so that each step rides out faults:
+a payout by bank transfer with its invoice and finance's approval, and an onboarding from
+application to ACTIVE partner."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from temporalio.client import Client
+
+from bench.chaos import ops
+from bench.chaos.procs import TASK_QUEUE
+from bench.drivers import Sessions
+from bench.drivers_more import (
+    PERIOD,
+    VENDOR_TAX_ID,
+    VENDOR_TITLE,
+    IncentiveDriver,
+    OnboardingDriver,
+    _invoice,
+    uscc,
+)
+from domain.incentives import (
+    IncentiveRequest,
+    InvoiceSubmission,
+    PayoutApplication,
+    PayoutMethod,
+    PayoutStatus,
+    payout_workflow_id,
+)
+from domain.onboarding import (
+    AmountEntry,
+    ApplicationForm,
+    BusinessInfo,
+    OnboardingRequest,
+    OnboardingStatus,
+)
+from domain.parties import Actor, Decision, PartnerType, Role
+from infra.tables import BankVerification
+from infra.temporal import index_attributes
+from workflows.incentive import IncentivePayoutWorkflow
+from workflows.onboarding import OnboardingWorkflow
+
+OS = OnboardingStatus
+
+
+async def payout_paid(d: IncentiveDriver, client: Client, i: int) -> tuple[str, str]:
+    """Partner PP-i's payout: apply (bank transfer), one invoice, finance approves, PAID."""
+    assert d.finance is not None
+    pid = f"PP-{i}"
+    admin = Actor(
+        user_id=f"pa-pp-{i}",
+        role=Role.PARTNER_ADMIN,
+        name=f"pa-pp-{i}",
+        email=f"pa-pp-{i}@users.bench",
+        partner_id=pid,
+    )
+    req = IncentiveRequest(
+        partner_id=pid,
+        period=PERIOD,
+        started_by="ops-bench",
+        vendor_invoice_title=VENDOR_TITLE,
+        vendor_tax_id=VENDOR_TAX_ID,
+    )
+    h = await ops.start(
+        client,
+        IncentivePayoutWorkflow.run,
+        req,
+        id=payout_workflow_id(pid, PERIOD),
+        task_queue=TASK_QUEUE,
+        search_attributes=index_attributes(partner_id=pid),
+    )
+    status = IncentivePayoutWorkflow.status
+    await ops.poll(h, status, lambda v: v.status == PayoutStatus.AWAITING_APPLICATION)
+    view = await ops.decide(
+        h,
+        IncentivePayoutWorkflow.apply,
+        PayoutApplication(actor=admin, method=PayoutMethod.BANK_TRANSFER),
+    )
+    checked = await ops.decide(
+        h,
+        IncentivePayoutWorkflow.submit_invoice,
+        InvoiceSubmission(actor=admin, invoice=_invoice(req, view, f"{10_000_000 + i}")),
+    )
+    if not checked.accepted:
+        raise ops.StuckError(f"{h.id}: invoice refused: {checked.problems}")
+    await ops.poll(h, status, lambda v: v.status == PayoutStatus.AWAITING_APPROVAL)
+    await ops.decide(h, IncentivePayoutWorkflow.approve, Decision(actor=d.finance))
+    result = await ops.result(h)
+    return h.id, str(result.status)
+
+
+async def onboarding_approved(
+    d: OnboardingDriver, client: Client, sessions: Sessions, i: int
+) -> tuple[str, str]:
+    """Apply, certify the bank account, review, sign both agreements, approve: APPROVED."""
+    assert d.manager is not None
+    manager = d.manager
+    code = uscc("9144", i)
+    applicant = Actor(user_id=f"CO-{i}", role=Role.CUSTOMER, customer_id=f"CO-{i}")
+    name = f"Applicant {i} Cloud Ltd."
+    req = OnboardingRequest(
+        form=ApplicationForm(
+            company_name=name,
+            uscc=code,
+            contact_email=f"co-{i}@cust.bench",
+            contact_name="Zhang San",
+            partner_type=PartnerType.SOLUTION_PROVIDER,
+        ),
+        submitted_by=applicant,
+    )
+    h = await ops.start(
+        client, OnboardingWorkflow.run, req, id=f"onboarding-{code}", task_queue=TASK_QUEUE
+    )
+
+    async def reach(status: OnboardingStatus) -> None:
+        await ops.poll(h, OnboardingWorkflow.status, lambda v: v.status == status, status)
+
+    def decision(actor: Actor) -> Decision:
+        return Decision(actor=actor, nonce=uuid.uuid4().hex)
+
+    await reach(OS.AWAITING_BUSINESS_INFO)
+    info = BusinessInfo(
+        actor=applicant,
+        company_name=name,
+        tax_id=code,
+        bank_name="ICBC Shenzhen",
+        bank_account="6222000012345678",
+        account_holder=name,
+    )
+    await ops.decide(h, OnboardingWorkflow.submit_business_info, info)
+    async with sessions() as s:
+        amount = await s.scalar(
+            select(BankVerification.amount)
+            .where(BankVerification.application_key.startswith(h.id))
+            .order_by(BankVerification.id.desc())
+        )
+    if amount is None:
+        raise ops.StuckError(f"{h.id}: no bank deposit recorded")
+    await ops.decide(
+        h, OnboardingWorkflow.enter_amount, AmountEntry(actor=applicant, amount=amount)
+    )
+    await reach(OS.IN_REVIEW)
+    await ops.decide(h, OnboardingWorkflow.review_approve, decision(manager))
+    await reach(OS.AWAITING_SIGNATURES)
+    await ops.decide(h, OnboardingWorkflow.sign_partner_agreement, decision(applicant))
+    await ops.decide(h, OnboardingWorkflow.sign_integrity_commitment, decision(applicant))
+    await reach(OS.AWAITING_APPROVAL)
+    await ops.decide(h, OnboardingWorkflow.approve, decision(manager))
+    result = await ops.result(h)
+    return h.id, str(result.status)
