@@ -6,13 +6,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install locales extract lint typecheck check bench chaos clean
+.PHONY: run test install locales extract lint typecheck check bench chaos histories clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "PartnerFlow needs Python >= 3.11 (found " + sys.version.split()[0] + ")")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# Bytecode now, so that the first workflow runs of a fresh worker do not compile it.
+	$(BIN)/python -m compileall -q activities domain infra starter workflows worker.py >/dev/null
 	@touch $(STAMP)
 
 # Compiled catalogs are build output (.gitignored): rebuilt when their .po changes.
@@ -44,6 +46,14 @@ typecheck: $(STAMP)  ## mypy strict
 	$(BIN)/mypy .
 
 check: lint typecheck test
+
+# The tests that store histories (tests/harness.save_history), run with recording on, then
+# the replay test: one command after any change to workflows, the converter or the codec.
+HISTORY_TESTS = $(shell grep -l save_history tests/workflows/*.py)
+
+histories: $(STAMP)  ## re-record tests/histories/ (under the payload codec) and replay them
+	PARTNERFLOW_RECORD_HISTORIES=1 $(BIN)/python -m pytest -q -p no:cacheprovider $(HISTORY_TESTS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_replay.py tests/unit/test_bench_shape.py
 
 bench: $(STAMP)  ## throughput ratios to the Temporal floor, and latency (not part of `make test`)
 	$(BIN)/python -m bench

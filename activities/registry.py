@@ -51,6 +51,7 @@ def build_deps(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -
                 password=settings.smtp_password,
                 starttls=settings.smtp_starttls,
                 timeout=settings.smtp_timeout_seconds,
+                pool_size=settings.smtp_pool_size,
             )
         ),
         renderer=EmailRenderer(),

@@ -1,7 +1,8 @@
 """``make bench`` / ``python -m bench``: throughput ratios of the real workflows against their
 no-op twins, alternated in one run on one stack, and the decision-to-effect latency.
 
-Prints one line per type, ``TYPE: real R/s, floor F/s, ratio X.XX``, then the latency line;
+Prints one line per type, ``TYPE: real R/s, floor F/s, ratio X.XX``, the latency line, then the
+scale figures (``bench/scale.py``);
 exits 1 when a goal of ``bench/goals.py`` is missed, 2 on bad options.
 """
 
@@ -12,6 +13,9 @@ import sys
 from pathlib import Path
 
 from bench.run import DRIVERS, Options, run
+from bench.scale import ScaleOptions
+from bench.scale import run as run_scale
+from bench.stack import exit_on_sigterm
 
 
 def parse(argv: list[str]) -> Options:
@@ -46,7 +50,13 @@ def parse(argv: list[str]) -> Options:
     p.add_argument(
         "--profile-dir",
         type=Path,
-        help="py-spy the worker during the first invitation real batch; raw stacks go here",
+        help="py-spy the worker during the first real batch (of the first type); raw stacks here",
+    )
+    p.add_argument(
+        "--scale",
+        type=int,
+        default=1000,
+        help="then open this many invitations at once on a fresh stack (bench/scale.py; 0: skip)",
     )
     p.add_argument(
         "--keep",
@@ -63,8 +73,8 @@ def parse(argv: list[str]) -> Options:
     for name in ("n", "concurrency", "rounds", "latency_concurrency"):
         if getattr(a, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1")
-    if a.latency_samples < 0:
-        p.error("--latency-samples must be 0 or more")
+    if a.latency_samples < 0 or a.scale < 0:
+        p.error("--latency-samples and --scale must be 0 or more")
     return Options(
         n=a.n,
         concurrency=a.concurrency,
@@ -75,12 +85,20 @@ def parse(argv: list[str]) -> Options:
         port_base=a.port_base,
         profile_dir=a.profile_dir,
         keep=a.keep,
+        scale=a.scale,
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parses, runs, returns the exit code."""
-    return run(parse(sys.argv[1:] if argv is None else argv))
+    opts = parse(sys.argv[1:] if argv is None else argv)
+    exit_on_sigterm()
+    code = run(opts)
+    if opts.scale:
+        # Its own stack: the scale figures should not inherit the throughput runs' history.
+        scaled = run_scale(ScaleOptions(open=opts.scale, port_base=opts.port_base, keep=opts.keep))
+        code = code or scaled
+    return code
 
 
 if __name__ == "__main__":

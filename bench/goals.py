@@ -19,3 +19,8 @@ THROUGHPUT_RATIO_GOALS: dict[str, float] = {
 # p95 of decision-to-effect (an invitation accepted until the binding is in the database and
 # the customer's email is in the SMTP sink) over p95 of a bare update round trip.
 LATENCY_P95_RATIO_GOAL = 1.5
+
+# Scale (bench/scale.py): the worker's resident memory with every invitation open, and how
+# late the expiries take effect after their deadline, per 1,000 invitations due at once.
+SCALE_RSS_MIB = 300
+SCALE_LATENESS_PER_1000_S = 1.0

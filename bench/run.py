@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from bench.drivers import Driver, InvitationDriver, RenewalDriver, Sessions, UnbindingDriver
 from bench.drivers_more import IncentiveDriver, OnboardingDriver
@@ -23,6 +22,8 @@ from bench.goals import LATENCY_P95_RATIO_GOAL, THROUGHPUT_RATIO_GOALS
 from bench.latency import LatencyResult, measure_latency
 from bench.shape import Shape, shape_from_history
 from bench.stack import TASK_QUEUE, Stack, running_stack
+from infra.codec import data_converter
+from infra.config import Settings
 from infra.db import make_engine, make_sessions
 
 DRIVERS: dict[str, Callable[[], Driver]] = {
@@ -47,6 +48,7 @@ class Options:
     port_base: int = 0
     profile_dir: Path | None = None
     keep: bool = False
+    scale: int = 0
 
 
 @dataclass
@@ -157,7 +159,9 @@ def run(opts: Options) -> int:
 
 
 async def _run(opts: Options, stack: Stack) -> int:
-    client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
+    # The bench worker's converter: dev settings, the codec keys of this environment.
+    converter = data_converter(Settings(environment="dev", _env_file=None))
+    client = await Client.connect(stack.temporal_address, data_converter=converter)
     engine = make_engine(stack.database_url)
     sessions = make_sessions(engine)
     drivers = {name: DRIVERS[name]() for name in opts.types}
@@ -182,9 +186,9 @@ async def _run(opts: Options, stack: Stack) -> int:
             secs: dict[str, float] = {}
             for which in order:
                 spy = None
-                if which == "real" and name == "invitation" and opts.profile_dir and not profiled:
+                if which == "real" and opts.profile_dir and not profiled:
                     opts.profile_dir.mkdir(parents=True, exist_ok=True)
-                    spy = start_profiler(stack, opts.profile_dir / "invitation-real.txt")
+                    spy = start_profiler(stack, opts.profile_dir / f"{name}-real.txt")
                     profiled = True
                 one = (
                     real_one(d, client, sessions, base)
@@ -198,9 +202,7 @@ async def _run(opts: Options, stack: Stack) -> int:
                 if spy is not None:
                     stop_profiler(spy)
                     assert opts.profile_dir is not None
-                    (opts.profile_dir / "invitation-real.seconds").write_text(
-                        f"{secs[which]:.3f}\n"
-                    )
+                    (opts.profile_dir / f"{name}-real.seconds").write_text(f"{secs[which]:.3f}\n")
                 say(
                     f"round {r + 1}/{opts.rounds} {name} {which}: {opts.n} in "
                     f"{secs[which]:.1f}s = {opts.n / secs[which]:.1f}/s"

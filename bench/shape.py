@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from infra.codec import ENCODING, overhead
+
 StepKind = Literal["activity", "update", "signal", "timer", "upsert"]
 
 
@@ -80,15 +82,28 @@ class Shape(BaseModel):
         return ", ".join(f"{v} {k}" for k, v in c.items())
 
 
+_ENCRYPTED = base64.b64encode(ENCODING).decode()
+
+
+def payload_bytes(payload: Mapping[str, Any]) -> int:
+    """The size of one payload's data before the codec encrypted it (the twin's payloads are
+    encrypted again, so counting the codec's framing here would count it twice)."""
+    data = payload.get("data", "")
+    size = len(base64.b64decode(data)) if data else 0
+    if payload.get("metadata", {}).get("encoding") == _ENCRYPTED:
+        # The framing grows by a byte with the plain length's varint: solve for the plain size.
+        plain = size - overhead(0)
+        while plain > 0 and plain + overhead(plain) > size:
+            plain -= 1
+        return plain
+    return size
+
+
 def _payload_bytes(container: Mapping[str, Any] | None) -> int:
-    """Decoded size of every payload in a ``{"payloads": [...]}`` container."""
+    """Plain size of every payload in a ``{"payloads": [...]}`` container."""
     if not container:
         return 0
-    total = 0
-    for p in container.get("payloads", []):
-        data = p.get("data", "")
-        total += len(base64.b64decode(data)) if data else 0
-    return total
+    return sum(payload_bytes(p) for p in container.get("payloads", []))
 
 
 def _attrs(event: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -96,6 +96,12 @@ def _ports(port_base: int) -> tuple[int, int, int]:
     return free_port(), free_port(), free_port()
 
 
+def exit_on_sigterm() -> None:
+    """SIGTERM (``timeout``, a supervisor) exits like Ctrl-C does, through the ``finally`` of
+    ``running_stack``: otherwise the server, sink and worker outlive the benchmark."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+
+
 @contextlib.contextmanager
 def running_stack(
     *, port_base: int = 0, keep: bool = False, profile_to: Path | None = None

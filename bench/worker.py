@@ -35,6 +35,7 @@ async def run(settings: Settings) -> None:
     async with worker:
         print("bench worker polling", settings.task_queue, flush=True)
         await stop.wait()
+    await deps.mailer.aclose()
     await engine.dispose()
 
 

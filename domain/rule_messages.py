@@ -18,6 +18,8 @@ RULE_MESSAGES: dict[str, str] = {
     "invalid_state": N_("The request does not fit the current state."),
     "invalid_input": N_("The input is malformed."),
     "permanent_delivery_failure": N_("The mail server refused the message permanently."),
+    "role_not_allowed": N_("Your role may not take this decision."),
+    "unknown_decision": N_("This decision is not one the process knows."),
     "actor_not_verified": N_(
         "The acting user could not be verified: unknown, inactive or of another party."
     ),

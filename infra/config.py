@@ -9,12 +9,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.types import DaysOrZeroSetting as DaysOrZero
 from domain.types import DaysSetting as Days
 from domain.types import HoursSetting as Hours
+from infra.codec import DEV_KEY, SETTING, parse_keys
 
 PLACEHOLDER_SECRET = "change-me"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -285,6 +286,31 @@ class Settings(BaseSettings):
     # workers restarting) throughput collapses. The server queues the rest meanwhile.
     worker_max_workflow_tasks: int = Field(10, ge=1)
 
+    # --- encrypted payloads (infra/codec.py) ---
+    # "id1:base64key,id2:base64key": AES-256 keys; the first encrypts, all decrypt (rotation:
+    # put the new key first, drop the old one once nothing open or kept still needs it).
+    # Unset outside production: the fixed, public dev key. Production refuses both.
+    codec_keys: SecretStr | None = None
+    # Bearer token of the codec server (/codec/decode, /codec/encode) that lets the Temporal UI
+    # show decoded payloads. Unset: the endpoints answer only in dev and test (dev key only);
+    # in production they stay closed until a token is set.
+    codec_token: SecretStr | None = None
+    # The Temporal UI's origins (comma-separated), allowed by the codec server's CORS answers.
+    codec_cors_origins: str = "http://127.0.0.1:8233,http://localhost:8233"
+    # --- worker sizing (README "Performance") ---
+    # Workflows kept in memory between their tasks. A task of an evicted workflow replays its
+    # history in a fresh sandbox, so the cache must hold every workflow busy at once (the
+    # benchmarks keep at most ~100 so); beyond that each cached workflow costs memory and saves
+    # only one replay at its next task. Measured by bench/scale.py: ~175 KiB per cached open
+    # invitation over a ~130 MiB worker, so 750 keeps the worker near 260 MiB (goal 300 MiB).
+    worker_cache: int = Field(750, ge=0)
+    # Concurrent long polls for workflow and activity tasks: one poller holds a gRPC stream
+    # open, so a handful keep both task kinds flowing without starving the event loop.
+    worker_workflow_pollers: int = Field(5, ge=1, le=100)
+    worker_activity_pollers: int = Field(5, ge=1, le=100)
+    # SMTP connections kept open for the email activity (0: a new connection per message).
+    smtp_pool_size: int = Field(4, ge=0, le=64)
+
     @property
     def effective_log_format(self) -> Literal["json", "text"]:
         """The log format in force (json in production unless set)."""
@@ -301,6 +327,32 @@ class Settings(BaseSettings):
             )
         if self.environment == "production" and len(self.link_secret) < 32:
             raise ValueError("PARTNERFLOW_LINK_SECRET must be at least 32 characters in production")
+        return self
+
+    @field_validator("codec_keys", "codec_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # docker-compose passes an unset variable as "" (``${PARTNERFLOW_CODEC_TOKEN:-}``).
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _check_codec_settings(self) -> Settings:
+        if self.codec_keys is not None:
+            keys = parse_keys(self.codec_keys.get_secret_value())
+            if self.environment == "production" and DEV_KEY in keys.values():
+                raise ValueError(
+                    f"{SETTING} holds the development key (it is in the repository, so it "
+                    "protects nothing); production needs its own random 32-byte keys"
+                )
+        elif self.environment == "production":
+            raise ValueError(
+                f"{SETTING} is not set: production encrypts workflow payloads with its own "
+                "keys (id:base64 of 32 random bytes, e.g. "
+                "`python -c 'import os,base64; print(base64.b64encode(os.urandom(32)).decode())'`)"
+            )
+        token = self.codec_token.get_secret_value() if self.codec_token else None
+        if self.environment == "production" and token is not None and len(token) < 32:
+            raise ValueError("PARTNERFLOW_CODEC_TOKEN must be at least 32 characters in production")
         return self
 
     @model_validator(mode="after")

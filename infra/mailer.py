@@ -128,7 +128,8 @@ def build_message(
 
 @dataclass(frozen=True, kw_only=True)
 class SmtpConfig:
-    """How to reach the SMTP server."""
+    """How to reach the SMTP server; ``pool_size`` connections are kept open between
+    messages (0: one connection per message)."""
 
     host: str
     port: int
@@ -136,28 +137,25 @@ class SmtpConfig:
     password: str | None = None
     starttls: bool = False
     timeout: float = 10.0
+    pool_size: int = 0
 
 
 class SmtpMailer:
     """Sends with aiosmtplib. 5xx -> ``PermanentDeliveryError``; 4xx and network errors raise
-    as they are, so the activity retries them with backoff."""
+    as they are, so the activity retries them with backoff.
+
+    Up to ``pool_size`` idle connections are kept for the next message: connecting (TCP,
+    greeting, EHLO, STARTTLS, AUTH) cost more than the message itself on a busy worker.
+    """
 
     def __init__(self, config: SmtpConfig) -> None:
         self._config = config
+        self._idle: list[aiosmtplib.SMTP] = []
 
     async def send(self, msg: EmailMessage) -> None:
         """Delivers one message; returns only after the server accepted it (250)."""
-        c = self._config
         try:
-            await aiosmtplib.send(
-                msg,
-                hostname=c.host,
-                port=c.port,
-                username=c.username,
-                password=c.password,
-                start_tls=c.starttls,
-                timeout=c.timeout,
-            )
+            await self._deliver(msg)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [err.code for err in exc.recipients]
             if codes and all(500 <= code < 600 for code in codes):
@@ -172,3 +170,55 @@ class SmtpMailer:
                     f"{exc.code} {exc.message} (the mail server refused the message)"
                 ) from exc
             raise
+
+    async def _deliver(self, msg: EmailMessage) -> None:
+        while self._idle:
+            smtp = self._idle.pop()
+            if not smtp.is_connected:
+                continue
+            try:
+                await smtp.send_message(msg)
+            except aiosmtplib.SMTPServerDisconnected:
+                # The server dropped an idle connection (restart, idle timeout) before taking
+                # the message: nothing was delivered, so a fresh connection may send it.
+                smtp.close()
+                continue
+            except BaseException:
+                smtp.close()
+                raise
+            self._release(smtp)
+            return
+        smtp = self._client()
+        try:
+            await smtp.connect()
+            await smtp.send_message(msg)
+        except BaseException:
+            smtp.close()
+            raise
+        self._release(smtp)
+
+    def _client(self) -> aiosmtplib.SMTP:
+        c = self._config
+        return aiosmtplib.SMTP(
+            hostname=c.host,
+            port=c.port,
+            username=c.username,
+            password=c.password,
+            start_tls=c.starttls,
+            timeout=c.timeout,
+        )
+
+    def _release(self, smtp: aiosmtplib.SMTP) -> None:
+        if len(self._idle) < self._config.pool_size and smtp.is_connected:
+            self._idle.append(smtp)
+        else:
+            smtp.close()
+
+    async def aclose(self) -> None:
+        """Closes the idle connections (QUIT, as a polite client does)."""
+        idle, self._idle = self._idle, []
+        for smtp in idle:
+            try:
+                await smtp.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                smtp.close()

@@ -1,4 +1,4 @@
-"""Connecting to Temporal with the pydantic converter, and the custom search attributes."""
+"""Connecting to Temporal with the pydantic converter and the payload codec, and the custom search attributes."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from temporalio.api.operatorservice.v1 import (
 )
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
+from infra.codec import data_converter
 from infra.config import Settings
 from infra.runtime import sdk_runtime
 from infra.tracing import client_interceptors
@@ -56,7 +56,7 @@ async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Clie
         return await Client.connect(
             settings.temporal_address,
             namespace=settings.temporal_namespace,
-            data_converter=pydantic_data_converter,
+            data_converter=data_converter(settings),
             tls=tls,
             api_key=api_key.get_secret_value() if api_key else None,
             runtime=runtime or sdk_runtime(),

@@ -17,7 +17,6 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -27,7 +26,13 @@ from infra.config import Settings
 from infra.db import make_sessions
 from infra.smtp_sink import MailSink
 from infra.temporal import SEARCH_ATTRIBUTES
-from tests.harness import binary, fresh_database, new_task_queue, postgres_reason
+from tests.harness import (
+    binary,
+    codec_converter,
+    fresh_database,
+    new_task_queue,
+    postgres_reason,
+)
 from worker import build_worker
 
 _pg_reason: str | None = None
@@ -62,7 +67,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     a fault inside the module that caused it.
     """
     e = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=codec_converter(),
         test_server_existing_path=binary("temporal-test-server"),
     )
     yield e
@@ -76,7 +81,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 
     keys = [SearchAttributeKey.for_keyword(name) for name in SEARCH_ATTRIBUTES]
     e = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=codec_converter(),
         dev_server_existing_path=binary("temporal"),
         search_attributes=keys,
         ui=False,

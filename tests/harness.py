@@ -14,8 +14,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import WorkflowHandle
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
+from infra.codec import data_converter
+from infra.config import Settings
 from infra.db import Base, make_engine
 
 T = TypeVar("T")
@@ -23,6 +26,12 @@ T = TypeVar("T")
 PG_ADMIN_URL = os.environ.get(
     "PARTNERFLOW_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
+
+
+def codec_converter() -> DataConverter:
+    """The data converter of test clients, workers and replayers: the product's, with the
+    dev key (environment ``test``), so that tests see what production writes."""
+    return data_converter(Settings(environment="test", _env_file=None))
 
 
 def binary(name: str) -> str:

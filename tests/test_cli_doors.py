@@ -3,6 +3,7 @@ the development fakes and the demo data, and every failure prints one JSON docum
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -126,6 +127,8 @@ def test_production_refuses_the_fakes_and_the_demo_data(
 ) -> None:
     monkeypatch.setenv("PARTNERFLOW_ENVIRONMENT", "production")
     monkeypatch.setenv("PARTNERFLOW_LINK_SECRET", "s" * 48)
+    # Its own codec key (not the dev key), so that what is refused below is the fakes.
+    monkeypatch.setenv("PARTNERFLOW_CODEC_KEYS", "prod:" + base64.b64encode(b"k" * 32).decode())
     get_settings.cache_clear()
     code, out = run("demo-data")
     assert code == 1 and out["rule"] == "demo_data_in_production", out

@@ -1,7 +1,8 @@
 """Every stored history replays against today's workflow code.
 
 A change that would break running workflows (a removed activity call, a reordered timer)
-fails here. Histories are recorded by the workflow tests with PARTNERFLOW_RECORD_HISTORIES=1.
+fails here. Histories are recorded by the workflow tests with PARTNERFLOW_RECORD_HISTORIES=1
+(`make histories`), under the payload codec.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from tests.harness import HISTORIES
+from tests.harness import HISTORIES, codec_converter
 from worker import ValidateOnceSandboxRunner
 from workflows.registry import ALL_WORKFLOWS
 
@@ -30,7 +30,7 @@ def _workflow_type(path: Path) -> str:
 async def test_history_replays(path: Path) -> None:
     replayer = Replayer(
         workflows=ALL_WORKFLOWS,
-        data_converter=pydantic_data_converter,
+        data_converter=codec_converter(),
         workflow_runner=ValidateOnceSandboxRunner(),
     )
     history = WorkflowHistory.from_json(path.stem, path.read_text())
@@ -97,3 +97,14 @@ def test_every_workflow_type_has_its_stored_paths() -> None:
         f"stored histories differ from EXPECTED_PATHS:\nstored:\n{describe(stored)}\n"
         f"expected:\n{describe(EXPECTED_PATHS)}"
     )
+
+
+def test_stored_histories_were_recorded_under_the_codec() -> None:
+    # A history recorded without the codec replays too (clear payloads pass through), but it
+    # is not what production writes: re-record with `make histories`.
+    clear = [
+        p.stem
+        for p in FILES
+        if '"encoding": "anNvbi9wbGFpbg=="' in p.read_text()  # base64 of json/plain
+    ]
+    assert not clear, f"recorded without the payload codec (run `make histories`): {clear}"

@@ -86,16 +86,16 @@ class InvitationWorkflow:
                 rule="customer_not_found", message=f"customer {req.customer_id} does not exist"
             )
         if refusal is not None:
-            return self._refuse([refusal])
+            return await self._end_early(self._refuse([refusal]))
         assert ctx.partner is not None and ctx.customer is not None
         if already_bound_here(req.partner_id, ctx.active_binding):
             self._status = S.ALREADY_BOUND
             self._reason = f"customer {req.customer_id} is already bound to {req.partner_id}"
             set_business_status(self._status.value)
-            return self._view()
+            return await self._end_early(self._view())
         refusals = binding_refusals(ctx.partner, ctx.customer, req.mode, ctx.active_binding)
         if refusals:
-            return self._refuse(refusals)
+            return await self._end_early(self._refuse(refusals))
 
         self._created_at = workflow.now()
         if req.channel == Channel.EMAIL:
@@ -228,6 +228,13 @@ class InvitationWorkflow:
     def customer_email_changed(self, change: EmailChanged) -> None:
         """Ops changed the customer's email: a pending invitation goes to the new address."""
         self._email_changes.append(change.new_email)
+
+    @workflow.update
+    async def checked(self) -> InvitationView:
+        """The invitation once the first checks are done (invited, refused or already bound):
+        what a starter waits for right after starting, instead of polling the status query."""
+        await workflow.wait_condition(lambda: self._status != S.CHECKING)
+        return self._view()
 
     @workflow.query
     def status(self) -> InvitationView:
@@ -382,6 +389,12 @@ class InvitationWorkflow:
         for to, template in messages:
             await send_email(f"{rk}:{template}:{to}", to, template, context)
         set_business_status(self._status.value)
+
+    async def _end_early(self, view: InvitationView) -> InvitationView:
+        # A starter's `checked` update may be waiting on this very status: let it answer
+        # before the run completes (no command: stored histories replay unchanged).
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return view
 
     def _refuse(self, refusals: list[Refusal]) -> InvitationView:
         # Refused at creation: nothing is recorded, nobody is emailed.

@@ -102,6 +102,9 @@ class UnbindingWorkflow:
             self._status = S.REFUSED
             self._outcome = describe_refusals(refusals)
             set_business_status(self._status.value)
+            # A starter's `checked` update may be waiting on this status: let it answer before
+            # the run completes (no command: stored histories replay unchanged).
+            await workflow.wait_condition(workflow.all_handlers_finished)
             return self._view()
         assert ctx.binding is not None
         who = initiator_of(req.requested_by, ctx.binding)
@@ -205,6 +208,13 @@ class UnbindingWorkflow:
         if refusal is not None:
             raise PermissionDeniedError(refusal.message, rule=refusal.rule).to_application_error()
         self._check_state("cancel")
+
+    @workflow.update
+    async def checked(self) -> ChangeRequestView:
+        """The request once the first checks are done (the other side asked, ended at once, or
+        refused): what a starter waits for right after starting, instead of polling ``status``."""
+        await workflow.wait_condition(lambda: self._status != S.CHECKING)
+        return self._view()
 
     @workflow.query
     def status(self) -> ChangeRequestView:

@@ -12,7 +12,7 @@ from bench.chaos.faults import FaultPlan
 from bench.chaos.run import ChaosOptions, main_run
 
 # The largest run measured to finish within 15 minutes on this 2-core machine (README).
-DEFAULT_N = 25
+DEFAULT_N = 15
 DEFAULT_WINDOW = 480.0
 
 

@@ -31,7 +31,7 @@ PATIENCE = 300.0
 # Each query is a task on a worker; hundreds of cases polling fast would starve the workers.
 POLL_FIRST = 0.25
 POLL_MAX = 2.0
-RESENDS = 3
+RESENDS = 5
 # Updates that failed without a rule and were sent again, by update name (for the table).
 RESENT: Counter[str] = Counter()
 
@@ -111,12 +111,24 @@ async def poll(
 
 def _rule_of(exc: WorkflowUpdateFailedError) -> tuple[str, str] | None:
     """The rule id when the update was refused by a business rule: the handler (or validator)
-    raised a non-retryable ``ApplicationError`` whose type is a registered rule. An activity
-    that failed inside the handler (``ActivityError``, whatever its cause) is not a refusal."""
+    raised the non-retryable ``ApplicationError`` of a ``BusinessRuleError``, whose first
+    detail is a registered rule id. An activity that failed inside the handler
+    (``ActivityError``, whatever its cause) is not a refusal."""
     cause = exc.cause
-    if isinstance(cause, ApplicationError) and cause.type and is_registered(cause.type):
-        return cause.type, cause.message
+    if not isinstance(cause, ApplicationError) or not cause.details:
+        return None
+    rule = cause.details[0]
+    if isinstance(rule, str) and is_registered(rule):
+        return rule, cause.message
     return None
+
+
+def _for_now(rule: str, message: str) -> bool:
+    """A refusal that asks to try again in a moment: the workflow is still checking or
+    calculating. (An update is validated before the other events of its workflow task are
+    applied, so it can meet that state after a query showed the next one, e.g. when a worker
+    died before completing the task that moved on.)"""
+    return rule == "invalid_state" and "try again in a moment" in message
 
 
 async def decide(h: WorkflowHandle[Any, Any], update: Any, arg: Any) -> Any:
@@ -124,7 +136,8 @@ async def decide(h: WorkflowHandle[Any, Any], update: Any, arg: Any) -> Any:
     call fails in transit. A refusal naming a rule raises ``RefusedError``. An update that the
     workflow ran and failed for another reason (an activity inside its handler gave up: the
     caller is told, nothing was applied) is sent again as a new decision, as a person would
-    click again, at most ``RESENDS`` times; then ``LostUpdateError``."""
+    click again, at most ``RESENDS`` times; then ``LostUpdateError``. So is a refusal that says
+    "try again in a moment", a second later."""
     name = getattr(update, "__name__", str(update))
 
     def send(update_id: str) -> Callable[[], Awaitable[Any]]:
@@ -135,6 +148,10 @@ async def decide(h: WorkflowHandle[Any, Any], update: Any, arg: Any) -> Any:
             return await retrying(f"{h.id}: {name}", send(f"chaos-{uuid.uuid4().hex}"))
         except WorkflowUpdateFailedError as exc:
             rule = _rule_of(exc)
+            if rule is not None and _for_now(*rule) and attempt < RESENDS:
+                RESENT[f"{name} (try again)"] += 1
+                await asyncio.sleep(1.0)
+                continue
             if rule is not None:
                 raise RefusedError(h.id, name, *rule) from exc
             RESENT[name] += 1

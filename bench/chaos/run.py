@@ -32,15 +32,15 @@ from infra.runtime import CORE_LOGGER, sdk_runtime
 class ChaosOptions:
     """What ``python -m bench.chaos`` was asked to do."""
 
-    n: int = 40  # workflows per (kind, outcome)
+    n: int = 15  # workflows per (kind, outcome)
     workers: int = 3
-    window: float = 420.0  # seconds over which cases start and faults go in
+    window: float = 480.0  # seconds over which cases start and faults go in
     business_seconds: float = 20.0
     concurrency: int = 60
     seed: int = 0
     database: str = "auto"  # auto | postgres | sqlite
     keep: bool = False
-    plan: FaultPlan = field(default_factory=lambda: FaultPlan(window=420.0))
+    plan: FaultPlan = field(default_factory=lambda: FaultPlan(window=480.0))
 
 
 @dataclass

@@ -33,6 +33,10 @@ from starter.services.reach import connect_waiting
 
 T = TypeVar("T")
 
+# How long a start waits for the workflow's first checks before it says that no worker answers
+# (as long as the status query used to be polled).
+NO_WORKER_AFTER = 15.0
+
 
 class AppContext:
     """Lazily opened resources of one command."""

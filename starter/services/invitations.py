@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
-from temporalio.common import TypedSearchAttributes
+from temporalio.client import WithStartWorkflowOperation
+from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy
 
 from domain.invitations import (
     InvitationRequest,
@@ -23,11 +25,11 @@ from domain.rules import status_rule
 from infra.tables import EmailOutbox, Invitation
 from infra.temporal import index_attributes
 from starter.services.context import (
+    NO_WORKER_AFTER,
     AppContext,
     operator,
     parse_duration,
     temporal_errors,
-    wait_for_query,
 )
 from starter.services.errors import BadInputError, RefusedError
 from workflows.invitation import InvitationWorkflow
@@ -80,23 +82,29 @@ async def start_invitation(ctx: AppContext, req: InvitationRequest) -> Invitatio
     await precheck(ctx, req)
     client = await ctx.client()
     wf_id = invitation_id(req.partner_id, req.customer_id)
-    async with temporal_errors("invite"):
-        handle = await client.start_workflow(
-            InvitationWorkflow.run,
-            req,
-            id=wf_id,
-            task_queue=ctx.settings.task_queue,
-            search_attributes=_search_attributes(req),
-        )
-    raw = await wait_for_query(
-        handle, "status", lambda v: v and v.get("status") != InvitationStatus.CHECKING.value
+    # Start and wait for the first checks in one call (update-with-start): the update answers
+    # as soon as the workflow has invited or refused, with no polling of the status query.
+    start = WithStartWorkflowOperation(
+        InvitationWorkflow.run,
+        req,
+        id=wf_id,
+        task_queue=ctx.settings.task_queue,
+        search_attributes=_search_attributes(req),
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
     )
-    if raw is None:
+    try:
+        async with temporal_errors("invite"):
+            view = await asyncio.wait_for(
+                client.execute_update_with_start_workflow(
+                    InvitationWorkflow.checked, start_workflow_operation=start
+                ),
+                NO_WORKER_AFTER,
+            )
+    except TimeoutError:
         raise RefusedError(
             f"invitation {wf_id} was started but no worker answered; is the worker running?",
             rule="no_worker",
-        )
-    view = InvitationView.model_validate(raw)
+        ) from None
     if view.status == InvitationStatus.REFUSED:
         raise RefusedError(view.reason or "refused", rule="eligibility", details=view)
     return view

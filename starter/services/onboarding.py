@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeAlias
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.workflow import UpdateMethodMultiParam
 
 from activities.onboarding import read_path_facts
 from activities.parties import partner_snapshot
@@ -178,6 +179,33 @@ async def start_application(ctx: AppContext, form: ApplicationForm, actor: Actor
     return OnboardingView.model_validate(raw)
 
 
+OnboardingUpdate: TypeAlias = UpdateMethodMultiParam[[OnboardingWorkflow, Any], OnboardingView]
+PathUpdate: TypeAlias = UpdateMethodMultiParam[[DevelopmentPathWorkflow, Any], PathView]
+
+# The actions a front door may ask of an application or a path membership, by the name the CLI
+# and the console use: each is the workflow's update method itself, so a renamed or removed
+# update fails type checking here instead of at run time.
+APPLICATION_UPDATES: dict[str, OnboardingUpdate] = {
+    "submit_business_info": OnboardingWorkflow.submit_business_info,
+    "enter_amount": OnboardingWorkflow.enter_amount,
+    "unlock": OnboardingWorkflow.unlock,
+    "sign_partner_agreement": OnboardingWorkflow.sign_partner_agreement,
+    "sign_integrity_commitment": OnboardingWorkflow.sign_integrity_commitment,
+    "withdraw": OnboardingWorkflow.withdraw,
+    "review_approve": OnboardingWorkflow.review_approve,
+    "review_reject": OnboardingWorkflow.review_reject,
+    "approve": OnboardingWorkflow.approve,
+    "reject": OnboardingWorkflow.reject,
+}
+PATH_UPDATES: dict[str, PathUpdate] = {
+    "join": DevelopmentPathWorkflow.join,
+    "request_certification": DevelopmentPathWorkflow.request_certification,
+    "leave": DevelopmentPathWorkflow.leave,
+    "approve": DevelopmentPathWorkflow.approve,
+    "reject": DevelopmentPathWorkflow.reject,
+}
+
+
 async def application_update(
     ctx: AppContext, ref: str, update: str, payload: BaseModel
 ) -> OnboardingView:
@@ -188,7 +216,7 @@ async def application_update(
     nonce = getattr(payload, "nonce", None) or f"{update}-{uuid.uuid4()}"
     try:
         async with temporal_errors(f"onboarding {update.replace('_', ' ')}"):
-            raw = await handle.execute_update(update, payload, id=nonce, result_type=OnboardingView)
+            return await handle.execute_update(APPLICATION_UPDATES[update], payload, id=nonce)
     except RefusedError as exc:
         if exc.rule not in ("workflow_finished", "workflow_not_running"):
             raise
@@ -205,7 +233,6 @@ async def application_update(
             + (f" ({row.reason})" if row.reason else ""),
             rule=status_rule("application", row.status),
         ) from None
-    return OnboardingView.model_validate(raw)
 
 
 def path_workflow_id(partner_id: str, path: DevelopmentPath) -> str:
@@ -268,7 +295,7 @@ async def path_update(
     nonce = getattr(payload, "nonce", None) or f"{update}-{uuid.uuid4()}"
     try:
         async with temporal_errors(f"path {update.replace('_', ' ')}"):
-            raw = await handle.execute_update(update, payload, id=nonce, result_type=PathView)
+            return await handle.execute_update(PATH_UPDATES[update], payload, id=nonce)
     except RefusedError as exc:
         if exc.rule not in ("workflow_finished", "workflow_not_running"):
             raise
@@ -277,7 +304,6 @@ async def path_update(
             "the vendor invites first (partnerflow path invite)",
             rule="path_not_open",
         ) from None
-    return PathView.model_validate(raw)
 
 
 async def load_facts(s: AsyncSession, partner_id: str) -> PathFacts:

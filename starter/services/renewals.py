@@ -41,6 +41,7 @@ from infra.tables import Partner, RenewalTask, Subscription
 from infra.temporal import index_attributes
 from starter.imports.base import ImportResult
 from starter.services.context import AppContext, operator, temporal_errors, wait_for_query
+from starter.services.decisions import decision_update
 from starter.services.errors import BadInputError, CliError, RefusedError
 from workflows.authorization import CustomerAuthorizationWorkflow
 from workflows.renewal import RenewalWorkflow
@@ -170,9 +171,10 @@ async def renewal_update(
     handle = client.get_workflow_handle_for(RenewalWorkflow.run, task_id)
     try:
         async with temporal_errors(f"renewal {update}"):
-            view: RenewalView = await handle.execute_update(
-                update, payload, id=nonce, result_type=RenewalView
-            )
+            if isinstance(payload, RenewalFeedback):
+                return await handle.execute_update(RenewalWorkflow.feedback, payload, id=nonce)
+            decide = decision_update(task_id, update)
+            view: RenewalView = await handle.execute_update(decide, payload, id=nonce)
             return view
     except RefusedError as exc:
         if exc.rule not in ("workflow_finished", "workflow_not_running"):
@@ -303,14 +305,13 @@ async def authorization_update(
 ) -> AuthorizationView:
     """Runs approve / cancel / revoke; after the workflow ended, says how it ended."""
     client = await ctx.client()
-    handle = client.get_workflow_handle(auth_id)
+    handle = client.get_workflow_handle_for(CustomerAuthorizationWorkflow.run, auth_id)
     try:
         async with temporal_errors(f"authorization {update}"):
             view: AuthorizationView = await handle.execute_update(
-                update,
+                decision_update(auth_id, update),
                 Decision(operator=operator(), actor=actor, comment=comment),
                 id=f"{update}-{uuid.uuid4()}",
-                result_type=AuthorizationView,
             )
             return view
     except RefusedError as exc:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
 from sqlalchemy import select
-from temporalio.common import TypedSearchAttributes
+from temporalio.client import WithStartWorkflowOperation
+from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy
 
 from activities.unbinding import change_context
 from domain.invitations import describe_refusals
@@ -27,11 +29,11 @@ from infra.tables.unbinding import BindingChangeRequest
 from infra.temporal import index_attributes
 from starter.imports import unbinding as imports_unbinding
 from starter.services.context import (
+    NO_WORKER_AFTER,
     AppContext,
     operator,
     parse_duration,
     temporal_errors,
-    wait_for_query,
 )
 from starter.services.errors import BadInputError, RefusedError
 from workflows.unbinding import UnbindingWorkflow
@@ -112,23 +114,28 @@ async def start_change(ctx: AppContext, req: ChangeRequest) -> ChangeRequestView
     assert facts.binding is not None
     client = await ctx.client()
     wf_id = change_workflow_id(req.binding_id)
-    async with temporal_errors(f"binding {req.binding_id}"):
-        handle = await client.start_workflow(
-            UnbindingWorkflow.run,
-            req,
-            id=wf_id,
-            task_queue=ctx.settings.task_queue,
-            search_attributes=_search_attributes(facts),
-        )
-    raw = await wait_for_query(
-        handle, "status", lambda v: v and v.get("status") != RequestStatus.CHECKING.value
+    # Start and wait for the first checks in one call (update-with-start), no status polling.
+    start = WithStartWorkflowOperation(
+        UnbindingWorkflow.run,
+        req,
+        id=wf_id,
+        task_queue=ctx.settings.task_queue,
+        search_attributes=_search_attributes(facts),
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
     )
-    if raw is None:
+    try:
+        async with temporal_errors(f"binding {req.binding_id}"):
+            view = await asyncio.wait_for(
+                client.execute_update_with_start_workflow(
+                    UnbindingWorkflow.checked, start_workflow_operation=start
+                ),
+                NO_WORKER_AFTER,
+            )
+    except TimeoutError:
         raise RefusedError(
             f"request {wf_id} was started but no worker answered; is the worker running?",
             rule="no_worker",
-        )
-    view = ChangeRequestView.model_validate(raw)
+        ) from None
     if view.status == RequestStatus.REFUSED:
         rule = view.refusals[0].rule if view.refusals else "refused"
         raise RefusedError(view.reason or "refused", rule=rule, details=view)

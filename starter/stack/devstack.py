@@ -113,6 +113,7 @@ def dev_env_values(settings: Settings, ports: DevPorts) -> dict[str, str]:
         "PARTNERFLOW_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports.web}",
         "PARTNERFLOW_DEV_MAIL_DIR": str(settings.dev_mail_dir),
         "PARTNERFLOW_LINK_SECRET": settings.link_secret,
+        "PARTNERFLOW_CODEC_CORS_ORIGINS": f"http://127.0.0.1:{ports.ui},http://localhost:{ports.ui}",
     }
 
 
@@ -169,6 +170,9 @@ def child_specs(settings: Settings, ports: DevPorts, workers: int) -> list[Child
         "synchronous=NORMAL",
         "--log-level",
         "error",
+        # The UI decodes the encrypted payloads through the link server (infra/codec_server.py).
+        "--ui-codec-endpoint",
+        f"http://127.0.0.1:{ports.web}/codec",
     ]
     for name in SEARCH_ATTRIBUTES:
         temporal_argv += ["--search-attribute", f"{name}=Keyword"]
@@ -240,6 +244,7 @@ def run_dev_stack(settings: Settings, ports: DevPorts, *, workers: int = 1) -> i
             f"  Temporal web UI   http://127.0.0.1:{ports.ui}\n"
             f"  SMTP sink         127.0.0.1:{ports.smtp}  (partnerflow mail list)\n"
             f"  Link server       http://127.0.0.1:{ports.web}  (/metrics /healthz /readyz)\n"
+            f"  Codec server      http://127.0.0.1:{ports.web}/codec  (the UI decodes payloads)\n"
             f"  Workers           {workers} on task queue {settings.task_queue!r}\n"
             + "".join(
                 f"  Worker metrics    http://127.0.0.1:{port}/metrics  "

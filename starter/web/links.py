@@ -27,6 +27,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.parties import Actor, Decision
 from infra import i18n
+from infra.codec_server import codec_routes
 from infra.config import Settings
 from infra.db import insert_ignore, utcnow
 from infra.links import InvalidLinkError, LinkClaims, LinkSigner, fmt_time
@@ -35,7 +36,9 @@ from infra.mailer import TEMPLATE_DIR
 from infra.tables import HumanTask, LinkUse
 from infra.tracing import configure_tracing
 from starter.services.context import AppContext, temporal_errors
+from starter.services.decisions import execute_decision
 from starter.services.errors import BadInputError, CliError, RefusedError
+from starter.services.jsonable import to_jsonable
 from starter.web.ops import install_ops, ready_checks
 
 LABELS = {
@@ -243,12 +246,18 @@ class LinkServer:
         """Runs the update on the link's run; business refusals become a Refusal."""
         try:
             client = await self.client()
-            handle = client.get_workflow_handle(claims.workflow_id, run_id=claims.run_id)
             async with temporal_errors(claims.action):
-                return await handle.execute_update(
-                    claims.action,
-                    Decision(actor=actor, nonce=claims.nonce, comment=comment),
-                    id=claims.nonce,
+                # The typed update returns the workflow's view model; the page reads its fields
+                # as the JSON values the status query gives.
+                return to_jsonable(
+                    await execute_decision(
+                        client,
+                        claims.workflow_id,
+                        claims.action,
+                        Decision(actor=actor, nonce=claims.nonce, comment=comment),
+                        run_id=claims.run_id,
+                        update_id=claims.nonce,
+                    )
                 )
         except CliError as exc:
             if exc.rule in ("workflow_finished", "workflow_not_running"):
@@ -373,6 +382,7 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
         routes=[
             Route("/a/{token}", show, methods=["GET"]),
             Route("/a/{token}", act, methods=["POST"]),
+            *codec_routes(settings),
         ],
         lifespan=lifespan,
     )

@@ -21,7 +21,6 @@ import pytest
 import yaml
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 import starter.imports.core  # noqa: F401  (registers the import kinds)
@@ -37,7 +36,7 @@ from starter.services.errors import BadInputError
 from starter.stack.schedules import SCHEDULES
 from starter.web.links import create_app
 from tests.factories import add_customer, add_partner, add_user, customer_actor
-from tests.harness import eventually, new_task_queue
+from tests.harness import codec_converter, eventually, new_task_queue
 from worker import build_worker
 from workflows.invitation import InvitationWorkflow
 
@@ -102,7 +101,7 @@ async def metrics_client(dev_env: WorkflowEnvironment) -> AsyncIterator[tuple[Cl
     client = await Client.connect(
         dev_env.client.service_client.config.target_host,
         namespace=dev_env.client.namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=codec_converter(),
         runtime=sdk_runtime(f"127.0.0.1:{sdk_port}"),
     )
     yield client, sdk_port

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import base64
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from google.protobuf.json_format import ParseDict
+from temporalio.api.common.v1 import Payload
 
 from bench.shape import shape_from_history
+from infra.codec import EncryptionCodec, dev_keys
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 
@@ -17,6 +20,12 @@ HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 def _load(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((HISTORIES / f"{name}.json").read_text())
     return data
+
+
+def _plain_size(payload: dict[str, Any]) -> int:
+    """The size of a stored payload's data once the codec has decrypted it."""
+    (plain,) = asyncio.run(EncryptionCodec(dev_keys()).decode([ParseDict(payload, Payload())]))
+    return len(plain.data)
 
 
 def _count(history: dict[str, Any], event: str) -> int:
@@ -47,13 +56,13 @@ def test_accepted_invitation_waits_once_for_the_update() -> None:
     assert len(update.activities) >= 2
     assert update.request_bytes > 0 and update.response_bytes > 0
     first = next(e for e in h["events"] if e["eventType"].endswith("ACTIVITY_TASK_SCHEDULED"))
-    raw = first["activityTaskScheduledEventAttributes"]["input"]["payloads"][0]["data"]
+    raw = first["activityTaskScheduledEventAttributes"]["input"]["payloads"][0]
     first_activity = shape.steps[0].activity
     assert first_activity is not None
-    assert first_activity.input_bytes == len(base64.b64decode(raw))
+    assert first_activity.input_bytes == _plain_size(raw)
     assert first_activity.output_bytes > 0
     started = h["events"][0]["workflowExecutionStartedEventAttributes"]["input"]["payloads"]
-    assert shape.input_bytes == len(base64.b64decode(started[0]["data"]))
+    assert shape.input_bytes == _plain_size(started[0])
     assert shape.result_bytes > 0
 
 

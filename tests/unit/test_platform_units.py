@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -29,8 +30,9 @@ def test_placeholder_secret_is_refused_in_production_only() -> None:
 def test_production_refuses_the_fake_gateway_and_bank() -> None:
     for env in ("dev", "test"):
         assert Settings(environment=env, _env_file=None).payment_gateway == "fake"
+    own_key = "prod:" + base64.b64encode(b"k" * 32).decode()  # not the dev key
     with pytest.raises(ValidationError) as refused:
-        Settings(environment="production", link_secret="s" * 40, _env_file=None)
+        Settings(environment="production", link_secret="s" * 40, codec_keys=own_key, _env_file=None)
     message = str(refused.value)
     assert "PARTNERFLOW_PAYMENT_GATEWAY=fake" in message
     assert "PARTNERFLOW_BANK_VERIFIER=fake" in message

@@ -1,0 +1,293 @@
+"""``python -m bench.scale --open N``: N open invitations waiting on their expiry timers.
+
+Starts N invitations at the full rate the stack allows (at most ``--in-flight`` started and not
+yet PENDING, so that the server's queue holds no backlog whose activities could time out), all
+due at the same moment: each gets the validity left until one common deadline. It reports
+
+- the start rate: invitations that became PENDING per second, for every ``--step`` of them;
+- the worker's RSS (goal <= 300 MiB) when all are open, and its growth per open invitation;
+- how late the expiries take effect (the row EXPIRED in the database) after the deadline
+  (goal: within one second per 1,000 due at once).
+
+Exits 1 when a goal is missed, 2 on bad options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from bench.drivers import InvitationDriver, Sessions
+from bench.goals import SCALE_LATENESS_PER_1000_S, SCALE_RSS_MIB
+from bench.stack import TASK_QUEUE, Stack, exit_on_sigterm, running_stack
+from domain.invitations import InvitationRequest, InvitationStatus
+from infra.db import make_engine, make_sessions
+from infra.tables import Invitation
+from infra.temporal import index_attributes
+from workflows.invitation import InvitationWorkflow
+
+# A start is only due "at once" with the others when it still has this much validity left.
+MIN_VALIDITY_S = 5.0
+WORKFLOW_PREFIX = "scale-invitation-"
+# The rows of the measured invitations (not the warm-up's).
+SCALE_ROWS = Invitation.workflow_id.like(f"{WORKFLOW_PREFIX}%")
+
+
+@dataclass(kw_only=True)
+class ScaleOptions:
+    """What ``python -m bench.scale`` was asked to do."""
+
+    open: int = 1000
+    due_after: float | None = None
+    in_flight: int = 100
+    step: int = 0
+    port_base: int = 0
+    keep: bool = False
+
+    @property
+    def every(self) -> int:
+        """Report the start rate every this many invitations."""
+        return self.step or (1000 if self.open >= 5000 else max(1, self.open // 5))
+
+
+@dataclass
+class ScaleResult:
+    """The figures of one run."""
+
+    n: int
+    marks: list[tuple[int, float]] = field(default_factory=list)  # (pending, seconds)
+    rss_start_mib: float = 0.0
+    rss_open_mib: float = 0.0
+    rss_peak_mib: float = 0.0
+    late_starts: int = 0
+    due_spread_s: float = 0.0
+    lateness_s: float = 0.0
+    expired: int = 0
+
+    def lines(self) -> list[str]:
+        """The report, one figure per line."""
+        out: list[str] = []
+        prev_n, prev_t = 0, 0.0
+        for n, t in self.marks:
+            out.append(
+                f"  {prev_n + 1}-{n} PENDING in {t - prev_t:.1f}s: {(n - prev_n) / (t - prev_t):.1f}/s"
+            )
+            prev_n, prev_t = n, t
+        total = self.marks[-1][1] if self.marks else 0.0
+        per = (self.rss_open_mib - self.rss_start_mib) * 1024 / self.n if self.n else 0.0
+        limit = self.lateness_limit_s
+        out.append(
+            f"start: {self.n} PENDING in {total:.1f}s = {self.n / total if total else 0:.1f}/s"
+        )
+        out.append(
+            f"worker RSS: {self.rss_start_mib:.0f} MiB idle, {self.rss_open_mib:.0f} MiB with "
+            f"{self.n} open ({per:.0f} KiB each), peak {self.rss_peak_mib:.0f} MiB "
+            f"(goal <= {SCALE_RSS_MIB} MiB: {'met' if self.rss_ok else 'MISSED'})"
+        )
+        out.append(
+            f"expiry: {self.expired}/{self.n} EXPIRED, the latest {self.lateness_s:.1f}s after "
+            f"its deadline ({self.n} due within {self.due_spread_s:.0f}s, "
+            f"{self.late_starts} started too late to be; goal <= {limit:.1f}s: "
+            f"{'met' if self.lateness_ok else 'MISSED'})"
+        )
+        return out
+
+    @property
+    def lateness_limit_s(self) -> float:
+        """One second per 1,000 due at once, and never less than one second: below 1,000 the
+        floor is one workflow task and one activity on a loaded machine."""
+        return SCALE_LATENESS_PER_1000_S * max(1.0, self.n / 1000)
+
+    @property
+    def rss_ok(self) -> bool:
+        """Peak RSS within the goal."""
+        return self.rss_peak_mib <= SCALE_RSS_MIB
+
+    @property
+    def lateness_ok(self) -> bool:
+        """Every invitation expired, the last within a second per 1,000 due at once."""
+        limit = self.lateness_limit_s
+        return self.expired == self.n and self.lateness_s <= limit
+
+
+def rss_mib(pid: int) -> float:
+    """Resident set size of ``pid`` (MiB), from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def count(sessions: Sessions, *statuses: InvitationStatus) -> int:
+    """Measured invitation rows in one of ``statuses``."""
+    async with sessions() as s:
+        n = await s.scalar(
+            select(func.count())
+            .select_from(Invitation)
+            .where(Invitation.status.in_([x.value for x in statuses]), SCALE_ROWS)
+        )
+    return int(n or 0)
+
+
+async def scale(opts: ScaleOptions, stack: Stack, say: Callable[[str], None]) -> ScaleResult:
+    """Runs the scenario on ``stack``."""
+    client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
+    engine = make_engine(stack.database_url)
+    sessions = make_sessions(engine)
+    driver = InvitationDriver()
+    await driver.seed(sessions, opts.open + 1)
+    assert driver.staff is not None
+    # One invitation first, so that the worker has imported, validated and connected
+    # everything before the clock and the RSS baseline start; it is then cancelled.
+    warm = await driver.start(client, TASK_QUEUE, opts.open)
+    await warm.terminate("bench warm-up")
+    res = ScaleResult(n=opts.open, rss_start_mib=rss_mib(stack.worker_pid))
+    # Without a deadline given, assume 4 PENDING/s (measured 4-12/s here) and add a margin.
+    due_after = opts.due_after if opts.due_after is not None else 60 + opts.open / 4
+    t0 = time.monotonic()
+    due = datetime.now(UTC) + timedelta(seconds=due_after)
+    say(f"{opts.open} invitations due at {due:%H:%M:%S} UTC ({due_after:.0f}s from now)")
+
+    async def start(i: int) -> None:
+        left = (due - datetime.now(UTC)).total_seconds()
+        if left < MIN_VALIDITY_S:
+            res.late_starts += 1
+        req = InvitationRequest(
+            partner_id="P-INV",
+            customer_id=f"CI-{i}",
+            requested_by=driver.staff,
+            validity=timedelta(seconds=max(left, MIN_VALIDITY_S)),
+            reminder_before=timedelta(0),
+        )
+        await client.start_workflow(
+            InvitationWorkflow.run,
+            req,
+            id=f"{WORKFLOW_PREFIX}{i}",
+            task_queue=TASK_QUEUE,
+            search_attributes=index_attributes(partner_id="P-INV", customer_id=f"CI-{i}"),
+        )
+
+    started = pending = 0
+    next_mark = opts.every
+    while pending < opts.open:
+        # PENDING or already past it: one started too late may have expired meanwhile.
+        pending = await count(sessions, InvitationStatus.PENDING, InvitationStatus.EXPIRED)
+        refused = await count(sessions, InvitationStatus.REFUSED, InvitationStatus.ALREADY_BOUND)
+        if refused:
+            raise SystemExit(f"{refused} invitations were refused: the seed is wrong")
+        res.rss_peak_mib = max(res.rss_peak_mib, rss_mib(stack.worker_pid))
+        while pending >= next_mark and next_mark <= opts.open:
+            res.marks.append((next_mark, time.monotonic() - t0))
+            say(
+                f"  {next_mark} PENDING after {time.monotonic() - t0:.1f}s, worker RSS "
+                f"{rss_mib(stack.worker_pid):.0f} MiB"
+            )
+            next_mark += opts.every
+        room = min(opts.in_flight - (started - pending), opts.open - started)
+        if room > 0:
+            await asyncio.gather(*(start(i) for i in range(started, started + room)))
+            started += room
+        else:
+            await asyncio.sleep(0.2)
+        if time.monotonic() - t0 > due_after + 600:
+            raise SystemExit(f"only {pending}/{opts.open} PENDING after {due_after + 600:.0f}s")
+    res.rss_open_mib = rss_mib(stack.worker_pid)
+    say(f"all open; worker RSS {res.rss_open_mib:.0f} MiB; waiting for the deadline")
+    first_due, last_due = await expiry_range(sessions)
+    res.due_spread_s = (last_due - first_due).total_seconds()
+    # Each row's lateness: when this poll first saw it EXPIRED, after its own expires_at.
+    seen: set[int] = set()
+    while len(seen) < opts.open:
+        async with sessions() as s:
+            rows = (
+                await s.execute(
+                    select(Invitation.id, Invitation.expires_at).where(
+                        Invitation.status == InvitationStatus.EXPIRED.value, SCALE_ROWS
+                    )
+                )
+            ).all()
+        now = datetime.now(UTC)
+        for row_id, expires_at in rows:
+            if row_id not in seen and expires_at is not None:
+                seen.add(row_id)
+                res.lateness_s = max(res.lateness_s, (now - expires_at).total_seconds())
+        res.expired = len(seen)
+        res.rss_peak_mib = max(res.rss_peak_mib, rss_mib(stack.worker_pid))
+        if (now - last_due).total_seconds() > 600:
+            say(f"gave up: {res.expired}/{opts.open} EXPIRED 600s after the last deadline")
+            break
+        await asyncio.sleep(0.25)
+    await engine.dispose()
+    return res
+
+
+async def expiry_range(sessions: Sessions) -> tuple[datetime, datetime]:
+    """The earliest and latest ``expires_at``: each workflow adds its validity to its own clock
+    once its checks are done, so they spread by the start-to-PENDING time."""
+    async with sessions() as s:
+        row = (
+            await s.execute(
+                select(func.min(Invitation.expires_at), func.max(Invitation.expires_at)).where(
+                    SCALE_ROWS
+                )
+            )
+        ).one()
+    assert row[0] is not None and row[1] is not None
+    return row[0], row[1]
+
+
+def parse(argv: list[str]) -> ScaleOptions:
+    """The options; ``--help`` lists them."""
+    p = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__.split("\n")[0])
+    p.add_argument("--open", type=int, default=1000, help="open invitations (default 1000)")
+    p.add_argument(
+        "--due-after",
+        type=float,
+        help="seconds from the first start to the common deadline (default 60 + N/4)",
+    )
+    p.add_argument("--in-flight", type=int, default=100, help="started, not yet PENDING (100)")
+    p.add_argument("--step", type=int, default=0, help="report the start rate every N")
+    p.add_argument("--port-base", type=int, default=0, help="ports BASE..BASE+2 (default free)")
+    p.add_argument("--keep", action="store_true", help="keep the working directory")
+    a = p.parse_args(argv)
+    if a.open < 1 or a.in_flight < 1 or a.step < 0:
+        p.error("--open and --in-flight must be at least 1, --step 0 or more")
+    return ScaleOptions(
+        open=a.open,
+        due_after=a.due_after,
+        in_flight=a.in_flight,
+        step=a.step,
+        port_base=a.port_base,
+        keep=a.keep,
+    )
+
+
+def say(msg: str) -> None:
+    """Progress on stderr, so stdout keeps only the results."""
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run(opts: ScaleOptions) -> int:
+    """Starts a stack, runs, prints the figures; 1 when a goal is missed."""
+    with running_stack(port_base=opts.port_base, keep=opts.keep) as stack:
+        say(f"stack up in {stack.workdir} (worker pid {stack.worker_pid})")
+        res = asyncio.run(scale(opts, stack, say))
+    print(f"scale ({opts.open} open invitations):")
+    for line in res.lines():
+        print(line)
+    return 0 if res.rss_ok and res.lateness_ok else 1
+
+
+if __name__ == "__main__":
+    exit_on_sigterm()
+    sys.exit(run(parse(sys.argv[1:])))
