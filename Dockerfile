@@ -9,9 +9,11 @@ COPY workflows workflows
 COPY activities activities
 COPY starter starter
 COPY templates templates
+COPY locales locales
 COPY worker.py alembic.ini ./
 # Editable: templates and migrations are read from /app at run time.
-RUN pip install -e . && useradd --system --uid 10001 partnerflow
+# The catalogs are compiled here, as `make` does on a development machine (.mo is not committed).
+RUN pip install -e . && pybabel compile -D messages -d locales && useradd --system --uid 10001 partnerflow
 USER partnerflow
 EXPOSE 8080 9464 9465
 CMD ["partnerflow", "worker"]

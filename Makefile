@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck check bench chaos histories clean
+.PHONY: run test install locales extract lint typecheck check bench chaos histories clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "PartnerFlow needs Python >= 3.11 (found " + sys.version.split()[0] + ")")'
@@ -17,9 +17,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m compileall -q activities domain infra starter workflows worker.py >/dev/null
 	@touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install PartnerFlow with its tools
+# Compiled catalogs are build output (.gitignored): rebuilt when their .po changes.
+PO := $(wildcard locales/*/LC_MESSAGES/messages.po)
+MO := $(PO:.po=.mo)
 
-run: $(STAMP)  ## start the embedded dev stack (Temporal, SMTP sink, worker, link server)
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -D messages -i $< -o $@
+
+install: $(STAMP) locales  ## create .venv and install PartnerFlow with its tools
+
+locales: $(MO)  ## compile the gettext catalogs under locales/
+
+extract: $(STAMP)  ## re-extract messages.pot and merge new ids into both catalogs
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output -o locales/messages.pot .
+	$(BIN)/pybabel update -D messages -i locales/messages.pot -d locales --no-fuzzy-matching
+
+run: $(STAMP) locales  ## start the embedded dev stack (Temporal, SMTP sink, worker, link server)
 	$(BIN)/partnerflow dev
 
 # The console's browser tests drive Debian's chromium (never a downloaded browser); we run
@@ -30,7 +43,7 @@ $(CHROMIUM):
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium chromium-driver
 
-test: $(STAMP) $(CHROMIUM)  ## the whole test suite (installs chromium for the browser tests)
+test: $(STAMP) locales $(CHROMIUM)  ## the whole test suite (installs chromium for the browser tests)
 	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15
 
 lint: $(STAMP)  ## ruff lint and format check

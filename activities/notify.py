@@ -6,17 +6,18 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.errors import business_errors
 from domain.errors import InvalidInputError, PermanentDeliveryError
 from domain.notifications import UNDELIVERABLE, EmailRequest, EmailResult
+from infra import i18n
 from infra.db import insert_ignore, utcnow
 from infra.links import LinkSigner
 from infra.mailer import EmailRenderer, SmtpMailer, build_message, message_id_for
-from infra.tables import EmailOutbox
+from infra.tables import Customer, EmailOutbox, Partner, User
 
 HEARTBEAT_EVERY = 2.0
 
@@ -58,6 +59,7 @@ class EmailActivities:
         *,
         sender: str,
         message_id_domain: str,
+        default_locale: str = "zh-CN",
     ) -> None:
         self._sessions = sessions
         self._mailer = mailer
@@ -65,6 +67,7 @@ class EmailActivities:
         self._signer = signer
         self._sender = sender
         self._domain = message_id_domain
+        self._default_locale = default_locale
 
     @activity.defn
     @business_errors
@@ -77,7 +80,12 @@ class EmailActivities:
                 context = dict(req.context)
                 for link in req.links:
                     context[link.name] = self._signer.url(link)
-                rendered = self._renderer.render(req.template, context)
+                # The reader's language is looked up here, not in the workflow: histories stay
+                # as they are, and a changed setting applies to emails not yet rendered.
+                locale, timezone = await self._reader(s, req.to)
+                rendered = self._renderer.render(
+                    req.template, context, locale=locale, timezone=timezone
+                )
                 await s.execute(
                     insert_ignore(s, EmailOutbox, ["idempotency_key"]).values(
                         idempotency_key=req.key,
@@ -151,6 +159,29 @@ class EmailActivities:
                 .values(status="sent", sent_at=utcnow(), last_error=None)
             )
         return EmailResult(key=req.key, message_id=row.message_id, status="sent")
+
+    async def _reader(self, s: AsyncSession, address: str) -> tuple[str, str | None]:
+        """The locale and time zone of whoever reads ``address``: a user's own setting first,
+        then the customer's or the partner's; the site default when none names one."""
+        key = address.strip().lower()
+        queries = (
+            select(User.locale, User.timezone)
+            .where(func.lower(User.email) == key)
+            .order_by(User.active.desc(), User.id),
+            select(Customer.locale, Customer.timezone)
+            .where(func.lower(Customer.email) == key)
+            .order_by(Customer.id),
+            select(Partner.locale, Partner.timezone)
+            .where(func.lower(Partner.contact_email) == key)
+            .order_by(Partner.id),
+        )
+        timezone: str | None = None
+        for query in queries:
+            for locale, zone in (await s.execute(query)).all():
+                timezone = timezone or zone
+                if locale:
+                    return i18n.normalize(locale, self._default_locale), timezone
+        return self._default_locale, timezone
 
     @staticmethod
     async def _mark(s: AsyncSession, row_id: int, status: str, error: str) -> None:

@@ -68,6 +68,7 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
         deps.signer,
         sender=deps.settings.mail_from,
         message_id_domain=deps.settings.message_id_domain,
+        default_locale=deps.settings.default_locale,
     )
     tasks = TaskActivities(deps.sessions)
     actors = ActorActivities(deps.sessions)

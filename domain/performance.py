@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field
 
 from domain.errors import InvalidInputError
 from domain.parties import PartnerType
+from domain.text import N_
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -131,10 +132,12 @@ class Statement(BaseModel):
 
 
 _EXCLUDED_KINDS: dict[PaymentKind, str] = {
-    PaymentKind.VOUCHER: "paid with vouchers issued by the vendor",
-    PaymentKind.TEST_VOUCHER: "paid with test vouchers",
-    PaymentKind.COUPON_NON_PERFORMANCE: "paid with cash coupons that do not count as performance",
-    PaymentKind.STORED_VALUE_CARD_PURCHASE: "purchases of stored-value cards (spending counts)",
+    PaymentKind.VOUCHER: N_("paid with vouchers issued by the vendor"),
+    PaymentKind.TEST_VOUCHER: N_("paid with test vouchers"),
+    PaymentKind.COUPON_NON_PERFORMANCE: N_(
+        "paid with cash coupons that do not count as performance"
+    ),
+    PaymentKind.STORED_VALUE_CARD_PURCHASE: N_("purchases of stored-value cards (spending counts)"),
 }
 
 
@@ -152,8 +155,8 @@ def exclusion_rule(
 
 
 _RULE_DESCRIPTIONS = {
-    "outside_period": "consumption outside the month",
-    "outside_binding": "consumption while the customer was not bound to this partner",
+    "outside_period": N_("consumption outside the month"),
+    "outside_binding": N_("consumption while the customer was not bound to this partner"),
     **{k.value: v for k, v in _EXCLUDED_KINDS.items()},
 }
 

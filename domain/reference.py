@@ -2,12 +2,45 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from domain.parties import CustomerFacts, PartnerStatus, PartnerType, Role
 from domain.types import Email, Ident, Name
 
 __all__ = ["CustomerRow", "Email", "Ident", "PartnerRow", "UserRow"]
+
+
+def _locale(value: str | None) -> str | None:
+    """``zh-CN`` or ``en`` (``zh_CN``, ``zh``, ``en_US`` accepted); empty: the site default."""
+    if value is None or not value.strip():
+        return None
+    tag = value.strip().replace("_", "-").lower()
+    if tag in ("zh", "zh-cn", "zh-hans", "zh-hans-cn"):
+        return "zh-CN"
+    if tag == "en" or tag.startswith("en-"):
+        return "en"
+    raise ValueError(f"locale must be zh-CN or en, not {value!r}")
+
+
+def _timezone(value: str | None) -> str | None:
+    """An IANA zone (``Asia/Shanghai``, ``Europe/Berlin``); empty: the locale's default."""
+    if value is None or not value.strip():
+        return None
+    try:
+        ZoneInfo(value.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {value!r} (use an IANA name like Asia/Shanghai)"
+        ) from None
+    return value.strip()
+
+
+# The reader's language and zone (docs/i18n.md): import columns ``locale`` and ``timezone``.
+LocaleColumn = Annotated[str | None, AfterValidator(_locale)]
+TimezoneColumn = Annotated[str | None, AfterValidator(_timezone)]
 
 
 class _Row(BaseModel):
@@ -28,6 +61,8 @@ class PartnerRow(_Row):
     distributor_id: Ident | None = None
     certified_solutions: int = Field(0, ge=0)
     advanced_solutions: int = Field(0, ge=0)
+    locale: LocaleColumn = None
+    timezone: TimezoneColumn = None
 
     @model_validator(mode="after")
     def _advanced_within_certified(self) -> PartnerRow:
@@ -46,6 +81,8 @@ class UserRow(_Row):
     partner_id: Ident | None = None
     customer_id: Ident | None = None
     active: bool = True
+    locale: LocaleColumn = None
+    timezone: TimezoneColumn = None
 
     @model_validator(mode="after")
     def _party_matches_role(self) -> UserRow:
@@ -68,3 +105,5 @@ class CustomerRow(CustomerFacts):
     id: Ident
     name: Name
     email: Email
+    locale: LocaleColumn = None
+    timezone: TimezoneColumn = None

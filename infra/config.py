@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = 10.0
     mail_from: str = "PartnerFlow <no-reply@partnerflow.local>"
     message_id_domain: str = "partnerflow.local"
+    # The language of a user, customer or partner whose row names none (docs/i18n.md).
+    default_locale: Literal["zh-CN", "en"] = "zh-CN"
 
     link_secret: str = PLACEHOLDER_SECRET
     public_base_url: str = "http://127.0.0.1:8080"

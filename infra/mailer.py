@@ -10,9 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import aiosmtplib
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    pass_context,
+    select_autoescape,
+)
+from jinja2.runtime import Context
 
 from domain.errors import InvalidInputError, PermanentDeliveryError
+from infra import i18n
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -27,29 +35,65 @@ class RenderedEmail:
 
 
 class EmailRenderer:
-    """Renders ``email/<name>.txt.j2`` and ``email/<name>.html.j2``.
+    """Renders ``email/<name>.txt.j2`` and ``email/<name>.html.j2`` in the reader's language.
 
-    The text template sets the subject with ``{% set subject = ... %}``. HTML is
-    autoescaped; the text part is not HTML, so escaping it would corrupt it.
+    The text template sets the subject with ``{% set subject = _(...) %}``. HTML is
+    autoescaped; the text part is not HTML, so escaping it would corrupt it. One Jinja
+    environment per locale, with that locale's catalog installed (the ``i18n`` extension);
+    the filters ``when``, ``money`` and ``term`` format times, CNY and enum words for the reader.
     """
 
     def __init__(self, template_dir: Path = TEMPLATE_DIR) -> None:
-        self._env = Environment(
-            loader=FileSystemLoader(template_dir),
-            autoescape=select_autoescape(enabled_extensions=("html.j2", "html")),
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
+        self._template_dir = template_dir
+        self._envs: dict[str, Environment] = {}
 
-    def render(self, name: str, context: dict[str, Any]) -> RenderedEmail:
+    def environment(self, locale: str) -> Environment:
+        """The environment of ``locale`` (built on first use)."""
+        env = self._envs.get(locale)
+        if env is None:
+            env = make_environment(self._template_dir, locale)
+            self._envs[locale] = env
+        return env
+
+    def render(
+        self,
+        name: str,
+        context: dict[str, Any],
+        *,
+        locale: str = "en",
+        timezone: str | None = None,
+    ) -> RenderedEmail:
         """Renders both parts; a missing variable is an error, not an empty string."""
-        text_module = self._env.get_template(f"email/{name}.txt.j2").make_module(context)
+        env = self.environment(locale)
+        context = {**context, "lang": locale, "reader_timezone": timezone}
+        text_module = env.get_template(f"email/{name}.txt.j2").make_module(context)
         subject = str(getattr(text_module, "subject", "")).strip()
         if not subject:
             raise ValueError(f"template email/{name}.txt.j2 does not set a subject")
-        html = self._env.get_template(f"email/{name}.html.j2").render(context, subject=subject)
+        html = env.get_template(f"email/{name}.html.j2").render(context, subject=subject)
         return RenderedEmail(subject=subject, text=str(text_module).strip() + "\n", html=html)
+
+
+def make_environment(template_dir: Path, locale: str) -> Environment:
+    """A Jinja environment speaking ``locale``: gettext from its catalog, Babel formats."""
+    env = Environment(
+        loader=FileSystemLoader(template_dir),
+        autoescape=select_autoescape(enabled_extensions=("html.j2", "html")),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
+
+    @pass_context
+    def when(ctx: Context, value: object) -> str:
+        return i18n.format_when(value, locale, ctx.get("reader_timezone"))
+
+    env.filters["when"] = when
+    env.filters["money"] = lambda value: i18n.format_money(value, locale)
+    env.filters["term"] = lambda value: i18n.gettext(locale, str(value)) if value else ""
+    return env
 
 
 def message_id_for(key: str, domain: str) -> str:
@@ -69,6 +113,8 @@ def build_message(
     *, sender: str, to: str, subject: str, text: str, html: str, message_id: str
 ) -> EmailMessage:
     """A multipart/alternative message with text and HTML parts."""
+    # The default policy (utf8=False) writes a non-ASCII subject as RFC 2047 encoded words
+    # and the bodies as UTF-8 with a transfer encoding every mail client reads.
     msg = EmailMessage()
     msg["From"] = check_header("From", sender)
     msg["To"] = check_header("To", to)

@@ -142,6 +142,8 @@ def settings(mailbox: MailSink, tmp_path: Path) -> Settings:
         smtp_port=mailbox.port,
         link_secret="test-secret-" + "x" * 32,
         public_base_url="http://links.test",
+        # The tests of the processes read English emails; tests/i18n covers both languages.
+        default_locale="en",
         _env_file=None,
     )
 

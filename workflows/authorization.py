@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 from temporalio.exceptions import FailureError
 
+from domain.text import N_
+
 with workflow.unsafe.imports_passed_through():
     from activities.renewals import AuthorizationActivities
     from domain.authorizations import (
@@ -215,7 +217,7 @@ class CustomerAuthorizationWorkflow:
         await self._wait_while(S.AWAITING_DISTRIBUTOR, self._deadline)
         if self._status == S.AWAITING_DISTRIBUTOR:
             self._status = S.LAPSED
-            self._reason = "the distributor did not answer within the request window"
+            self._reason = N_("the distributor did not answer within the request window")
         await close_task(
             f"{rk}:distributor",
             {S.LAPSED: "expired", S.CANCELLED: "cancelled"}.get(self._status, "done"),
@@ -271,7 +273,7 @@ class CustomerAuthorizationWorkflow:
         await self._wait_while(S.AWAITING_CUSTOMER, self._deadline)
         if self._status == S.AWAITING_CUSTOMER:
             self._status = S.LAPSED
-            self._reason = "the customer did not answer within the request window"
+            self._reason = N_("the customer did not answer within the request window")
         await close_task(
             f"{rk}:customer",
             {S.LAPSED: "expired", S.CANCELLED: "cancelled"}.get(self._status, "done"),
@@ -308,7 +310,7 @@ class CustomerAuthorizationWorkflow:
         await self._wait_while(S.APPROVED, self._valid_until)
         if self._status == S.APPROVED:
             self._status = S.EXPIRED
-            self._reason = "the validity period ended"
+            self._reason = N_("the validity period ended")
 
     async def _finish(self) -> None:
         ctx = self._ctx

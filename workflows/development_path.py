@@ -8,6 +8,8 @@ from datetime import datetime
 
 from temporalio import workflow
 
+from domain.text import N_
+
 with workflow.unsafe.imports_passed_through():
     from activities.onboarding import DevelopmentPathActivities, OnboardingActivities
     from domain.certification import (
@@ -149,7 +151,7 @@ class DevelopmentPathWorkflow:
             async with self._guard.turn(bounded=False):
                 if self._status == S.INVITED:
                     self._status = S.EXPIRED
-                    self._reason = "the partner did not join before the invitation expired"
+                    self._reason = N_("the partner did not join before the invitation expired")
                     await close_task(f"{rk}:join", "expired", decision="expired")
                     self._open_tasks.discard(f"{rk}:join")
                     await audit(f"{rk}:expired", "expired", "system", self._reason)
@@ -530,7 +532,13 @@ class DevelopmentPathWorkflow:
                 f"{key}:requested:{person.user_id}",
                 person.email,
                 "path_manager_task",
-                self._mail(what=title, due_at=_fmt(due), recipient_name=person.name),
+                self._mail(
+                    what=title,
+                    # The step, so that the email can say it in the reader's language.
+                    decision=pending,
+                    due_at=_fmt(due),
+                    recipient_name=person.name,
+                ),
                 links,
             )
 

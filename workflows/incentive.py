@@ -9,6 +9,8 @@ from typing import NoReturn
 
 from temporalio import workflow
 
+from domain.text import N_
+
 with workflow.unsafe.imports_passed_through():
     from activities.incentives import IncentiveActivities
     from activities.payments import PaymentActivities
@@ -406,7 +408,7 @@ class IncentivePayoutWorkflow:
     async def _no_incentive(self) -> None:
         st = self._statement
         assert st is not None
-        reason = "no incentive this month"
+        reason = N_("no incentive this month")
         if st.carried_out < 0:
             reason += f"; a negative incentive of {-st.carried_out} is carried to the next month"
         await self._set_status(S.NO_INCENTIVE, reason=reason, with_statement=True)

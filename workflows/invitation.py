@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 
+from domain.text import N_
+
 with workflow.unsafe.imports_passed_through():
     from activities.invitations import InvitationActivities
     from domain.errors import InvalidStateError, PermissionDeniedError
@@ -135,7 +137,7 @@ class InvitationWorkflow:
         async with self._guard.turn():
             if self._status not in FINAL_STATUSES:
                 self._status = S.EXPIRED
-                self._reason = "the customer did not answer within the validity period"
+                self._reason = N_("the customer did not answer within the validity period")
         await self._finish(rk)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._view()

@@ -15,6 +15,8 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
+from domain.text import N_
+
 with workflow.unsafe.imports_passed_through():
     from activities.renewals import AuthorizationActivities, RenewalActivities
     from domain.authorizations import (
@@ -209,7 +211,7 @@ class RenewalWorkflow:
                 if await self._billing_shows_renewal():
                     return
                 self._status = S.LOST
-                self._reason = "the order expired without a renewal in the billing data"
+                self._reason = N_("the order expired without a renewal in the billing data")
                 return
             while reminders and reminders[0][1] <= now:
                 before, _ = reminders.pop(0)

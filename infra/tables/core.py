@@ -40,6 +40,10 @@ class Partner(Base):
     certified_solutions: Mapped[int] = mapped_column(Integer, default=0)
     advanced_solutions: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # zh-CN | en; NULL: the site default (PARTNERFLOW_DEFAULT_LOCALE). Emails go in this language.
+    locale: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    # An IANA zone for times in emails; NULL: Asia/Shanghai for zh-CN, UTC for en.
+    timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class User(Base):
@@ -59,6 +63,10 @@ class User(Base):
         ForeignKey("customers.id"), nullable=True, index=True
     )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # zh-CN | en; NULL: the site default (PARTNERFLOW_DEFAULT_LOCALE). Emails go in this language.
+    locale: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    # An IANA zone for times in emails; NULL: Asia/Shanghai for zh-CN, UTC for en.
+    timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Customer(Base):
@@ -85,6 +93,10 @@ class Customer(Base):
     account_frozen: Mapped[bool] = mapped_column(Boolean, default=False)
     has_orders_awaiting_partner_payment: Mapped[bool] = mapped_column(Boolean, default=False)
     has_unused_pickup_vouchers: Mapped[bool] = mapped_column(Boolean, default=False)
+    # zh-CN | en; NULL: the site default (PARTNERFLOW_DEFAULT_LOCALE). Emails go in this language.
+    locale: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    # An IANA zone for times in emails; NULL: Asia/Shanghai for zh-CN, UTC for en.
+    timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Binding(Base):

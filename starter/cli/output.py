@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
 
+from domain.text import N_
+from infra import i18n
 from starter.services.errors import (
     EXIT_BAD_INPUT,
     EXIT_OK,
@@ -93,16 +96,49 @@ def emit(data: Any, as_json: bool, human: Callable[[], None] | str | None = None
         console.print_json(json.dumps(to_jsonable(data), ensure_ascii=False))
 
 
+class _Language:
+    """The language of this command's messages: ``--lang``, else the shell's locale."""
+
+    chosen: str | None = None
+
+
+_language = _Language()
+
+
+def set_language(option: str | None) -> None:
+    """Called by the root ``--lang`` option; ``None`` leaves it to LC_ALL / LC_MESSAGES / LANG."""
+    _language.chosen = i18n.cli_locale(option, os.environ) if option else None
+
+
+def language() -> str:
+    """``zh-CN`` or ``en``."""
+    return _language.chosen or i18n.cli_locale(None, os.environ)
+
+
 def report_error(exc: CliError, as_json: bool) -> int:
-    """Prints the error (JSON on stdout with --json, else on stderr) and returns the code."""
+    """Prints the error (JSON on stdout with --json, else on stderr) and returns the code.
+
+    The message is in the command's language; the rule id never changes. A message shown in
+    another language than English keeps the detailed English one in ``detail``.
+    """
     has_view, view = _document.take()
+    locale = language()
+    message = i18n.refusal_message(exc.rule, exc.message, locale)
     if as_json:
-        doc = {"error": exc.message, "rule": exc.rule, "exit_code": exc.exit_code}
+        doc: dict[str, Any] = {"error": message, "rule": exc.rule, "exit_code": exc.exit_code}
+        if message != exc.message:
+            doc["detail"] = exc.message
         details = exc.details if exc.details is not None else (view if has_view else None)
         if details is not None:
             doc["details"] = to_jsonable(details)
         _write_json(doc)
     else:
-        label = "refused" if isinstance(exc, RefusedError) else "error"
-        err_console.print(f"[bold red]{label}:[/] {exc.message}")
+        label = i18n.gettext(
+            locale, N_("refused") if isinstance(exc, RefusedError) else N_("error")
+        )
+        err_console.print(f"[bold red]{label}:[/] {message}")
+        if message != exc.message:
+            # The rule's message names the rule; the detail says which row, field or amount.
+            detail = i18n.gettext(locale, N_("detail"))
+            err_console.print(f"  {detail}: {exc.message}")
     return exc.exit_code

@@ -61,6 +61,24 @@ def _register() -> None:
     cli_core.register(app)
 
 
+@app.callback()
+def _root(
+    lang: str | None = typer.Option(
+        None,
+        "--lang",
+        help="Language of messages and refusals: zh-CN or en (default: from LANG).",
+    ),
+) -> None:
+    from starter.cli.output import BadInputError, report_error, set_language
+
+    try:
+        set_language(lang)
+    except ValueError as exc:
+        raise typer.Exit(
+            report_error(BadInputError(str(exc), rule="invalid_input"), False)
+        ) from None
+
+
 _register()
 
 

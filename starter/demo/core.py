@@ -34,6 +34,7 @@ PARTNERS = [
         consulting_permission=True,
         certified_solutions=2,
         advanced_solutions=1,
+        locale="zh-CN",
     ),
     PartnerRow(
         id="P-1002",
@@ -44,6 +45,8 @@ PARTNERS = [
         business_certified=False,
         consulting_permission=False,
         distributor_id="P-1003",
+        # Reads English: the two sides of one process may read different languages.
+        locale="en",
     ),
     PartnerRow(
         id="P-1003",
@@ -64,11 +67,16 @@ PARTNERS = [
 ]
 
 CUSTOMERS = [
-    CustomerRow(id="C-2001", name="Acme Retail (Hangzhou)", email="it@acme-retail.example"),
+    CustomerRow(
+        id="C-2001", name="Acme Retail (Hangzhou)", email="it@acme-retail.example", locale="zh-CN"
+    ),
     CustomerRow(
         id="C-2002",
         name="Lotus Finance",
         email="ops@lotus-finance.example",
+        # An English reader in Singapore: English emails, times in Singapore time.
+        locale="en",
+        timezone="Asia/Singapore",
         has_credit_account=True,
     ),
     CustomerRow(
@@ -158,6 +166,7 @@ USERS = [
         email="huang.lei@blueharbor.example",
         role="partner_admin",
         partner_id="P-1002",
+        locale="en",
     ),
     UserRow(
         id="ps-zhou",

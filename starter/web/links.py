@@ -26,6 +26,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.parties import Actor, Decision
+from infra import i18n
 from infra.codec_server import codec_routes
 from infra.config import Settings
 from infra.db import insert_ignore, utcnow
@@ -123,7 +124,13 @@ class LinkServer:
         self.signer = LinkSigner(settings.link_secret, settings.public_base_url, settings.link_ttl)
         self._client = client
         self.pages = Environment(
-            loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(default=True)
+            loader=FileSystemLoader(TEMPLATE_DIR),
+            autoescape=select_autoescape(default=True),
+            extensions=["jinja2.ext.i18n"],
+        )
+        # The pages' own words go through the catalogs; their messages are still English.
+        self.pages.install_gettext_translations(  # type: ignore[attr-defined]
+            i18n.translations("en"), newstyle=True
         )
 
     async def client(self) -> Client:

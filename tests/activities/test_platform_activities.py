@@ -34,6 +34,7 @@ def email_activities(deps: Deps) -> EmailActivities:
         deps.signer,
         sender="PartnerFlow <pf@test>",
         message_id_domain="pf.test",
+        default_locale="en",
     )
 
 

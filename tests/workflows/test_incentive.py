@@ -273,7 +273,9 @@ async def test_bank_transfer_end_to_end(
         VENDOR_TAX_ID,
     )
     note = await eventually(lambda: _has_mail(mailbox, "p-1@partner.test", "Invoice notification"))
-    assert "1400.00" in note.text() and VENDOR_TITLE in note.text() and VENDOR_TAX_ID in note.text()
+    assert (
+        "¥1,400.00" in note.text() and VENDOR_TITLE in note.text() and VENDOR_TAX_ID in note.text()
+    )
 
     refused = await submit(h, p.admin, invoice_for(view, "11111111", invoice_type="vat_ordinary"))
     assert not refused.accepted

@@ -217,7 +217,7 @@ async def test_partner_unbind_approved_by_the_customer_ends_the_binding(
     approved_partner = [m for m in mailbox.to(PARTNER_MAIL) if "Association ended" in m.subject]
     assert len(approved_customer) == len(approved_partner) == 1
     assert "any partner may invite you again" in approved_customer[0].text()
-    assert "500.00 CNY" in approved_partner[0].text()
+    assert "¥500.00" in approved_partner[0].text()
     await save_history(h, "unbinding_workflow-partner-approved")
 
 

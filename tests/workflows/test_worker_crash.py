@@ -47,6 +47,8 @@ async def test_sigkill_during_smtp_send_then_another_worker_finishes(
         "PARTNERFLOW_SMTP_HOST": mailbox.host,
         "PARTNERFLOW_SMTP_PORT": str(mailbox.port),
         "PARTNERFLOW_LINK_SECRET": settings.link_secret,
+        # The same language as the test's own worker: the assertions read English subjects.
+        "PARTNERFLOW_DEFAULT_LOCALE": settings.default_locale,
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "worker"],
