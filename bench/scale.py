@@ -25,12 +25,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from bench.drivers import InvitationDriver, Sessions
 from bench.goals import SCALE_LATENESS_PER_1000_S, SCALE_RSS_MIB
 from bench.stack import TASK_QUEUE, Stack, exit_on_sigterm, running_stack
 from domain.invitations import InvitationRequest, InvitationStatus
+from infra.codec import data_converter
+from infra.config import Settings
 from infra.db import make_engine, make_sessions
 from infra.tables import Invitation
 from infra.temporal import index_attributes
@@ -141,7 +142,10 @@ async def count(sessions: Sessions, *statuses: InvitationStatus) -> int:
 
 async def scale(opts: ScaleOptions, stack: Stack, say: Callable[[str], None]) -> ScaleResult:
     """Runs the scenario on ``stack``."""
-    client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
+    client = await Client.connect(
+        stack.temporal_address,
+        data_converter=data_converter(Settings(environment="dev", _env_file=None)),
+    )
     engine = make_engine(stack.database_url)
     sessions = make_sessions(engine)
     driver = InvitationDriver()

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from bench.chaos import ops
 from bench.chaos.check import Outcome, Verdict, check
@@ -24,6 +23,8 @@ from bench.chaos.faults import FaultLog, FaultPlan, inject
 from bench.chaos.procs import DRIVER_APP_NAME, AppDatabase, ChaosStack, postgres_answers
 from bench.chaos.report import table
 from bench.chaos.scenarios import Case, Fleet
+from infra.codec import data_converter
+from infra.config import Settings
 from infra.db import make_engine, make_sessions
 from infra.runtime import CORE_LOGGER, sdk_runtime
 
@@ -111,7 +112,9 @@ async def run_chaos(opts: ChaosOptions) -> RunResult:
             f"{opts.workers} workers, app database {'PostgreSQL ' + str(db.pg_name) if use_pg else 'SQLite'}"
         )
         client = await Client.connect(
-            stack.temporal_address, data_converter=pydantic_data_converter, runtime=sdk_runtime()
+            stack.temporal_address,
+            data_converter=data_converter(Settings(environment="dev", _env_file=None)),
+            runtime=sdk_runtime(),
         )
         sessions = make_sessions(engine)
         fleet = await Fleet.seed(sessions, opts.n, opts.business_seconds)

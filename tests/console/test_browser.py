@@ -68,6 +68,8 @@ def settings(dir_sink: MailSink, tmp_path: Path, port: int) -> Settings:
         smtp_port=dir_sink.port,
         link_secret="test-secret-" + "x" * 32,
         public_base_url=f"http://127.0.0.1:{port}",
+        # These scenarios read English pages and emails; tests/i18n covers both languages.
+        default_locale="en",
         _env_file=None,
     )
 
