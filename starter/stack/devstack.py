@@ -172,7 +172,8 @@ def child_specs(settings: Settings, ports: DevPorts, workers: int) -> list[Child
         "synchronous=NORMAL",
         "--log-level",
         "error",
-        # The UI decodes the encrypted payloads through the link server (infra/codec_server.py).
+        # The UI decodes the encrypted payloads through the console's codec server, for the
+        # browser of a signed-in ops user (starter/console/routes_codec.py).
         "--ui-codec-endpoint",
         f"http://127.0.0.1:{ports.web}/codec",
     ]
@@ -247,7 +248,8 @@ def run_dev_stack(settings: Settings, ports: DevPorts, *, workers: int = 1) -> i
             f"  SMTP sink         127.0.0.1:{ports.smtp}  (partnerflow mail list)\n"
             f"  Console           http://127.0.0.1:{ports.web}/  (dev mailbox: /dev/mailbox)\n"
             f"  Link server       http://127.0.0.1:{ports.web}  (/metrics /healthz /readyz)\n"
-            f"  Codec server      http://127.0.0.1:{ports.web}/codec  (the UI decodes payloads)\n"
+            f"  Codec server      http://127.0.0.1:{ports.web}/codec  (the UI decodes payloads for\n"
+            "                    a console sign-in as ops; UI codec settings: include credentials)\n"
             f"  Workers           {workers} on task queue {settings.task_queue!r}\n"
             + "".join(
                 f"  Worker metrics    http://127.0.0.1:{port}/metrics  "

@@ -8,13 +8,16 @@ import base64
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from google.protobuf.json_format import ParseDict
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -26,6 +29,7 @@ from domain.parties import Actor, Decision, Role
 from infra.codec import ENCODING, EncryptionCodec, dev_keys
 from infra.config import Settings
 from infra.smtp_sink import free_port
+from starter.console.app import create_console_app
 from starter.web.links import create_app
 from tests.factories import add_customer, add_partner, add_user, customer_actor
 from tests.harness import binary, eventually
@@ -106,33 +110,47 @@ async def test_a_history_read_without_the_codec_shows_no_personal_data(
         assert secret in clear, secret
 
 
-@pytest.fixture
-async def link_server(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[str]:
-    """The link server (with its codec routes) over real HTTP; yields its base URL."""
-    settings = Settings(
+def codec_settings(tmp_path: Path) -> Settings:
+    """Test settings with a codec token (the CLI's)."""
+    return Settings(
         environment="test",
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'links.db'}",
         link_secret="test-secret-" + "x" * 32,
         codec_token=TOKEN,
         _env_file=None,
     )
+
+
+@asynccontextmanager
+async def served(app: ASGIApp) -> AsyncIterator[str]:
+    """``app`` over real HTTP on a free port; yields its base URL."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(settings, client=dev_env.client),
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        access_log=False,
-        lifespan="off",
+        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off"
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
-        assert not task.done(), "the link server did not start"
+        assert not task.done(), "the server did not start"
         await asyncio.sleep(0.05)
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     await task
+
+
+@pytest.fixture
+async def link_server(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[str]:
+    """The link server (with its codec routes) over real HTTP; yields its base URL."""
+    async with served(create_app(codec_settings(tmp_path), client=dev_env.client)) as url:
+        yield url
+
+
+@pytest.fixture
+async def console_server(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[str]:
+    """The console (its codec routes want the token or an ops session) over real HTTP."""
+    app = create_console_app(codec_settings(tmp_path), client=dev_env.client)
+    async with served(app) as url:
+        yield url
 
 
 async def temporal_show(dev_env: WorkflowEnvironment, wf_id: str, *codec: str) -> tuple[int, str]:
@@ -187,5 +205,36 @@ async def test_the_codec_server_decodes_for_the_temporal_cli_with_the_token(
         code, refused = await temporal_show(dev_env, wf_id, *endpoint, "--codec-auth", "Bearer no")
         # The CLI retries the 401 until its deadline, then fails without showing anything.
         assert code != 0 and "u-staff@users.test" not in refused
+    finally:
+        await handle.terminate("codec test done")
+
+
+async def test_the_console_codec_server_decodes_for_the_temporal_cli_with_the_token(
+    dev_env: WorkflowEnvironment, console_server: str
+) -> None:
+    inviter = Actor(
+        user_id="u-staff", role=Role.PARTNER_STAFF, name="Li Na", email="u-staff@users.test"
+    )
+    wf_id = f"codec-console-cli-{uuid.uuid4().hex[:8]}"
+    handle = await dev_env.client.start_workflow(
+        InvitationWorkflow.run,
+        InvitationRequest(partner_id="P-1", customer_id="C-1", requested_by=inviter),
+        id=wf_id,
+        task_queue=f"nobody-{wf_id}",
+    )
+    try:
+        # The console's own route answers (no session, no token: 401, not the link server's).
+        async with httpx.AsyncClient() as http:
+            refused = await http.post(f"{console_server}/codec/decode", json={"payloads": []})
+        assert refused.status_code == 401
+        code, decoded = await temporal_show(
+            dev_env,
+            wf_id,
+            "--codec-endpoint",
+            f"{console_server}/codec",
+            "--codec-auth",
+            f"Bearer {TOKEN}",
+        )
+        assert code == 0 and "u-staff@users.test" in decoded and "Li Na" in decoded
     finally:
         await handle.terminate("codec test done")
