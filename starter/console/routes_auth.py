@@ -14,7 +14,6 @@ from fastapi.responses import RedirectResponse, Response
 from infra import i18n
 from infra.db import utcnow
 from infra.i18n import N_
-from infra.links import fmt_time
 from starter.console import auth
 from starter.console.csrf import CsrfError
 from starter.console.lang import user_language
@@ -126,8 +125,15 @@ def register(app: FastAPI, c: Console) -> None:
                 url = f"{c.settings.public_base_url.rstrip('/')}/signin/link/{token}"
                 accounts.append({"id": principal_id, "name": name, "url": url})
             try:
+                locale, zone = await user_language(c, found[0][0])
                 await send_signin_mail(
-                    c.settings, email, found[0][1], accounts, fmt_time(utcnow() + ttl)
+                    c.settings,
+                    email,
+                    found[0][1],
+                    accounts,
+                    utcnow() + ttl,
+                    locale or c.settings.default_locale,
+                    zone,
                 )
             except Exception as exc:  # the page must not tell whether the address exists
                 log.warning("sign-in email not sent: %s", exc)

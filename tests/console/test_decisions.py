@@ -87,7 +87,7 @@ async def test_customer_accepts_an_invitation_from_the_inbox_with_a_comment(
     assert "P-1 Tech Co., Ltd. (P-1)" in page.text and "Accept" in page.text
     done = await decide(web, task.id, "accept", comment="Glad to work with you")
     assert done.status_code == 303 and done.headers["location"] == "/"
-    assert "status is now ACCEPTED" in (await web.get("/")).text
+    assert "status is now accepted" in (await web.get("/")).text
     view = await client.get_workflow_handle(wid).query(InvitationWorkflow.status)
     assert view.status == InvitationStatus.ACCEPTED
     closed = await eventually(lambda: _closed(sessions, task.id))
