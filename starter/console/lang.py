@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from infra import i18n
 from infra.mailer import TEMPLATE_DIR, install_locale
 from infra.tables import Customer, User
+from starter.console.auth import Sessions
 from starter.console.csrf import CsrfError
 
 if TYPE_CHECKING:
@@ -68,9 +69,9 @@ def anonymous_locale(request: Request, default: str, recipient: str | None = Non
     return recipient or accept_language(request.headers.get("accept-language")) or default
 
 
-async def user_language(console: Console, user_id: str) -> tuple[str | None, str | None]:
+async def user_language(sessions: Sessions, user_id: str) -> tuple[str | None, str | None]:
     """``(locale, timezone)`` stored for a principal: a user's row, else a customer's."""
-    async with console.sessions() as s:
+    async with sessions() as s:
         row = (
             await s.execute(select(User.locale, User.timezone).where(User.id == user_id))
         ).first()

@@ -125,7 +125,7 @@ def register(app: FastAPI, c: Console) -> None:
                 url = f"{c.settings.public_base_url.rstrip('/')}/signin/link/{token}"
                 accounts.append({"id": principal_id, "name": name, "url": url})
             try:
-                locale, zone = await user_language(c, found[0][0])
+                locale, zone = await user_language(c.sessions, found[0][0])
                 await send_signin_mail(
                     c.settings,
                     email,
@@ -157,7 +157,7 @@ def register(app: FastAPI, c: Console) -> None:
                 ok=False,
             )
         # The link's recipient reads the page in their own language (docs/i18n.md).
-        recipient, zone = await user_language(c, row.principal_id)
+        recipient, zone = await user_language(c.sessions, row.principal_id)
         locale = c.locale_of(request, None, recipient)
         return c.page(
             request,

@@ -94,7 +94,7 @@ class Console:
         except CliError:  # deactivated or deleted since the sign-in
             await self.store.end(info.session_id)
             return None
-        locale, timezone = await user_language(self, actor.user_id)
+        locale, timezone = await user_language(self.sessions, actor.user_id)
         return Viewer(info, actor, locale or self.settings.default_locale, timezone)
 
     def locale_of(
