@@ -43,7 +43,14 @@ $(CHROMIUM):
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium chromium-driver
 
-test: $(STAMP) locales $(CHROMIUM)  ## the whole test suite (installs chromium for the browser tests)
+# A CJK font, so that the zh-CN console renders (and its screenshot shows) Chinese glyphs.
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+
+$(CJK_FONT):
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends fonts-wqy-microhei
+
+test: $(STAMP) locales $(CHROMIUM) $(CJK_FONT)  ## the whole test suite (installs chromium and a CJK font for the browser tests)
 	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15
 
 lint: $(STAMP)  ## ruff lint and format check

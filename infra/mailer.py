@@ -84,6 +84,13 @@ def make_environment(template_dir: Path, locale: str) -> Environment:
         lstrip_blocks=True,
         extensions=["jinja2.ext.i18n"],
     )
+    install_locale(env, locale)
+    return env
+
+
+def install_locale(env: Environment, locale: str) -> None:
+    """Installs ``locale``'s catalog and the ``when`` / ``money`` / ``term`` filters on ``env``
+    (an environment with the ``jinja2.ext.i18n`` extension): emails and console pages alike."""
     env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
 
     @pass_context
@@ -93,7 +100,6 @@ def make_environment(template_dir: Path, locale: str) -> Environment:
     env.filters["when"] = when
     env.filters["money"] = lambda value: i18n.format_money(value, locale)
     env.filters["term"] = lambda value: i18n.gettext(locale, str(value)) if value else ""
-    return env
 
 
 def message_id_for(key: str, domain: str) -> str:

@@ -194,7 +194,8 @@ def test_dev_stack_invitation_story(tmp_path: Path) -> None:
 
         # The new worker decides, the new sink receives the acceptance emails.
         with httpx.Client(timeout=30) as web:
-            assert "please confirm" in web.get(url.group(1)).text
+            # The link page speaks its recipient's language too (Acme: zh-CN).
+            assert "接受：请确认" in web.get(url.group(1)).text
             assert "ACCEPTED" in web.post(url.group(1)).text
         deadline = time.monotonic() + 30
         while not cli(env, "mail", "list", "--to", "it@acme-retail.example")[1:]:

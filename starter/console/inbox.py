@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from domain.parties import Actor
+from infra import i18n
 from infra.db import utcnow
-from infra.links import fmt_time
+from infra.i18n import N_
 from infra.tables import HumanTask
 from starter.console.auth import Sessions
 from starter.services.core import inbox_filter
@@ -26,13 +27,13 @@ from starter.services.tasks import (
 
 # What a workflow id names, by prefix: the business object of a task.
 OBJECTS = (
-    ("invitation-", "Invitation"),
-    ("binding-change-", "Binding change"),
-    ("incentive-", "Incentive payout"),
-    ("authorization-", "Customer authorization"),
-    ("onboarding-", "Onboarding application"),
-    ("path-", "Development path"),
-    ("renewal-", "Renewal"),
+    ("invitation-", N_("Invitation")),
+    ("binding-change-", N_("Binding change")),
+    ("incentive-", N_("Incentive payout")),
+    ("authorization-", N_("Customer authorization")),
+    ("onboarding-", N_("Onboarding application")),
+    ("path-", N_("Development path")),
+    ("renewal-", N_("Renewal")),
 )
 
 
@@ -52,37 +53,45 @@ class TaskRow:
     queue: str
 
 
-def business_object(workflow_id: str) -> str:
-    """``Invitation invitation-P-1-C-1``: what the task is about."""
-    name = next((n for prefix, n in OBJECTS if workflow_id.startswith(prefix)), "Process")
-    return f"{name} {workflow_id}"
+def business_object(workflow_id: str, locale: str = "en") -> str:
+    """``Invitation invitation-P-1-C-1``: what the task is about, in ``locale``."""
+    name = next((n for prefix, n in OBJECTS if workflow_id.startswith(prefix)), N_("Process"))
+    return f"{i18n.gettext(locale, name)} {workflow_id}"
 
 
-def due_text(due: datetime | None, now: datetime) -> tuple[str, bool]:
-    """A relative hint and whether it is overdue: ``due in 2 days``, ``overdue since ...``."""
+def due_text(
+    due: datetime | None, now: datetime, locale: str = "en", timezone: str | None = None
+) -> tuple[str, bool]:
+    """A relative hint and whether it is overdue: ``due in 2 days``, ``overdue since ...``,
+    in the reader's language and zone."""
+
+    def t(message: str, **values: object) -> str:
+        return i18n.gettext(locale, message) % values
+
     if due is None:
-        return "no due date", False
+        return t(N_("no due date")), False
+    when = i18n.format_when(due, locale, timezone)
     if due <= now:
-        return f"overdue since {fmt_time(due)}", True
+        return t(N_("overdue since %(when)s"), when=when), True
     left = due - now
     if left < timedelta(hours=1):
-        hint = f"due in {max(1, int(left.total_seconds() // 60))} min"
+        hint = t(N_("due in %(count)s min"), count=max(1, int(left.total_seconds() // 60)))
     elif left < timedelta(days=2):
-        hint = f"due in {int(left.total_seconds() // 3600)} h"
+        hint = t(N_("due in %(count)s h"), count=int(left.total_seconds() // 3600))
     else:
-        hint = f"due in {left.days} days"
-    return f"{hint} ({fmt_time(due)})", False
+        hint = t(N_("due in %(count)s days"), count=left.days)
+    return t(N_("%(hint)s (%(when)s)"), hint=hint, when=when), False
 
 
-def row(task: HumanTask, now: datetime) -> TaskRow:
-    """The inbox line of a task."""
-    text, overdue = due_text(task.due_at, now)
+def row(task: HumanTask, now: datetime, locale: str = "en", timezone: str | None = None) -> TaskRow:
+    """The inbox line of a task, for a reader of ``locale``."""
+    text, overdue = due_text(task.due_at, now, locale, timezone)
     return TaskRow(
         id=task.id,
         kind=task.kind,
         title=task.title,
         workflow_id=task.workflow_id,
-        business_object=business_object(task.workflow_id),
+        business_object=business_object(task.workflow_id, locale),
         due_at=task.due_at,
         due_text=text,
         overdue=overdue,
@@ -101,8 +110,14 @@ class Inbox:
     done: list[HumanTask]
 
 
-async def load_inbox(sessions: Sessions, actor: Actor, limit: int = 200) -> Inbox:
-    """Open tasks in scope, overdue first, then by due date."""
+async def load_inbox(
+    sessions: Sessions,
+    actor: Actor,
+    limit: int = 200,
+    locale: str = "en",
+    timezone: str | None = None,
+) -> Inbox:
+    """Open tasks in scope, overdue first, then by due date (texts in ``locale``)."""
     now = utcnow()
     async with sessions() as s:
         tasks = (
@@ -121,7 +136,7 @@ async def load_inbox(sessions: Sessions, actor: Actor, limit: int = 200) -> Inbo
                 .limit(20)
             )
         ).all()
-    rows = [row(t, now) for t in tasks]
+    rows = [row(t, now, locale, timezone) for t in tasks]
     return Inbox(
         mine=[r for r in rows if r.assignee_user == actor.user_id],
         queue=[r for r in rows if r.assignee_user is None],

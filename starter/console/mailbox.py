@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -71,9 +72,16 @@ def one_mail(directory: Path, mail_id: str) -> Mail | None:
 
 
 async def send_signin_mail(
-    settings: Settings, to: str, recipient_name: str, accounts: list[dict[str, str]], expires: str
+    settings: Settings,
+    to: str,
+    recipient_name: str,
+    accounts: list[dict[str, str]],
+    expires: datetime,
+    locale: str = "en",
+    timezone: str | None = None,
 ) -> None:
-    """Sends the sign-in links for the accounts of one address (one email)."""
+    """Sends the sign-in links for the accounts of one address (one email, in the language
+    of the first account's person)."""
     rendered = EmailRenderer().render(
         "console_signin",
         {
@@ -82,6 +90,8 @@ async def send_signin_mail(
             "expires_at": expires,
             "workflow_id": "",
         },
+        locale=locale,
+        timezone=timezone,
     )
     msg = build_message(
         sender=settings.mail_from,

@@ -11,17 +11,19 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
+from infra import i18n
 from infra.db import utcnow
-from infra.links import fmt_time
+from infra.i18n import N_
 from starter.console import auth
 from starter.console.csrf import CsrfError
+from starter.console.lang import user_language
 from starter.console.mailbox import send_signin_mail
 from starter.console.sessions import COOKIE
 from starter.console.web import Console, form_of, safe_next
 
 log = logging.getLogger("partnerflow.console")
 
-WRONG = "The account or the password is wrong."
+WRONG = N_("The account or the password is wrong.")
 
 
 def address_of(request: Request) -> str:
@@ -37,7 +39,7 @@ def register(app: FastAPI, c: Console) -> None:
         viewer = await c.viewer(request)
         if viewer is not None:
             return RedirectResponse(safe_next(next), status_code=303)
-        return c.page(request, "signin", None, title="Sign in", next=safe_next(next))
+        return c.page(request, "signin", None, title=N_("Sign in"), next=safe_next(next))
 
     @app.post("/signin")
     async def signin(request: Request) -> Response:
@@ -56,11 +58,18 @@ def register(app: FastAPI, c: Console) -> None:
                 "signin",
                 None,
                 429,
-                title="Sign in",
+                title=N_("Sign in"),
                 next=target,
                 account=account,
-                error=f"Too many failed attempts. Try again after {fmt_time(limit.retry_at)}, "
-                "or ask for a sign-in link by email below.",
+                error=c.t(
+                    request,
+                    None,
+                    N_(
+                        "Too many failed attempts. Try again after %(when)s, or ask for a "
+                        "sign-in link by email below."
+                    ),
+                    when=i18n.format_when(limit.retry_at, c.locale_of(request, None)),
+                ),
             )
         user_id = await auth.check_password(c.sessions, account, password) if account else None
         await auth.record_attempt(c.sessions, account, address, user_id is not None)
@@ -70,7 +79,7 @@ def register(app: FastAPI, c: Console) -> None:
                 "signin",
                 None,
                 401,
-                title="Sign in",
+                title=N_("Sign in"),
                 next=target,
                 account=account,
                 error=WRONG,
@@ -91,15 +100,20 @@ def register(app: FastAPI, c: Console) -> None:
         address = address_of(request)
         # Link requests count as attempts: they send mail, so they are limited like guesses.
         limit = await auth.check_limit(c.sessions, email, address)
-        sent = "If that address is on file, a sign-in link is on its way. It works once."
+        sent = N_("If that address is on file, a sign-in link is on its way. It works once.")
         if limit is not None:
             return c.page(
                 request,
                 "signin",
                 None,
                 429,
-                title="Sign in",
-                error=f"Too many requests. Try again after {fmt_time(limit.retry_at)}.",
+                title=N_("Sign in"),
+                error=c.t(
+                    request,
+                    None,
+                    N_("Too many requests. Try again after %(when)s."),
+                    when=i18n.format_when(limit.retry_at, c.locale_of(request, None)),
+                ),
             )
         found = await auth.principals_with_email(c.sessions, email)
         await auth.record_attempt(c.sessions, email, address, bool(found))
@@ -111,12 +125,19 @@ def register(app: FastAPI, c: Console) -> None:
                 url = f"{c.settings.public_base_url.rstrip('/')}/signin/link/{token}"
                 accounts.append({"id": principal_id, "name": name, "url": url})
             try:
+                locale, zone = await user_language(c.sessions, found[0][0])
                 await send_signin_mail(
-                    c.settings, email, found[0][1], accounts, fmt_time(utcnow() + ttl)
+                    c.settings,
+                    email,
+                    found[0][1],
+                    accounts,
+                    utcnow() + ttl,
+                    locale or c.settings.default_locale,
+                    zone,
                 )
             except Exception as exc:  # the page must not tell whether the address exists
                 log.warning("sign-in email not sent: %s", exc)
-        return c.page(request, "signin", None, title="Sign in", flash=sent)
+        return c.page(request, "signin", None, title=N_("Sign in"), flash=sent)
 
     @app.get("/signin/link/{token}")
     async def link_page(request: Request, token: str) -> Response:
@@ -128,18 +149,24 @@ def register(app: FastAPI, c: Console) -> None:
                 "message",
                 None,
                 400,
-                title="This sign-in link does not work",
-                message="It is not a valid link, it was used already, or it has expired. "
-                "Ask for a new one on the sign-in page.",
+                title=N_("This sign-in link does not work"),
+                message=N_(
+                    "It is not a valid link, it was used already, or it has expired. "
+                    "Ask for a new one on the sign-in page."
+                ),
                 ok=False,
             )
+        # The link's recipient reads the page in their own language (docs/i18n.md).
+        recipient, zone = await user_language(c.sessions, row.principal_id)
+        locale = c.locale_of(request, None, recipient)
         return c.page(
             request,
             "signin_link",
             None,
-            title="Sign in",
+            title=N_("Sign in"),
+            locale=locale,
             principal=row.principal_id,
-            expires=fmt_time(row.expires_at),
+            expires=i18n.format_when(row.expires_at, locale, zone),
         )
 
     @app.post("/signin/link/{token}")
@@ -156,9 +183,11 @@ def register(app: FastAPI, c: Console) -> None:
                 "message",
                 None,
                 400,
-                title="This sign-in link does not work",
-                message="It is not a valid link, it was used already, or it has expired. "
-                "Ask for a new one on the sign-in page.",
+                title=N_("This sign-in link does not work"),
+                message=N_(
+                    "It is not a valid link, it was used already, or it has expired. "
+                    "Ask for a new one on the sign-in page."
+                ),
                 ok=False,
             )
         session_id = await c.store.create(

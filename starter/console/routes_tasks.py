@@ -13,8 +13,9 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from domain.parties import Actor
+from infra import i18n
 from infra.db import utcnow
-from infra.links import fmt_time
+from infra.i18n import N_
 from infra.tables import AuditEvent, HumanTask
 from starter.console import inbox as ib
 from starter.console import tasks as tk
@@ -27,13 +28,13 @@ from starter.web.links import readable, sentence
 
 # What to do after a refusal, by rule id (the message itself says what is wrong).
 HINTS = {
-    "already_decided": "Nothing more to do: the decision recorded first stands.",
-    "permission_denied": "This decision belongs to someone else; ask ops to reassign the task.",
-    "actor_not_verified": "Your account changed since you signed in; sign out and in again.",
-    "workflow_not_running": "The process has ended; the inbox no longer lists this task.",
-    "workflow_finished": "The process has ended; the inbox no longer lists this task.",
+    "already_decided": N_("Nothing more to do: the decision recorded first stands."),
+    "permission_denied": N_("This decision belongs to someone else; ask ops to reassign the task."),
+    "actor_not_verified": N_("Your account changed since you signed in; sign out and in again."),
+    "workflow_not_running": N_("The process has ended; the inbox no longer lists this task."),
+    "workflow_finished": N_("The process has ended; the inbox no longer lists this task."),
 }
-DEFAULT_HINT = (
+DEFAULT_HINT = N_(
     "Nothing was recorded. Correct what the message names and decide again, or leave a "
     "comment and ask ops."
 )
@@ -96,7 +97,7 @@ def register(app: FastAPI, c: Console) -> None:
         client = await c.client()
         facts = await tk.workflow_facts(client, task.workflow_id)
         now = utcnow()
-        due, overdue = ib.due_text(task.due_at, now)
+        due, overdue = ib.due_text(task.due_at, now, viewer.locale, viewer.timezone)
         return c.page(
             request,
             "task",
@@ -105,13 +106,12 @@ def register(app: FastAPI, c: Console) -> None:
             title=task.title,
             task=task,
             kind=tk.kind_of(task.kind),
-            business_object=ib.business_object(task.workflow_id),
+            business_object=ib.business_object(task.workflow_id, viewer.locale),
             queue=ib.queue_name(task),
             due=due,
             overdue=overdue,
             facts=await names(c, facts),
             timeline=await timeline(c, task.workflow_id),
-            fmt_time=fmt_time,
             nonce=tk.new_nonce(),
             refusal=refusal,
             hint=hint,
@@ -125,8 +125,10 @@ def register(app: FastAPI, c: Console) -> None:
         viewer = await c.viewer(request)
         if viewer is None:
             return c.sign_in_first(request)
-        box = await ib.load_inbox(c.sessions, viewer.actor)
-        return c.page(request, "inbox", viewer, title="Inbox", inbox=box, fmt_time=fmt_time)
+        box = await ib.load_inbox(
+            c.sessions, viewer.actor, locale=viewer.locale, timezone=viewer.timezone
+        )
+        return c.page(request, "inbox", viewer, title=N_("Inbox"), inbox=box)
 
     @app.get("/tasks/{task_id}")
     async def show_task(request: Request, task_id: int) -> Response:
@@ -171,7 +173,11 @@ def register(app: FastAPI, c: Console) -> None:
             task = await ib.claim(c.sessions, viewer.actor, task_id, c.client)
         except (ib.ClaimError, CliError) as exc:
             return await task_page(request, viewer, task, 409, refusal=sentence(str(exc)))
-        return await back(viewer, f"/tasks/{task_id}", f"You claimed “{task.title}”.")
+        return await back(
+            viewer,
+            f"/tasks/{task_id}",
+            c.t(request, viewer, N_("You claimed “%(title)s”."), title=task.title),
+        )
 
     @app.post("/tasks/{task_id}/release")
     async def release(request: Request, task_id: int) -> Response:
@@ -183,7 +189,11 @@ def register(app: FastAPI, c: Console) -> None:
             await ib.release(c.sessions, viewer.actor, task_id)
         except ib.ClaimError as exc:
             return await task_page(request, viewer, task, 409, refusal=sentence(str(exc)))
-        return await back(viewer, "/", f"“{task.title}” is back in the queue.")
+        return await back(
+            viewer,
+            "/",
+            c.t(request, viewer, N_("“%(title)s” is back in the queue."), title=task.title),
+        )
 
     @app.post("/tasks/{task_id}/reassign")
     async def reassign(request: Request, task_id: int) -> Response:
@@ -198,7 +208,14 @@ def register(app: FastAPI, c: Console) -> None:
         except (ib.ClaimError, CliError) as exc:
             message = str(exc) if isinstance(exc, ib.ClaimError) else f"no user {to_id!r}"
             return await task_page(request, viewer, task, 409, refusal=sentence(message))
-        return await back(viewer, "/", f"“{task.title}” is now with {to.name or to.user_id}.")
+        moved = c.t(
+            request,
+            viewer,
+            N_("“%(title)s” is now with %(user)s."),
+            title=task.title,
+            user=to.name or to.user_id,
+        )
+        return await back(viewer, "/", moved)
 
     @app.post("/tasks/{task_id}/decide/{action_name}")
     async def decide(request: Request, task_id: int, action_name: str) -> Response:
@@ -216,8 +233,13 @@ def register(app: FastAPI, c: Console) -> None:
                 viewer,
                 task,
                 409,
-                refusal=f"{task.assignee_user} holds this task; nothing was recorded.",
-                hint="Ask them to release it, or ask ops to reassign it to you.",
+                refusal=c.t(
+                    request,
+                    viewer,
+                    N_("%(user)s holds this task; nothing was recorded."),
+                    user=task.assignee_user,
+                ),
+                hint=N_("Ask them to release it, or ask ops to reassign it to you."),
             )
         nonce = form.get("nonce") or tk.new_nonce()
         try:
@@ -230,7 +252,9 @@ def register(app: FastAPI, c: Console) -> None:
                 422,
                 errors=exc.fields,
                 values=form,
-                refusal="Some fields need attention; nothing was recorded.",
+                refusal=c.t(
+                    request, viewer, N_("Some fields need attention; nothing was recorded.")
+                ),
             )
         client = await c.client()
         try:
@@ -241,7 +265,7 @@ def register(app: FastAPI, c: Console) -> None:
                 viewer,
                 task,
                 409,
-                refusal=sentence(exc.message),
+                refusal=sentence(i18n.refusal_message(exc.rule or "", exc.message, viewer.locale)),
                 hint=HINTS.get(exc.rule or "", DEFAULT_HINT),
                 values=form,
             )
@@ -252,7 +276,7 @@ def register(app: FastAPI, c: Console) -> None:
                 task,
                 503,
                 refusal=sentence(exc.message),
-                hint="Nothing was recorded; try again in a moment.",
+                hint=N_("Nothing was recorded; try again in a moment."),
                 values=form,
             )
         status = str(result.get("status") or "")
@@ -263,7 +287,13 @@ def register(app: FastAPI, c: Console) -> None:
                 viewer,
                 task,
                 422,
-                refusal=f"{action.label} refused: {sentence(str(reason))}",
+                refusal=c.t(
+                    request,
+                    viewer,
+                    N_("%(action)s refused: %(reason)s"),
+                    action=c.t(request, viewer, action.label),
+                    reason=sentence(str(reason)),
+                ),
                 hint=DEFAULT_HINT,
             )
         if result.get("accepted") is False:  # an invoice that verification refused
@@ -273,12 +303,31 @@ def register(app: FastAPI, c: Console) -> None:
                 viewer,
                 task,
                 422,
-                refusal=f"The invoice was not accepted: {sentence(problems or 'see the rules')}",
-                hint="Correct the invoice details (or issue a new invoice) and submit again.",
+                refusal=c.t(
+                    request,
+                    viewer,
+                    N_("The invoice was not accepted: %(problems)s"),
+                    problems=sentence(problems or "see the rules"),
+                ),
+                hint=N_("Correct the invoice details (or issue a new invoice) and submit again."),
                 values=form,
             )
         comment = form.get("comment", "").strip()[:1000]
         if comment:
             await record_comment(c, task, viewer.actor, nonce, comment)
-        shown = f"; status is now {status}" if status else ""
-        return await back(viewer, "/", f"{action.label}: “{task.title}”{shown}.")
+        label = c.t(request, viewer, action.label)
+        done = (
+            c.t(
+                request,
+                viewer,
+                N_("%(action)s: “%(title)s”; status is now %(status)s."),
+                action=label,
+                title=task.title,
+                status=i18n.gettext(viewer.locale, status),
+            )
+            if status
+            else c.t(
+                request, viewer, N_("%(action)s: “%(title)s”."), action=label, title=task.title
+            )
+        )
+        return await back(viewer, "/", done)

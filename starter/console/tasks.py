@@ -24,6 +24,7 @@ from domain.invoices import InvoiceDetails, InvoiceType
 from domain.onboarding import AmountEntry, BusinessInfo
 from domain.parties import Actor, Decision
 from domain.renewals import RenewalFeedback, RenewalOutcome
+from infra.i18n import N_
 from starter.services.context import temporal_errors
 from workflows.authorization import CustomerAuthorizationWorkflow
 from workflows.development_path import DevelopmentPathWorkflow
@@ -59,143 +60,151 @@ class TaskKind:
 
 KINDS: dict[str, TaskKind] = {
     "invitation_decision": TaskKind(
-        "Accept or decline the partner's invitation to serve your account.",
+        N_("Accept or decline the partner's invitation to serve your account."),
         (
-            Action("accept", "Accept", InvitationWorkflow.accept),
-            Action("decline", "Decline", InvitationWorkflow.decline, saying_no=True),
+            Action("accept", N_("Accept"), InvitationWorkflow.accept),
+            Action("decline", N_("Decline"), InvitationWorkflow.decline, saying_no=True),
         ),
     ),
     "binding_change_approval": TaskKind(
-        "Approve or reject the requested change of the partner-customer binding.",
+        N_("Approve or reject the requested change of the partner-customer binding."),
         (
-            Action("approve", "Approve", UnbindingWorkflow.approve),
-            Action("reject", "Reject", UnbindingWorkflow.reject, saying_no=True),
+            Action("approve", N_("Approve"), UnbindingWorkflow.approve),
+            Action("reject", N_("Reject"), UnbindingWorkflow.reject, saying_no=True),
         ),
     ),
     "incentive_application": TaskKind(
-        "Choose how to take the incentive and apply for the payout.",
-        (Action("apply", "Apply", IncentivePayoutWorkflow.apply, form="method"),),
+        N_("Choose how to take the incentive and apply for the payout."),
+        (Action("apply", N_("Apply"), IncentivePayoutWorkflow.apply, form="method"),),
     ),
     "incentive_invoice": TaskKind(
-        "Enter the details of each invoice you issued for this incentive.",
+        N_("Enter the details of each invoice you issued for this incentive."),
         (
             Action(
                 "submit_invoice",
-                "Submit the invoice",
+                N_("Submit the invoice"),
                 IncentivePayoutWorkflow.submit_invoice,
                 form="invoice",
             ),
         ),
     ),
     "incentive_approval": TaskKind(
-        "Approve or reject the incentive payout.",
+        N_("Approve or reject the incentive payout."),
         (
-            Action("approve", "Approve the payout", IncentivePayoutWorkflow.approve),
-            Action("reject", "Reject", IncentivePayoutWorkflow.reject, saying_no=True),
+            Action("approve", N_("Approve the payout"), IncentivePayoutWorkflow.approve),
+            Action("reject", N_("Reject"), IncentivePayoutWorkflow.reject, saying_no=True),
         ),
     ),
     "authorization_distributor": TaskKind(
-        "Authorize the reseller to order for this customer, or say no.",
+        N_("Authorize the reseller to order for this customer, or say no."),
         (
-            Action("approve", "Authorize", CustomerAuthorizationWorkflow.approve),
-            Action("cancel", "Refuse", CustomerAuthorizationWorkflow.cancel, saying_no=True),
+            Action("approve", N_("Authorize"), CustomerAuthorizationWorkflow.approve),
+            Action("cancel", N_("Refuse"), CustomerAuthorizationWorkflow.cancel, saying_no=True),
         ),
     ),
     "authorization_customer": TaskKind(
-        "Authorize the partner to order on your behalf, or say no.",
+        N_("Authorize the partner to order on your behalf, or say no."),
         (
-            Action("approve", "Authorize", CustomerAuthorizationWorkflow.approve),
-            Action("cancel", "Refuse", CustomerAuthorizationWorkflow.cancel, saying_no=True),
+            Action("approve", N_("Authorize"), CustomerAuthorizationWorkflow.approve),
+            Action("cancel", N_("Refuse"), CustomerAuthorizationWorkflow.cancel, saying_no=True),
         ),
     ),
     "path_join": TaskKind(
-        "Join the development path.",
-        (Action("join", "Join", DevelopmentPathWorkflow.join),),
+        N_("Join the development path."),
+        (Action("join", N_("Join"), DevelopmentPathWorkflow.join),),
     ),
     "path_approval": TaskKind(
-        "Certify the partner at the requested level, or reject the request.",
+        N_("Certify the partner at the requested level, or reject the request."),
         (
-            Action("approve", "Certify", DevelopmentPathWorkflow.approve),
-            Action("reject", "Reject", DevelopmentPathWorkflow.reject, saying_no=True),
+            Action("approve", N_("Certify"), DevelopmentPathWorkflow.approve),
+            Action("reject", N_("Reject"), DevelopmentPathWorkflow.reject, saying_no=True),
         ),
     ),
     "onboarding_business_info": TaskKind(
-        "Submit the business information to certify.",
+        N_("Submit the business information to certify."),
         (
             Action(
                 "submit",
-                "Submit",
+                N_("Submit"),
                 OnboardingWorkflow.submit_business_info,
                 form="business_info",
             ),
         ),
     ),
     "onboarding_resubmit": TaskKind(
-        "Edit and resubmit the business information.",
+        N_("Edit and resubmit the business information."),
         (
             Action(
                 "submit",
-                "Resubmit",
+                N_("Resubmit"),
                 OnboardingWorkflow.submit_business_info,
                 form="business_info",
             ),
         ),
     ),
     "onboarding_bank_amount": TaskKind(
-        "Enter the small amount the vendor deposited into your bank account.",
-        (Action("enter_amount", "Confirm the amount", OnboardingWorkflow.enter_amount, "amount"),),
+        N_("Enter the small amount the vendor deposited into your bank account."),
+        (
+            Action(
+                "enter_amount", N_("Confirm the amount"), OnboardingWorkflow.enter_amount, "amount"
+            ),
+        ),
     ),
     "onboarding_bank_unlock": TaskKind(
-        "Bank verification is locked after wrong amounts; unlock it for another try.",
-        (Action("unlock", "Unlock", OnboardingWorkflow.unlock),),
+        N_("Bank verification is locked after wrong amounts; unlock it for another try."),
+        (Action("unlock", N_("Unlock"), OnboardingWorkflow.unlock),),
     ),
     "onboarding_review": TaskKind(
-        "Review the business information.",
+        N_("Review the business information."),
         (
-            Action("review_approve", "Approve", OnboardingWorkflow.review_approve),
+            Action("review_approve", N_("Approve"), OnboardingWorkflow.review_approve),
             Action(
                 "review_reject",
-                "Ask for changes",
+                N_("Ask for changes"),
                 OnboardingWorkflow.review_reject,
                 saying_no=True,
             ),
         ),
     ),
     "onboarding_approval": TaskKind(
-        "Approve the partner application, or reject it.",
+        N_("Approve the partner application, or reject it."),
         (
-            Action("approve", "Approve", OnboardingWorkflow.approve),
-            Action("reject", "Reject", OnboardingWorkflow.reject, saying_no=True),
+            Action("approve", N_("Approve"), OnboardingWorkflow.approve),
+            Action("reject", N_("Reject"), OnboardingWorkflow.reject, saying_no=True),
         ),
     ),
     "onboarding_sign": TaskKind(
-        "Sign the partner agreement and the integrity commitment.",
+        N_("Sign the partner agreement and the integrity commitment."),
         (
             Action(
                 "sign_partner_agreement",
-                "Sign the partner agreement",
+                N_("Sign the partner agreement"),
                 OnboardingWorkflow.sign_partner_agreement,
             ),
             Action(
                 "sign_integrity_commitment",
-                "Sign the integrity commitment",
+                N_("Sign the integrity commitment"),
                 OnboardingWorkflow.sign_integrity_commitment,
             ),
         ),
     ),
     "renewal_task": TaskKind(
-        "Tell us whether the customer renews; claim the task first.",
-        (Action("feedback", "Send feedback", RenewalWorkflow.feedback, form="feedback"),),
+        N_("Tell us whether the customer renews; claim the task first."),
+        (Action("feedback", N_("Send feedback"), RenewalWorkflow.feedback, form="feedback"),),
     ),
     "renewal_escalation": TaskKind(
-        "Nobody at the partner has claimed this big-order renewal.",
-        elsewhere="Contact the partner so that one of its users claims the renewal task; "
-        "the renewal goes on by itself once it is claimed or renewed.",
+        N_("Nobody at the partner has claimed this big-order renewal."),
+        elsewhere=N_(
+            "Contact the partner so that one of its users claims the renewal task; "
+            "the renewal goes on by itself once it is claimed or renewed."
+        ),
     ),
     "email_bounced": TaskKind(
-        "An email could not be delivered.",
-        elsewhere="Correct the address in the customer or partner records (`partnerflow "
-        "import customers FILE` with the new email); the waiting invitation is sent again.",
+        N_("An email could not be delivered."),
+        elsewhere=N_(
+            "Correct the address in the customer or partner records (`partnerflow "
+            "import customers FILE` with the new email); the waiting invitation is sent again."
+        ),
     ),
 }
 
@@ -205,8 +214,8 @@ def kind_of(kind: str) -> TaskKind:
     return KINDS.get(
         kind,
         TaskKind(
-            "A task of another kind.",
-            elsewhere="Decide it with the CLI (`partnerflow tasks`, `partnerflow show`).",
+            N_("A task of another kind."),
+            elsewhere=N_("Decide it with the CLI (`partnerflow tasks`, `partnerflow show`)."),
         ),
     )
 

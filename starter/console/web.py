@@ -10,25 +10,26 @@ from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from temporalio.client import Client
 
 from domain.parties import Actor
+from infra import i18n
 from infra.config import Settings
-from infra.mailer import TEMPLATE_DIR
+from infra.i18n import N_
 from starter.console.auth import Sessions
 from starter.console.csrf import FIELD, PRE_COOKIE, Csrf, CsrfError, new_pre_session
+from starter.console.lang import anonymous_locale, make_pages, user_language
 from starter.console.sessions import COOKIE, SessionInfo, SessionStore
 from starter.services.context import AppContext
 from starter.services.errors import CliError
 
 ROLE_NAMES = {
-    "ops": "Operations",
-    "ecosystem_manager": "Ecosystem manager",
-    "finance": "Finance",
-    "partner_admin": "Partner admin",
-    "partner_staff": "Partner staff",
-    "customer": "Customer",
+    "ops": N_("Operations"),
+    "ecosystem_manager": N_("Ecosystem manager"),
+    "finance": N_("Finance"),
+    "partner_admin": N_("Partner admin"),
+    "partner_staff": N_("Partner staff"),
+    "customer": N_("Customer"),
 }
 
 
@@ -38,6 +39,9 @@ class Viewer:
 
     session: SessionInfo
     actor: Actor
+    # The reader's language and zone (docs/i18n.md): the user's row, else the site default.
+    locale: str = "zh-CN"
+    timezone: str | None = None
 
 
 class Console:
@@ -57,10 +61,12 @@ class Console:
             settings.console_session_idle,
             settings.console_session_max,
         )
-        self.pages = Environment(
-            loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(default=True)
-        )
-        self.pages.globals["role_name"] = lambda r: ROLE_NAMES.get(str(r), str(r))
+        # One page environment per locale, as the emails have (docs/i18n.md).
+        self.pages = {locale: make_pages(locale) for locale in i18n.LOCALES}
+        for locale, env in self.pages.items():
+            env.globals["role_name"] = lambda r, loc=locale: i18n.gettext(
+                loc, ROLE_NAMES.get(str(r), str(r))
+            )
 
     @property
     def sessions(self) -> Sessions:
@@ -88,7 +94,22 @@ class Console:
         except CliError:  # deactivated or deleted since the sign-in
             await self.store.end(info.session_id)
             return None
-        return Viewer(info, actor)
+        locale, timezone = await user_language(self.sessions, actor.user_id)
+        return Viewer(info, actor, locale or self.settings.default_locale, timezone)
+
+    def locale_of(
+        self, request: Request, viewer: Viewer | None, recipient: str | None = None
+    ) -> str:
+        """The language of this request's page (docs/i18n.md: whose language); ``recipient``:
+        the locale of the person a link page is for."""
+        if viewer is not None:
+            return viewer.locale
+        return anonymous_locale(request, self.settings.default_locale, recipient)
+
+    def t(self, request: Request, viewer: Viewer | None, message: str, **values: Any) -> str:
+        """A Python-side page string (marked with ``N_``) in the reader's language."""
+        text = i18n.gettext(self.locale_of(request, viewer), message)
+        return text % values if values else text
 
     def bound_to(self, request: Request, viewer: Viewer | None) -> str | None:
         """What this request's CSRF token is bound to: the session, else the pre-session."""
@@ -106,6 +127,7 @@ class Console:
         name: str,
         viewer: Viewer | None,
         status: int = 200,
+        locale: str | None = None,
         **context: Any,
     ) -> HTMLResponse:
         """Renders ``web/console/<name>.html.j2`` with the CSRF token and the flash line."""
@@ -114,14 +136,27 @@ class Console:
         if viewer is None and not pre:
             pre = new_pre = new_pre_session()
         bound = viewer.session.session_id if viewer is not None else pre
-        html = self.pages.get_template(f"web/console/{name}.html.j2").render(
-            csrf_field=FIELD,
-            csrf_token=self.csrf.token(bound or ""),
-            viewer=viewer,
-            actor=viewer.actor if viewer else None,
-            flash=context.pop("flash", None) or (viewer.session.flash if viewer else None),
-            dev_mailbox=self.mail_dir is not None,
-            **context,
+        locale = locale or self.locale_of(request, viewer)
+        # Titles and messages given as marked English (``N_``) are shown translated; data
+        # (a task's title, a mail's subject) has no catalog entry and stays as it is.
+        for key in ("title", "message", "error", "hint", "flash"):
+            if isinstance(context.get(key), str):
+                context[key] = i18n.gettext(locale, context[key])
+        html = (
+            self.pages[locale]
+            .get_template(f"web/console/{name}.html.j2")
+            .render(
+                lang=locale,
+                reader_timezone=viewer.timezone if viewer else None,
+                here=request.url.path,
+                csrf_field=FIELD,
+                csrf_token=self.csrf.token(bound or ""),
+                viewer=viewer,
+                actor=viewer.actor if viewer else None,
+                flash=context.pop("flash", None) or (viewer.session.flash if viewer else None),
+                dev_mailbox=self.mail_dir is not None,
+                **context,
+            )
         )
         response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
         if new_pre is not None:
@@ -142,9 +177,11 @@ class Console:
             "message",
             viewer,
             404,
-            title="Not found",
-            message="There is nothing here for you. It may have been decided already, or the "
-            "address is wrong.",
+            title=N_("Not found"),
+            message=N_(
+                "There is nothing here for you. It may have been decided already, or the "
+                "address is wrong."
+            ),
             ok=False,
         )
 
@@ -155,8 +192,13 @@ class Console:
             "message",
             viewer,
             403,
-            title="The form has expired",
-            message=f"Nothing was done: {exc}. Reload the page and try again.",
+            title=N_("The form has expired"),
+            message=self.t(
+                request,
+                viewer,
+                N_("Nothing was done: %(reason)s. Reload the page and try again."),
+                reason=str(exc),
+            ),
             ok=False,
         )
 

@@ -30,9 +30,10 @@ from infra import i18n
 from infra.codec_server import codec_routes
 from infra.config import Settings
 from infra.db import insert_ignore, utcnow
+from infra.i18n import N_
 from infra.links import InvalidLinkError, LinkClaims, LinkSigner, fmt_time
 from infra.logs import configure_logging
-from infra.mailer import TEMPLATE_DIR
+from infra.mailer import TEMPLATE_DIR, install_locale
 from infra.tables import HumanTask, LinkUse
 from infra.tracing import configure_tracing
 from starter.services.context import AppContext, temporal_errors
@@ -42,20 +43,20 @@ from starter.services.jsonable import to_jsonable
 from starter.web.ops import install_ops, ready_checks
 
 LABELS = {
-    "accept": "Accept",
-    "decline": "Decline",
-    "approve": "Approve",
-    "reject": "Reject",
-    "cancel": "Cancel",
-    "sign": "Sign",
-    "join": "Join",
-    "review_approve": "Approve the business information",
-    "review_reject": "Reject the business information",
-    "sign_partner_agreement": "Sign the partner agreement",
-    "sign_integrity_commitment": "Sign the integrity commitment",
-    "unlock": "Unlock",
-    "withdraw": "Withdraw",
-    "revoke": "Revoke",
+    "accept": N_("Accept"),
+    "decline": N_("Decline"),
+    "approve": N_("Approve"),
+    "reject": N_("Reject"),
+    "cancel": N_("Cancel"),
+    "sign": N_("Sign"),
+    "join": N_("Join"),
+    "review_approve": N_("Approve the business information"),
+    "review_reject": N_("Reject the business information"),
+    "sign_partner_agreement": N_("Sign the partner agreement"),
+    "sign_integrity_commitment": N_("Sign the integrity commitment"),
+    "unlock": N_("Unlock"),
+    "withdraw": N_("Withdraw"),
+    "revoke": N_("Revoke"),
 }
 log = logging.getLogger("partnerflow.web")
 SUMMARY_FIELDS = ("status", "partner_id", "customer_id", "mode", "expires_at", "reason")
@@ -123,15 +124,18 @@ class LinkServer:
         self.ctx = AppContext(settings)
         self.signer = LinkSigner(settings.link_secret, settings.public_base_url, settings.link_ttl)
         self._client = client
-        self.pages = Environment(
-            loader=FileSystemLoader(TEMPLATE_DIR),
-            autoescape=select_autoescape(default=True),
-            extensions=["jinja2.ext.i18n"],
-        )
-        # The pages' own words go through the catalogs; their messages are still English.
-        self.pages.install_gettext_translations(  # type: ignore[attr-defined]
-            i18n.translations("en"), newstyle=True
-        )
+        self.settings = settings
+        # One environment per locale, as the console's; a page speaks its link's recipient's
+        # language. Refusal messages built in Python below are still English.
+        self.pages: dict[str, Environment] = {}
+        for locale in i18n.LOCALES:
+            env = Environment(
+                loader=FileSystemLoader(TEMPLATE_DIR),
+                autoescape=select_autoescape(default=True),
+                extensions=["jinja2.ext.i18n"],
+            )
+            install_locale(env, locale)
+            self.pages[locale] = env
 
     async def client(self) -> Client:
         """The Temporal client (given, or connected on first use)."""
@@ -139,24 +143,42 @@ class LinkServer:
             self._client = await self.ctx.client()
         return self._client
 
-    def page(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        """Renders a page template."""
-        html = self.pages.get_template(f"web/{name}.html.j2").render(**context)
+    async def locale_for(self, request: Request, principal_id: str | None) -> str:
+        """The page's language: the switch's cookie, the link's recipient's locale,
+        Accept-Language, the site default (docs/i18n.md)."""
+        from starter.console.lang import anonymous_locale, user_language
+
+        recipient = None
+        if principal_id:
+            recipient, _ = await user_language(self.ctx.sessions, principal_id)
+        return anonymous_locale(request, self.settings.default_locale, recipient)
+
+    def page(
+        self, name: str, status: int = 200, locale: str = "en", **context: Any
+    ) -> HTMLResponse:
+        """Renders a page template in ``locale`` (a title or message marked with ``N_`` is
+        translated; text built with data has no catalog entry and stays as it is)."""
+        for key in ("title", "message"):
+            if isinstance(context.get(key), str):
+                context[key] = i18n.gettext(locale, context[key])
+        html = self.pages[locale].get_template(f"web/{name}.html.j2").render(lang=locale, **context)
         return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
-    def refusal(self, r: Refusal) -> HTMLResponse:
+    def refusal(self, r: Refusal, locale: str = "en") -> HTMLResponse:
         """A page that explains why nothing happened."""
-        return self.page("link_result", r.status, title=r.title, ok=False, message=r.message)
+        return self.page(
+            "link_result", r.status, locale, title=r.title, ok=False, message=r.message
+        )
 
     def verify(self, token: str) -> LinkClaims:
         """The link's claims; a Refusal when forged, expired or issued unbound to a run."""
         try:
             claims = self.signer.verify(token)
         except InvalidLinkError as exc:
-            raise Refusal("Nothing was done", sentence(str(exc)), 400) from None
+            raise Refusal(N_("Nothing was done"), sentence(str(exc)), 400) from None
         if claims.run_id is None:
             raise Refusal(
-                "This link no longer works",
+                N_("This link no longer works"),
                 f"It was issued before links were bound to one {kind_of(claims.workflow_id)}. "
                 f"Use the link of a newer email, or decide in the partner centre "
                 f"(reference {claims.workflow_id}).",
@@ -220,7 +242,7 @@ class LinkServer:
                 by = f" by {task.decided_by}" if task.decided_by else ""
                 when = f" on {fmt_time(task.decided_at)}" if task.decided_at else ""
                 raise Refusal(
-                    "This decision is closed",
+                    N_("This decision is closed"),
                     f"The task this link came from was closed ({task.status}{by}{when}); "
                     "this link can no longer act.",
                     410,
@@ -278,7 +300,7 @@ def unavailable(exc: Exception) -> Refusal:
     """
     log.warning("link decision not recorded: %s", exc)
     return Refusal(
-        "Please try again later",
+        N_("Please try again later"),
         "The decision could not be recorded just now. Nothing was done; the link still works.",
         503,
         final=False,
@@ -296,36 +318,44 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
     """The ASGI application."""
     server = LinkServer(settings, client)
 
-    def already_used(earlier: LinkUse) -> HTMLResponse:
+    def already_used(earlier: LinkUse, locale: str) -> HTMLResponse:
         refused = earlier.outcome.startswith(REFUSED)
         return server.page(
             "link_result",
             409 if refused else 200,
-            title="This link was already used" if refused else "Already done",
+            locale,
+            title=N_("This link was already used") if refused else N_("Already done"),
             ok=not refused,
             message=f"This link was already used on {fmt_time(earlier.used_at)}. {earlier.outcome}",
         )
 
     async def show(request: Request) -> Response:
+        locale = await server.locale_for(request, None)
         try:
             claims = server.verify(request.path_params["token"])
+            locale = await server.locale_for(request, claims.actor_id)
             earlier = await server.used(claims.nonce)
             if earlier is not None and earlier.outcome != PENDING:
-                return already_used(earlier)
+                return already_used(earlier, locale)
             await server.check_open(claims)
             actor = await server.ctx.actor(claims.actor_id)
         except Refusal as r:
-            return server.refusal(r)
+            return server.refusal(r, locale)
         except CliError as exc:
-            return server.refusal(Refusal("Nothing was done", sentence(exc.message), 404))
-        label = LABELS.get(claims.action, claims.action.replace("_", " ").title())
+            return server.refusal(
+                Refusal(N_("Nothing was done"), sentence(exc.message), 404), locale
+            )
+        label = i18n.gettext(
+            locale, LABELS.get(claims.action, claims.action.replace("_", " ").title())
+        )
         return server.page(
             "link_confirm",
-            title=f"{label}: please confirm",
+            locale=locale,
+            title=i18n.gettext(locale, N_("%(action)s: please confirm")) % {"action": label},
             label=label,
             actor=actor.name or actor.user_id,
             workflow_id=claims.workflow_id,
-            expires=fmt_time(claims.expires_at) if claims.expires_at else None,
+            expires=i18n.format_when(claims.expires_at, locale) if claims.expires_at else None,
             summary=await server.summary(claims),
         )
 
@@ -333,10 +363,11 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
         try:
             claims = server.verify(request.path_params["token"])
         except Refusal as r:
-            return server.refusal(r)
+            return server.refusal(r, await server.locale_for(request, None))
+        locale = await server.locale_for(request, claims.actor_id)
         earlier = await server.used(claims.nonce)
         if earlier is not None and earlier.outcome != PENDING:
-            return already_used(earlier)
+            return already_used(earlier, locale)
         form = await request.form()
         comment = str(form.get("comment") or "").strip()[:1000] or None
         # Used from now on, whatever comes of it: a refused link never acts later.
@@ -348,12 +379,12 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
                 actor = await server.ctx.actor(claims.actor_id)
             except CliError as exc:
                 code = 404 if isinstance(exc, BadInputError) else 403
-                raise Refusal("Nothing was done", sentence(exc.message), code) from None
+                raise Refusal(N_("Nothing was done"), sentence(exc.message), code) from None
             result = await server.decide(claims, actor, comment)
         except Refusal as r:
             if r.final:
                 await server.record(claims, claims.actor_id, f"{REFUSED}{r.message}")
-            return server.refusal(r)
+            return server.refusal(r, locale)
         status = result.get("status") if isinstance(result, dict) else None
         if status == "REFUSED" and claims.action not in SAYING_NO:
             reason = result.get("reason") or "a business rule refused it"
@@ -362,7 +393,8 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
             return server.page(
                 "link_result",
                 422,
-                title="Refused",
+                locale,
+                title=N_("Refused"),
                 ok=False,
                 message=message,
                 summary=facts(result),
@@ -372,7 +404,12 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
             outcome += f" ({result['reason']})"
         await server.record(claims, claims.actor_id, outcome)
         return server.page(
-            "link_result", title="Done", ok=True, message=outcome, summary=facts(result)
+            "link_result",
+            locale=locale,
+            title=N_("Done"),
+            ok=True,
+            message=outcome,
+            summary=facts(result),
         )
 
     @asynccontextmanager

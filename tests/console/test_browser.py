@@ -2,8 +2,9 @@
 
 A customer signs in by the emailed link found in the dev mailbox and accepts an invitation
 from the inbox; a partner admin approves a customer-initiated unbinding; finance approves a
-payout; a wrong-scope URL gives 404; a tampered email link is refused. Screenshots of the
-sign-in page, the inbox and a task page are saved under docs/.
+payout; a wrong-scope URL gives 404; a tampered email link is refused; a zh-CN customer uses
+the console in Chinese and switches it to English. Screenshots of the sign-in page, the
+inbox, a task page and the inbox in zh-CN are saved under docs/.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, expect
+from sqlalchemy import select, update
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -25,6 +27,7 @@ from domain.parties import AssociationMode, Role
 from domain.unbinding import RequestStatus
 from infra.config import Settings
 from infra.smtp_sink import MailSink
+from infra.tables import Customer
 from tests.console.browser import chromium, keep_screenshot, served
 from tests.console.helpers import PASSWORD, Sessions, open_task, with_password
 from tests.factories import add_customer, add_partner, add_user
@@ -68,7 +71,7 @@ def settings(dir_sink: MailSink, tmp_path: Path, port: int) -> Settings:
         smtp_port=dir_sink.port,
         link_secret="test-secret-" + "x" * 32,
         public_base_url=f"http://127.0.0.1:{port}",
-        # These scenarios read English pages and emails; tests/i18n covers both languages.
+        # The English flows; test_browser_zh shows the console in zh-CN.
         default_locale="en",
         _env_file=None,
     )
@@ -149,7 +152,7 @@ async def test_customer_signs_in_by_the_emailed_link_and_accepts_the_invitation(
     await page.screenshot(path=tmp_path / "task.png", full_page=True)
     keep_screenshot(tmp_path / "task.png", "console-task.png")
     await page.get_by_role("button", name="Accept").click()
-    await expect(page.get_by_role("status")).to_contain_text("status is now ACCEPTED")
+    await expect(page.get_by_role("status")).to_contain_text("status is now accepted")
     view = await client.get_workflow_handle(wid).query(InvitationWorkflow.status)
     assert view.status == InvitationStatus.ACCEPTED
 
@@ -175,7 +178,7 @@ async def test_partner_admin_approves_a_customer_unbinding_and_a_wrong_scope_url
     await password_sign_in(page, site, "pa-1")
     await page.locator(f'tr[data-task="{task.id}"]').get_by_role("link").click()
     await page.get_by_role("button", name="Approve").click()
-    await expect(page.get_by_role("status")).to_contain_text("status is now APPROVED")
+    await expect(page.get_by_role("status")).to_contain_text("status is now approved")
     assert (await h.query(UnbindingWorkflow.status)).status == RequestStatus.APPROVED
 
     # Finance, signed in elsewhere, types the partner's task URL: 404, as for no task at all.
@@ -257,3 +260,66 @@ async def test_a_tampered_email_link_is_refused(
     await expect(page.get_by_role("heading", name="Done")).to_be_visible()
     view = await client.get_workflow_handle(wid).query(InvitationWorkflow.status)
     assert view.status == InvitationStatus.ACCEPTED
+
+
+async def test_a_zh_cn_customer_uses_the_console_in_chinese_and_switches_to_english(
+    browser: Browser,
+    site: str,
+    client: Client,
+    worker: Worker,
+    sessions: Sessions,
+    tmp_path: Path,
+) -> None:
+    """A customer whose locale is zh-CN: the sign-in page in Chinese by the browser's
+    language, the sign-in email and the inbox in Chinese by the customer's own locale, a
+    decision in Chinese, then the header's switch to English."""
+    await add_partner(sessions, "P-1")
+    staff = await add_user(sessions, "ps-1", Role.PARTNER_STAFF, partner_id="P-1")
+    await add_customer(sessions, "C-1")
+    async with sessions.begin() as s:
+        await s.execute(update(Customer).where(Customer.id == "C-1").values(locale="zh-CN"))
+    wid = f"invitation-P-1-C-1.{uuid.uuid4().hex[:6]}"
+    await client.start_workflow(
+        InvitationWorkflow.run,
+        InvitationRequest(
+            partner_id="P-1", customer_id="C-1", mode=AssociationMode.CONSULTING, requested_by=staff
+        ),
+        id=wid,
+        task_queue=worker.task_queue,
+    )
+    task = await open_task(sessions, "invitation_decision")
+    context = await browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+    page = await context.new_page()
+
+    await page.goto(f"{site}/signin")
+    await expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    await page.get_by_label("邮箱地址").fill("c-1@customer.test")
+    await page.get_by_role("button", name="发送登录链接到我的邮箱").click()
+    await expect(page.get_by_role("status")).to_contain_text("登录链接已发出")
+
+    await page.get_by_role("link", name="开发邮箱").click()
+    await page.get_by_role("link", name="您的 PartnerFlow 登录链接").first.click()
+    await page.locator("ul.links a").first.click()
+    await page.get_by_role("button", name="进入待办").click()
+    await expect(page.get_by_role("heading", name="待办")).to_be_visible()
+    row = page.locator(f'tr[data-task="{task.id}"]')
+    await expect(row).to_contain_text("北京时间")
+    await expect(row).to_contain_text("关联邀请 invitation-P-1-C-1")
+    await expect(page.locator("header")).to_contain_text("客户")
+    await page.screenshot(path=tmp_path / "inbox-zh.png", full_page=True)
+    keep_screenshot(tmp_path / "inbox-zh.png", "console-zh-CN.png")
+
+    await row.get_by_role("link").click()
+    await expect(page.get_by_text("接受或拒绝伙伴为您的账号提供服务的关联邀请。")).to_be_visible()
+    await page.get_by_label("备注（以您的名义记入时间线）").fill("期待合作")
+    await page.get_by_role("button", name="接受", exact=True).click()
+    await expect(page.get_by_role("status")).to_contain_text("当前状态：已接受")
+    view = await client.get_workflow_handle(wid).query(InvitationWorkflow.status)
+    assert view.status == InvitationStatus.ACCEPTED
+
+    # The switch: stored on the customer, the next page in English.
+    await page.get_by_role("button", name="English").click()
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
+    async with sessions() as s:
+        assert await s.scalar(select(Customer.locale).where(Customer.id == "C-1")) == "en"

@@ -137,6 +137,16 @@ BASE: dict[str, Any] = {
 
 # What one template receives differently from the others.
 PER_TEMPLATE: dict[str, dict[str, Any]] = {
+    "console_signin": {
+        "recipient_name": "Li Wei",
+        "accounts": [
+            {
+                "id": "pa-1001",
+                "name": "Li Wei",
+                "url": "https://partners.example/signin/link/t1",
+            }
+        ],
+    },
     "path_manager_task": {
         "decision": "certification:role",
         "what": "Approve role certification of P-1001 on the Software Partner Path",

@@ -97,7 +97,7 @@ async def test_old_link_of_a_cancelled_invitation_does_not_act_on_the_new_one(
 
     fresh = await web.get(new)
     assert fresh.status_code == 200 and "This link works once, until " in fresh.text
-    assert re.search(r"until \d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC", fresh.text)
+    assert re.search(r"until [A-Z][a-z]+ \d{1,2}, \d{4} \d{1,2}:\d\d [AP]M UTC", fresh.text)
     assert "utc" not in fresh.text
     page = await web.get(old)
     assert page.status_code == 410 and "invitation this link came from is closed" in page.text
