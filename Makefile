@@ -51,7 +51,7 @@ $(CJK_FONT):
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends fonts-wqy-microhei
 
 test: $(STAMP) locales $(CHROMIUM) $(CJK_FONT)  ## the whole test suite (installs chromium and a CJK font for the browser tests)
-	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 -n 2 --dist loadfile
 
 lint: $(STAMP)  ## ruff lint and format check
 	$(BIN)/ruff check .
