@@ -116,6 +116,9 @@ class DevelopmentPathWorkflow:
             self._status = S.REFUSED
             self._reason = refusal
             set_business_status(self._status.value)
+            # A starter's `checked` update may be waiting on this status: let it answer before
+            # the run completes (no command: stored histories replay unchanged).
+            await workflow.wait_condition(workflow.all_handlers_finished)
             return self._view()
         assert ctx.partner is not None and ctx.admin_user_id is not None
         expires_at = workflow.now() + req.validity
@@ -419,6 +422,13 @@ class DevelopmentPathWorkflow:
             raise InvalidInputError(
                 "a rejection needs a reason (the partner is told it): give --reason"
             ).to_application_error()
+
+    @workflow.update
+    async def checked(self) -> PathView:
+        """The membership once the first checks are done (invited or refused): what a starter
+        waits for right after starting (update-with-start), instead of polling ``status``."""
+        await workflow.wait_condition(lambda: self._status != S.CHECKING)
+        return self._view()
 
     @workflow.query
     def status(self) -> PathView:

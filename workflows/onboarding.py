@@ -556,6 +556,13 @@ class OnboardingWorkflow:
         self._check_manager_step(d, S.AWAITING_APPROVAL, "reject", "reject the application")
         self._check_reason(d)
 
+    @workflow.update
+    async def checked(self) -> OnboardingView:
+        """The application once it is registered (past SUBMITTED): what a starter waits for
+        right after starting (update-with-start), instead of polling the status query."""
+        await workflow.wait_condition(lambda: self._status != S.SUBMITTED)
+        return self._view()
+
     @workflow.query
     def status(self) -> OnboardingView:
         """The application as it stands."""

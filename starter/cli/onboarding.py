@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from domain.certification import (
     CertificateKind,
@@ -41,7 +40,6 @@ from starter.services.context import (
     operator,
     parse_duration,
     temporal_errors,
-    wait_for_query,
 )
 from starter.services.errors import BadInputError, RefusedError
 from starter.services.onboarding import (
@@ -52,16 +50,13 @@ from starter.services.onboarding import (
     application_id,
     application_update,
     partner_report,
-    path_precheck,
     path_thresholds,
     path_update,
-    path_workflow_id,
     require_ops,
     start_application,
+    start_path,
     work_calendar,
 )
-from workflows.common import PARTNER_ID
-from workflows.development_path import DevelopmentPathWorkflow
 from workflows.onboarding import OnboardingWorkflow
 
 onboarding_app = typer.Typer(
@@ -407,30 +402,7 @@ def register(app: typer.Typer) -> None:
                 approval_working_days=s.onboarding_review_working_days,
                 calendar=work_calendar(s),
             )
-            await path_precheck(ctx, req)
-            client = await ctx.client()
-            wf_id = path_workflow_id(partner, path)
-            async with temporal_errors("path invite"):
-                handle = await client.start_workflow(
-                    DevelopmentPathWorkflow.run,
-                    req,
-                    id=wf_id,
-                    task_queue=s.task_queue,
-                    search_attributes=TypedSearchAttributes(
-                        [SearchAttributePair(PARTNER_ID, partner)]
-                    ),
-                )
-            raw = await wait_for_query(
-                handle, "status", lambda v: v and v.get("status") != PathStatus.CHECKING.value
-            )
-            if raw is None:
-                raise RefusedError(
-                    f"{wf_id} was started but no worker answered; is the worker running?",
-                    rule="no_worker",
-                )
-            view = PathView.model_validate(raw)
-            if view.status == PathStatus.REFUSED:
-                raise RefusedError(view.reason or "refused", rule="path_refused", details=view)
+            view = await start_path(ctx, req)
             emit(view, as_json, lambda: _print_path(view))
 
         run_async(as_json, body)

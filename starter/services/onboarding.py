@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date
 from enum import StrEnum
@@ -10,6 +11,8 @@ from typing import Any, TypeAlias
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.workflow import UpdateMethodMultiParam
 
 from activities.onboarding import read_path_facts
@@ -20,6 +23,7 @@ from domain.certification import (
     DevelopmentPath,
     PathFacts,
     PathInvitation,
+    PathStatus,
     PathThresholds,
     PathView,
     ServiceThresholds,
@@ -49,12 +53,9 @@ from infra.tables import (
     User,
 )
 from infra.tables.onboarding import ACTIVE_MEMBERSHIP_STATUSES
+from infra.temporal import index_attributes
 from starter.services.actors import resolve_actor
-from starter.services.context import (
-    AppContext,
-    temporal_errors,
-    wait_for_query,
-)
+from starter.services.context import NO_WORKER_AFTER, AppContext, temporal_errors
 from starter.services.errors import BadInputError, RefusedError
 from workflows.development_path import DevelopmentPathWorkflow
 from workflows.onboarding import OnboardingWorkflow
@@ -164,19 +165,27 @@ async def start_application(ctx: AppContext, form: ApplicationForm, actor: Actor
     client = await ctx.client()
     req = OnboardingRequest(form=form, submitted_by=actor, timing=onboarding_timing(ctx.settings))
     wf_id = application_id(form.uscc)
-    async with temporal_errors("onboard"):
-        handle = await client.start_workflow(
-            OnboardingWorkflow.run, req, id=wf_id, task_queue=ctx.settings.task_queue
-        )
-    raw = await wait_for_query(
-        handle, "status", lambda v: v and v.get("status") != OnboardingStatus.SUBMITTED.value
+    # Start and wait for the registration in one call (update-with-start), no status polling.
+    start = WithStartWorkflowOperation(
+        OnboardingWorkflow.run,
+        req,
+        id=wf_id,
+        task_queue=ctx.settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
     )
-    if raw is None:
+    try:
+        async with temporal_errors("onboard"):
+            return await asyncio.wait_for(
+                client.execute_update_with_start_workflow(
+                    OnboardingWorkflow.checked, start_workflow_operation=start
+                ),
+                NO_WORKER_AFTER,
+            )
+    except TimeoutError:
         raise RefusedError(
             f"application {wf_id} was started but no worker answered; is the worker running?",
             rule="no_worker",
-        )
-    return OnboardingView.model_validate(raw)
+        ) from None
 
 
 OnboardingUpdate: TypeAlias = UpdateMethodMultiParam[[OnboardingWorkflow, Any], OnboardingView]
@@ -283,6 +292,38 @@ async def path_precheck(ctx: AppContext, req: PathInvitation) -> None:
     refusal = company_path_refusal(req.path, sorted(set(others)))
     if refusal:
         raise RefusedError(refusal, rule="service_path_once_per_company")
+
+
+async def start_path(ctx: AppContext, req: PathInvitation) -> PathView:
+    """Pre-checks, starts the path workflow and waits until the partner has been invited."""
+    await path_precheck(ctx, req)
+    client = await ctx.client()
+    wf_id = path_workflow_id(req.partner_id, req.path)
+    # Start and wait for the first checks in one call (update-with-start), no status polling.
+    start = WithStartWorkflowOperation(
+        DevelopmentPathWorkflow.run,
+        req,
+        id=wf_id,
+        task_queue=ctx.settings.task_queue,
+        search_attributes=index_attributes(partner_id=req.partner_id),
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+    )
+    try:
+        async with temporal_errors("path invite"):
+            view = await asyncio.wait_for(
+                client.execute_update_with_start_workflow(
+                    DevelopmentPathWorkflow.checked, start_workflow_operation=start
+                ),
+                NO_WORKER_AFTER,
+            )
+    except TimeoutError:
+        raise RefusedError(
+            f"{wf_id} was started but no worker answered; is the worker running?",
+            rule="no_worker",
+        ) from None
+    if view.status == PathStatus.REFUSED:
+        raise RefusedError(view.reason or "refused", rule="path_refused", details=view)
+    return view
 
 
 async def path_update(
