@@ -12,10 +12,12 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import (
     Client,
+    WithStartWorkflowOperation,
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -350,6 +352,41 @@ async def test_only_the_vendor_invites_and_only_active_partners(
     assert suspended.status == S.REFUSED and "only ACTIVE partners" in (suspended.reason or "")
     async with sessions() as s:
         assert (await s.scalars(select(HumanTask))).all() == []
+
+
+async def test_checked_answers_a_starter_once_invited_or_refused(
+    client: Client, worker: Worker, sessions: Sessions, people: People
+) -> None:
+    """What `path invite` does: start and wait for the first checks in one call."""
+
+    async def start(inviter: Actor) -> tuple[PathView, Handle]:
+        op = WithStartWorkflowOperation(
+            DevelopmentPathWorkflow.run,
+            PathInvitation(partner_id="P-A", path=DevelopmentPath.SOFTWARE, invited_by=inviter),
+            id=f"path-P-A-checked-{uuid.uuid4().hex[:6]}",
+            task_queue=worker.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        )
+        view = await client.execute_update_with_start_workflow(
+            DevelopmentPathWorkflow.checked, start_workflow_operation=op
+        )
+        h = await op.workflow_handle()
+        _started.append(h)
+        return view, h
+
+    # Refused at creation: the run ends at once, but only after the update has answered.
+    view, h = await start(people.admin)
+    assert view.status == S.REFUSED and "may not invite" in (view.reason or ""), view
+    assert (await h.result()).status == S.REFUSED
+    view, h = await start(people.manager)
+    assert view.status == S.INVITED and view.expires_at is not None, view
+
+    async def join_task_opened() -> None:
+        # The update answers as the status changes; the invitation's own steps finish after.
+        async with sessions() as s:
+            assert len((await s.scalars(select(HumanTask))).all()) == 1
+
+    await eventually(join_task_opened)
 
 
 def _now() -> Any:
