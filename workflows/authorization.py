@@ -450,6 +450,13 @@ class CustomerAuthorizationWorkflow:
         if self._status != S.CHECKING:
             await self._signal_waiter(w.workflow_id, self._change())
 
+    @workflow.update
+    async def checked(self) -> AuthorizationView:
+        """The request once the first checks are done (someone asked, or refused): what a
+        starter waits for right after starting (update-with-start), instead of polling."""
+        await workflow.wait_condition(lambda: self._status != S.CHECKING)
+        return self._view()
+
     @workflow.query
     def status(self) -> AuthorizationView:
         """The authorization as it stands."""

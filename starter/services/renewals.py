@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import or_, select
+from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
 from activities.renewals import AuthorizationActivities
@@ -40,7 +42,7 @@ from infra.db import utcnow
 from infra.tables import Partner, RenewalTask, Subscription
 from infra.temporal import index_attributes
 from starter.imports.base import ImportResult
-from starter.services.context import AppContext, operator, temporal_errors, wait_for_query
+from starter.services.context import NO_WORKER_AFTER, AppContext, operator, temporal_errors
 from starter.services.decisions import decision_update
 from starter.services.errors import BadInputError, CliError, RefusedError
 from workflows.authorization import CustomerAuthorizationWorkflow
@@ -272,32 +274,46 @@ async def request_authorization(ctx: AppContext, req: AuthorizationRequest) -> A
         if existing
         else authorization_workflow_id(req.partner_id, req.customer_id)
     )
-    if existing is None:
+    try:
         async with temporal_errors("authorization request"):
-            await client.start_workflow(
-                CustomerAuthorizationWorkflow.run,
-                req,
-                id=wf_id,
-                task_queue=ctx.settings.task_queue,
-                # A request already running (a renewal's) is joined, not duplicated.
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                search_attributes=index_attributes(
-                    partner_id=req.partner_id, customer_id=req.customer_id
+            view = await asyncio.wait_for(
+                _start_or_read(
+                    client, ctx.settings.task_queue, req, wf_id, joined=existing is not None
                 ),
+                NO_WORKER_AFTER,
             )
-    handle = client.get_workflow_handle(wf_id)
-    raw = await wait_for_query(
-        handle, "status", lambda v: bool(v) and v.get("status") != AuthorizationStatus.CHECKING
-    )
-    if raw is None:
+    except TimeoutError:
         raise RefusedError(
             f"authorization {wf_id} was started but no worker answered; is the worker running?",
             rule="no_worker",
-        )
-    view = AuthorizationView.model_validate(raw)
+        ) from None
     if view.status == AuthorizationStatus.REFUSED:
         raise RefusedError(view.reason or "refused", rule="authorization_refused", details=view)
     return view
+
+
+async def _start_or_read(
+    client: Client, task_queue: str, req: AuthorizationRequest, wf_id: str, *, joined: bool
+) -> AuthorizationView:
+    if joined:
+        # A recorded authorization is past its first checks (the row is written after them),
+        # and its run may have ended (approved and expired): one status query answers.
+        handle = client.get_workflow_handle_for(CustomerAuthorizationWorkflow.run, wf_id)
+        view: AuthorizationView = await handle.query(CustomerAuthorizationWorkflow.status)
+        return view
+    # Start and wait for the first checks in one call (update-with-start), no status polling.
+    start = WithStartWorkflowOperation(
+        CustomerAuthorizationWorkflow.run,
+        req,
+        id=wf_id,
+        task_queue=task_queue,
+        # A request already running (a renewal's) is joined, not duplicated.
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        search_attributes=index_attributes(partner_id=req.partner_id, customer_id=req.customer_id),
+    )
+    return await client.execute_update_with_start_workflow(
+        CustomerAuthorizationWorkflow.checked, start_workflow_operation=start
+    )
 
 
 async def authorization_update(
