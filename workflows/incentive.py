@@ -141,7 +141,7 @@ class IncentivePayoutWorkflow:
                 f"({record.status.value}) by an earlier run"
             )
             set_business_status(self._status.value)
-            return self._view()
+            return await self._done()  # a starter's `checked` update answers first
 
         facts = await self._compute()
         if self._amount > 0:  # nothing to pay: nothing to freeze
@@ -345,6 +345,14 @@ class IncentivePayoutWorkflow:
     def bill_paid(self, fact: BillPaid) -> None:
         """The bill-status import shows the cycle paid: a FROZEN incentive is re-checked."""
         self._bill_signal = True
+
+    @workflow.update
+    async def checked(self) -> PayoutView:
+        """The payout once its first checks are done, i.e. past CALCULATING (FROZEN while a
+        bill is unpaid, offered, no incentive, already settled): what a starter waits for
+        right after starting (update-with-start), instead of polling ``status``."""
+        await workflow.wait_condition(lambda: self._status != S.CALCULATING)
+        return self._view()
 
     @workflow.query
     def status(self) -> PayoutView:

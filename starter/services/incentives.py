@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date, timedelta
 from decimal import Decimal
@@ -10,8 +11,8 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
-from temporalio.client import WorkflowHandle
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.client import WithStartWorkflowOperation, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from activities.incentives import statement_of
 from activities.parties import partner_snapshot
@@ -40,11 +41,7 @@ from starter.imports.base import (
     ImportResult,
     read_text,
 )
-from starter.services.context import (
-    AppContext,
-    temporal_errors,
-    wait_for_query,
-)
+from starter.services.context import NO_WORKER_AFTER, AppContext, temporal_errors
 from starter.services.errors import BadInputError, RefusedError
 from workflows.incentive import IncentivePayoutWorkflow
 
@@ -96,24 +93,29 @@ async def start_payout(ctx: AppContext, req: IncentiveRequest) -> PayoutView:
     """Starts the payout workflow and waits until its statement is calculated."""
     client = await ctx.client()
     wf_id = payout_workflow_id(req.partner_id, req.period)
-    async with temporal_errors("payout start"):
-        handle = await client.start_workflow(
-            IncentivePayoutWorkflow.run,
-            req,
-            id=wf_id,
-            task_queue=ctx.settings.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=index_attributes(partner_id=req.partner_id),
-        )
-    raw = await wait_for_query(
-        handle, "status", lambda v: v and v.get("status") != PayoutStatus.CALCULATING.value
+    # Start and wait for the first checks in one call (update-with-start), no status polling.
+    start = WithStartWorkflowOperation(
+        IncentivePayoutWorkflow.run,
+        req,
+        id=wf_id,
+        task_queue=ctx.settings.task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        search_attributes=index_attributes(partner_id=req.partner_id),
     )
-    if raw is None:
+    try:
+        async with temporal_errors("payout start"):
+            return await asyncio.wait_for(
+                client.execute_update_with_start_workflow(
+                    IncentivePayoutWorkflow.checked, start_workflow_operation=start
+                ),
+                NO_WORKER_AFTER,
+            )
+    except TimeoutError:
         raise RefusedError(
             f"payout {wf_id} was started but no worker answered; is the worker running?",
             rule="no_worker",
-        )
-    return PayoutView.model_validate(raw)
+        ) from None
 
 
 def _handle(ctx_client: Any, payout_id: str) -> WorkflowHandle[IncentivePayoutWorkflow, PayoutView]:
