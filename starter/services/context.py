@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import (
     Client,
     WorkflowFailureError,
-    WorkflowHandle,
     WorkflowUpdateFailedError,
 )
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -139,32 +137,6 @@ async def temporal_errors(what: str) -> AsyncIterator[None]:
                 f"{what}: the workflow has already finished", rule="workflow_finished"
             ) from None
         raise CliError(f"{what}: Temporal refused the call: {exc.message}") from None
-
-
-async def wait_for_query(
-    handle: WorkflowHandle[Any, Any],
-    query: str,
-    ready: Callable[[Any], bool],
-    *,
-    timeout: float = 15.0,
-) -> Any:
-    """Polls a query until ``ready(result)``; the workflow's first checks take a moment."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    last: Any = None
-    while True:
-        try:
-            last = await handle.query(query)
-            if ready(last):
-                return last
-        except RPCError:
-            pass
-        except Exception as exc:  # query failed because the workflow failed
-            err = business_error(exc)
-            if err is not None:
-                raise err from None
-        if asyncio.get_running_loop().time() > deadline:
-            return last
-        await asyncio.sleep(0.2)
 
 
 def decided_by_someone_else(
