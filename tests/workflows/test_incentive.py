@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -162,27 +162,6 @@ async def start(
         task_queue=task_queue,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
     )
-
-
-async def start_checked(
-    client: Client,
-    task_queue: str,
-    wf_id: str | None = None,
-    reuse: WorkflowIDReusePolicy = WorkflowIDReusePolicy.REJECT_DUPLICATE,
-) -> tuple[PayoutView, WorkflowHandle[IncentivePayoutWorkflow, PayoutView]]:
-    """What `payout start` does: start and wait for the first checks in one call."""
-    op = WithStartWorkflowOperation(
-        IncentivePayoutWorkflow.run,
-        request(),
-        id=wf_id or workflow_id(),
-        task_queue=task_queue,
-        id_reuse_policy=reuse,
-        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-    )
-    view = await client.execute_update_with_start_workflow(
-        IncentivePayoutWorkflow.checked, start_workflow_operation=op
-    )
-    return view, await op.workflow_handle()
 
 
 async def reach(
@@ -350,11 +329,13 @@ async def test_voucher_is_issued_once_without_invoice_and_a_second_start_pays_no
     assert not any("Invoice" in s for s in subjects(mailbox, "p-1@partner.test"))
 
     # Even a new run allowed by a looser reuse policy finds the month settled and pays nothing.
-    # Started as `payout start` does: the checked update answers before the run ends.
-    checked, h2 = await start_checked(
-        client, worker.task_queue, h.id, WorkflowIDReusePolicy.ALLOW_DUPLICATE
+    h2 = await client.start_workflow(
+        IncentivePayoutWorkflow.run,
+        request(),
+        id=h.id,
+        task_queue=worker.task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
     )
-    assert checked.status == S.ALREADY_SETTLED, checked
     second = await finished(env, h2)
     assert second.status == S.ALREADY_SETTLED and "PAID" in (second.reason or "")
     assert await count(sessions, IncentiveVoucher) == 1
@@ -424,9 +405,8 @@ async def test_frozen_for_an_unpaid_bill_then_released_the_day_after_payment(
     mailbox: MailSink,
 ) -> None:
     p = await seed(sessions, bill_paid=False)
-    # The starter's checked update answers once frozen, not only once the bill is paid.
-    view, h = await start_checked(client, worker.task_queue)
-    assert view.status == S.FROZEN, view
+    h = await start(client, worker.task_queue)
+    view = await reach(h, S.FROZEN)
     assert "unpaid" in (view.reason or "")
     await eventually(lambda: _has_mail(mailbox, "p-1@partner.test", "frozen"))
     # the billing data is corrected while frozen: the statement is recomputed at release
