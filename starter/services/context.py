@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import (
     Client,
+    WithStartWorkflowOperation,
     WorkflowFailureError,
     WorkflowUpdateFailedError,
 )
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
 from domain.parties import Actor
 from domain.rules import rule_from_type
@@ -163,3 +166,33 @@ def parse_duration(value: str, option: str, *, allow_zero: bool = False) -> time
         return check_duration(parse_business_duration(value), allow_zero=allow_zero)
     except ValueError as exc:
         raise BadInputError(f"{option}: {exc}", rule="invalid_duration") from None
+
+
+_W = TypeVar("_W")
+_V = TypeVar("_V")
+
+
+async def start_checked(
+    client: Client,
+    checked: UpdateMethodMultiParam[[_W], _V],
+    start: WithStartWorkflowOperation[_W, Any],
+    *,
+    what: str,
+    started: str,
+) -> _V:
+    """Starts a workflow and waits for its first checks in one call (update-with-start).
+
+    ``checked`` is the workflow's update that answers once the checks are done; when no worker
+    answers within ``NO_WORKER_AFTER`` the start is refused with ``no_worker``, naming
+    ``started`` (the workflow that was started)."""
+    try:
+        async with temporal_errors(what):
+            return await asyncio.wait_for(
+                client.execute_update_with_start_workflow(checked, start_workflow_operation=start),
+                NO_WORKER_AFTER,
+            )
+    except TimeoutError:
+        raise RefusedError(
+            f"{started} was started but no worker answered; is the worker running?",
+            rule="no_worker",
+        ) from None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import date, timedelta
 from decimal import Decimal
@@ -41,7 +40,7 @@ from starter.imports.base import (
     ImportResult,
     read_text,
 )
-from starter.services.context import NO_WORKER_AFTER, AppContext, temporal_errors
+from starter.services.context import AppContext, start_checked
 from starter.services.errors import BadInputError, RefusedError
 from workflows.incentive import IncentivePayoutWorkflow
 
@@ -103,19 +102,13 @@ async def start_payout(ctx: AppContext, req: IncentiveRequest) -> PayoutView:
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         search_attributes=index_attributes(partner_id=req.partner_id),
     )
-    try:
-        async with temporal_errors("payout start"):
-            return await asyncio.wait_for(
-                client.execute_update_with_start_workflow(
-                    IncentivePayoutWorkflow.checked, start_workflow_operation=start
-                ),
-                NO_WORKER_AFTER,
-            )
-    except TimeoutError:
-        raise RefusedError(
-            f"payout {wf_id} was started but no worker answered; is the worker running?",
-            rule="no_worker",
-        ) from None
+    return await start_checked(
+        client,
+        IncentivePayoutWorkflow.checked,
+        start,
+        what="payout start",
+        started=f"payout {wf_id}",
+    )
 
 
 def _handle(ctx_client: Any, payout_id: str) -> WorkflowHandle[IncentivePayoutWorkflow, PayoutView]:

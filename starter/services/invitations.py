@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,10 +24,10 @@ from domain.rules import status_rule
 from infra.tables import EmailOutbox, Invitation
 from infra.temporal import index_attributes
 from starter.services.context import (
-    NO_WORKER_AFTER,
     AppContext,
     operator,
     parse_duration,
+    start_checked,
     temporal_errors,
 )
 from starter.services.errors import BadInputError, RefusedError
@@ -92,19 +91,9 @@ async def start_invitation(ctx: AppContext, req: InvitationRequest) -> Invitatio
         search_attributes=_search_attributes(req),
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
     )
-    try:
-        async with temporal_errors("invite"):
-            view = await asyncio.wait_for(
-                client.execute_update_with_start_workflow(
-                    InvitationWorkflow.checked, start_workflow_operation=start
-                ),
-                NO_WORKER_AFTER,
-            )
-    except TimeoutError:
-        raise RefusedError(
-            f"invitation {wf_id} was started but no worker answered; is the worker running?",
-            rule="no_worker",
-        ) from None
+    view = await start_checked(
+        client, InvitationWorkflow.checked, start, what="invite", started=f"invitation {wf_id}"
+    )
     if view.status == InvitationStatus.REFUSED:
         raise RefusedError(view.reason or "refused", rule="eligibility", details=view)
     return view

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import date
 from enum import StrEnum
@@ -55,7 +54,7 @@ from infra.tables import (
 from infra.tables.onboarding import ACTIVE_MEMBERSHIP_STATUSES
 from infra.temporal import index_attributes
 from starter.services.actors import resolve_actor
-from starter.services.context import NO_WORKER_AFTER, AppContext, temporal_errors
+from starter.services.context import AppContext, start_checked, temporal_errors
 from starter.services.errors import BadInputError, RefusedError
 from workflows.development_path import DevelopmentPathWorkflow
 from workflows.onboarding import OnboardingWorkflow
@@ -173,19 +172,9 @@ async def start_application(ctx: AppContext, form: ApplicationForm, actor: Actor
         task_queue=ctx.settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
     )
-    try:
-        async with temporal_errors("onboard"):
-            return await asyncio.wait_for(
-                client.execute_update_with_start_workflow(
-                    OnboardingWorkflow.checked, start_workflow_operation=start
-                ),
-                NO_WORKER_AFTER,
-            )
-    except TimeoutError:
-        raise RefusedError(
-            f"application {wf_id} was started but no worker answered; is the worker running?",
-            rule="no_worker",
-        ) from None
+    return await start_checked(
+        client, OnboardingWorkflow.checked, start, what="onboard", started=f"application {wf_id}"
+    )
 
 
 OnboardingUpdate: TypeAlias = UpdateMethodMultiParam[[OnboardingWorkflow, Any], OnboardingView]
@@ -308,19 +297,9 @@ async def start_path(ctx: AppContext, req: PathInvitation) -> PathView:
         search_attributes=index_attributes(partner_id=req.partner_id),
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
     )
-    try:
-        async with temporal_errors("path invite"):
-            view = await asyncio.wait_for(
-                client.execute_update_with_start_workflow(
-                    DevelopmentPathWorkflow.checked, start_workflow_operation=start
-                ),
-                NO_WORKER_AFTER,
-            )
-    except TimeoutError:
-        raise RefusedError(
-            f"{wf_id} was started but no worker answered; is the worker running?",
-            rule="no_worker",
-        ) from None
+    view = await start_checked(
+        client, DevelopmentPathWorkflow.checked, start, what="path invite", started=wf_id
+    )
     if view.status == PathStatus.REFUSED:
         raise RefusedError(view.reason or "refused", rule="path_refused", details=view)
     return view

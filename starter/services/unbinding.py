@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import timedelta
 
@@ -29,10 +28,10 @@ from infra.tables.unbinding import BindingChangeRequest
 from infra.temporal import index_attributes
 from starter.imports import unbinding as imports_unbinding
 from starter.services.context import (
-    NO_WORKER_AFTER,
     AppContext,
     operator,
     parse_duration,
+    start_checked,
     temporal_errors,
 )
 from starter.services.errors import BadInputError, RefusedError
@@ -123,19 +122,13 @@ async def start_change(ctx: AppContext, req: ChangeRequest) -> ChangeRequestView
         search_attributes=_search_attributes(facts),
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
     )
-    try:
-        async with temporal_errors(f"binding {req.binding_id}"):
-            view = await asyncio.wait_for(
-                client.execute_update_with_start_workflow(
-                    UnbindingWorkflow.checked, start_workflow_operation=start
-                ),
-                NO_WORKER_AFTER,
-            )
-    except TimeoutError:
-        raise RefusedError(
-            f"request {wf_id} was started but no worker answered; is the worker running?",
-            rule="no_worker",
-        ) from None
+    view = await start_checked(
+        client,
+        UnbindingWorkflow.checked,
+        start,
+        what=f"binding {req.binding_id}",
+        started=f"request {wf_id}",
+    )
     if view.status == RequestStatus.REFUSED:
         rule = view.refusals[0].rule if view.refusals else "refused"
         raise RefusedError(view.reason or "refused", rule=rule, details=view)
