@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from domain.parties import Actor, Role
 from domain.types import Ident, check_duration, parse_duration
+from infra.i18n import N_
 from starter.services.context import AppContext
 from starter.services.errors import BadInputError
 
@@ -51,7 +52,9 @@ class CommandInput(BaseModel):
 class CaseInput(CommandInput):
     """Base of every case action's input: the workflow it acts on (the CLI's argument)."""
 
-    workflow_id: Ident = Field(title="Case (workflow id)")
+    workflow_id: Ident = Field(
+        title=N_("Case"), description=N_("The workflow id, e.g. invitation-P-1-C-17.")
+    )
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,7 @@ class Kind:
     about: str = ""
     case: str | None = None
     partner_field: str | None = None
-    button: str = "Submit"
+    button: str = N_("Submit")
     # Whom a valid input concerns (None: nothing to check beyond the role and partner lock).
     scope: Scoper | None = None
     # A case action's form values from the workflow id (default: the ``workflow_id`` field).
