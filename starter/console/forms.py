@@ -29,6 +29,8 @@ class FormField:
     required: bool
     options: tuple[str, ...] = ()
     locked: bool = False
+    # May be left empty (no default either): labelled "(optional)", a select offers "—".
+    optional: bool = False
 
 
 def _bare(annotation: Any) -> Any:
@@ -82,6 +84,7 @@ def form_fields(kind: Kind, actor: Actor) -> list[FormField]:
                 required=info.is_required() and widget != "checkbox",
                 options=options,
                 locked=name in locked,
+                optional=not info.is_required() and _default(info) is None and widget != "checkbox",
             )
         )
     return out
