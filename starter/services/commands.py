@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from datetime import timedelta
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -47,11 +48,14 @@ __all__ = [
     "action_url",
     "actions_for",
     "case_of",
+    "cli_input",
     "execute",
     "field_errors",
     "kinds_for",
     "parse",
 ]
+
+M = TypeVar("M", bound=CommandInput)
 
 KINDS: dict[str, Kind] = {k.name: k for k in [*START_KINDS, *PARTNER_KINDS, *CASE_KINDS]}
 """Every start form and case action by name, in the order the start page lists them."""
@@ -208,3 +212,34 @@ def field_errors(kind: Kind, exc: ValidationError | BadInputError) -> dict[str, 
         if name in names:
             return {name: found.group(2)}
     return {"": exc.message}
+
+
+def cli_input(model: type[M], **options: Any) -> M:
+    """The input model from a CLI command's options (``None``: not given, the default).
+
+    A bad value is reported as the CLI always has: ``--validity: 400d is longer than 366
+    days`` (exit 2, rule ``invalid_duration`` for a duration, else ``invalid_input``)."""
+    try:
+        return model.model_validate({k: v for k, v in options.items() if v is not None})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]) if err["loc"] else ""
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if not name and ": " in msg:
+            name, msg = msg.split(": ", 1)
+        info = model.model_fields.get(name)
+        duration = info is not None and timedelta in (info.annotation, *_args(info.annotation))
+        raise BadInputError(
+            f"--{name.replace('_', '-')}: {msg}",
+            rule="invalid_duration" if duration else "invalid_input",
+        ) from None
+
+
+def _args(annotation: Any) -> tuple[Any, ...]:
+    """The types inside ``X | None`` and ``Annotated[X, ...]``, flattened."""
+    from typing import get_args
+
+    out: list[Any] = []
+    for arg in get_args(annotation):
+        out.extend([arg, *_args(arg)])
+    return tuple(out)
