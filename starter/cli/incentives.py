@@ -21,9 +21,9 @@ from starter.cli.output import console, emit
 from starter.cli.runner import DURATION_HELP, JSON_HELP, run_async
 from starter.services import commands_partner as facts
 from starter.services.commands import cli_input
-from starter.services.commands_cases import PayoutApplyInput, payout_apply
 from starter.services.commands_partner import CertificationRecordedInput
-from starter.services.commands_start import PayoutStartInput, payout_start
+from starter.services.commands_steps import PayoutApplyInput, payout_apply
+from starter.services.commands_vendor import PayoutStartInput, payout_start
 from starter.services.context import (
     AppContext,
     decided_by_someone_else,

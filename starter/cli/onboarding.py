@@ -34,8 +34,8 @@ from starter.services.commands_partner import (
     RecordCertificateInput,
     RecordSolutionsInput,
 )
-from starter.services.commands_start import PathInviteInput
-from starter.services.commands_start import path_invite as path_invite_command
+from starter.services.commands_vendor import PathInviteInput
+from starter.services.commands_vendor import path_invite as path_invite_command
 from starter.services.context import (
     AppContext,
     operator,

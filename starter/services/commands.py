@@ -35,8 +35,10 @@ from starter.services.commands_base import (
     Parties,
 )
 from starter.services.commands_cases import CASE_KINDS
-from starter.services.commands_partner import PARTNER_KINDS
+from starter.services.commands_partner import PARTNER_KINDS, path_prefill
 from starter.services.commands_start import START_KINDS
+from starter.services.commands_steps import STEP_KINDS
+from starter.services.commands_vendor import VENDOR_KINDS
 from starter.services.context import AppContext
 from starter.services.errors import BadInputError
 
@@ -57,7 +59,9 @@ __all__ = [
 
 M = TypeVar("M", bound=CommandInput)
 
-KINDS: dict[str, Kind] = {k.name: k for k in [*START_KINDS, *PARTNER_KINDS, *CASE_KINDS]}
+KINDS: dict[str, Kind] = {
+    k.name: k for k in [*START_KINDS, *VENDOR_KINDS, *PARTNER_KINDS, *CASE_KINDS, *STEP_KINDS]
+}
 """Every start form and case action by name, in the order the start page lists them."""
 
 # Workflow id prefixes -> case type, longest first ("renewal-scan-" before "renewal-").
@@ -190,7 +194,10 @@ async def case_parties(ctx: AppContext, workflow_id: str) -> Parties | None:
             m = await s.scalar(
                 select(PathMembership).where(PathMembership.workflow_id == workflow_id)
             )
-            return Parties(m.partner_id) if m else None
+            if m is not None:
+                return Parties(m.partner_id)
+            # Invited, not yet joined: no row yet, but the id names the partner.
+            return Parties(path_prefill(workflow_id).get("partner"))
     return Parties() if case == "renewal-scan" else None
 
 

@@ -81,11 +81,11 @@ def new_uscc() -> str:
     return first17 + check_character(first17)
 
 
-async def submit(web: httpx.AsyncClient, path: str, **fields: str) -> httpx.Response:
+async def submit(web: httpx.AsyncClient, url: str, **fields: str) -> httpx.Response:
     """Opens the form, then posts it with its CSRF token and these fields."""
-    page = await web.get(path)
+    page = await web.get(url)
     assert page.status_code == 200, page.text[:800]
-    return await web.post(path.split("?")[0], data={"csrf": csrf_in(page.text), **fields})
+    return await web.post(url.split("?")[0], data={"csrf": csrf_in(page.text), **fields})
 
 
 async def count(sessions: Sessions, table: type) -> int:
