@@ -43,6 +43,26 @@ TASK_DUE = N_("Task due")
 # A timer that fires within this of a named deadline is that deadline.
 SAME_MOMENT = timedelta(seconds=2)
 EmailState = Literal["queued", "retried", "sent", "bounced", "invalid"]
+# Shown through the ``term`` filter: the email states, Temporal's execution states (lower
+# case), and the path memberships' statuses as the list upper-cases them.
+TERMS = (
+    N_("queued"),
+    N_("retried"),
+    N_("sent"),
+    N_("bounced"),
+    N_("invalid"),
+    N_("running"),
+    N_("completed"),
+    N_("failed"),
+    N_("canceled"),
+    N_("terminated"),
+    N_("continued_as_new"),
+    N_("timed_out"),
+    N_("JOINED"),
+    N_("LEFT"),
+    N_("COMPLETED"),
+    N_("PENDING_APPROVAL"),
+)
 
 
 class Person(BaseModel):
