@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy import select
 
+from domain.parties import Actor, Role
 from infra.config import configured_environment
 from infra.migrate import upgrade, upgrade_async
 from infra.smtp_sink import read_mail_dir
@@ -14,14 +15,14 @@ from infra.tables import HumanTask
 from starter.cli.output import console, emit, report_error
 from starter.cli.runner import JSON_HELP, run_async
 from starter.imports.base import IMPORTERS, run_import
-from starter.services.context import AppContext, load_settings
+from starter.services.cases import Page
+from starter.services.context import AppContext, load_settings, operator
 from starter.services.core import (
     AFTER_IMPORT,
     _mail_rows,
     _task_dict,
     describe_workflow,
     inbox_filter,
-    visibility_query,
 )
 from starter.services.errors import BadInputError, CliError
 
@@ -213,30 +214,54 @@ def register(app: typer.Typer) -> None:
         ] = None,
         partner: Annotated[str | None, typer.Option(help="Partner id.")] = None,
         customer: Annotated[str | None, typer.Option(help="Customer id.")] = None,
-        limit: Annotated[int, typer.Option(min=1, help="At most this many rows.")] = 50,
+        overdue: Annotated[
+            bool, typer.Option("--overdue", help="Only cases with an overdue open task.")
+        ] = False,
+        started_from: Annotated[
+            str | None,
+            typer.Option("--from", help="Started on or after this day (YYYY-MM-DD, UTC)."),
+        ] = None,
+        started_to: Annotated[
+            str | None,
+            typer.Option("--to", help="Started on or before this day (YYYY-MM-DD, UTC)."),
+        ] = None,
+        sort: Annotated[
+            str, typer.Option(help="started, type, status, partner, customer or due; -x descends.")
+        ] = "-started",
+        page: Annotated[int, typer.Option(min=1, help="Page number.")] = 1,
+        limit: Annotated[int, typer.Option(min=1, max=500, help="Rows per page.")] = 50,
+        as_user: Annotated[
+            str | None, typer.Option("--as", help="Only the cases this user may see.")
+        ] = None,
         as_json: Json = False,
     ) -> None:
-        """Workflows, searched on Temporal's visibility store (PartnerId, CustomerId,
-        BusinessStatus)."""
+        """Cases (one per workflow), from the database as the console lists them: filters,
+        sorting and pages; without --as, every case (the operator's view)."""
+        from starter.services.cases import CaseFilters, list_cases
 
         async def body(ctx: AppContext) -> None:
-            query = visibility_query(type_, status, partner, customer)
-            client = await ctx.client()
-            rows: list[dict[str, Any]] = []
-            async for wf in client.list_workflows(query or None, limit=limit):
-                sa = {k.name: v for k, v in ((p.key, p.value) for p in wf.typed_search_attributes)}
-                rows.append(
-                    {
-                        "workflow_id": wf.id,
-                        "type": wf.workflow_type,
-                        "state": wf.status.name if wf.status else "",
-                        "business_status": sa.get("BusinessStatus"),
-                        "partner_id": sa.get("PartnerId"),
-                        "customer_id": sa.get("CustomerId"),
-                        "started": wf.start_time,
-                    }
-                )
-            emit(rows, as_json, lambda: _print_list(rows))
+            actor = (
+                await ctx.actor(as_user)
+                if as_user
+                else Actor(user_id=operator() or "cli", role=Role.OPS)
+            )
+            filters = CaseFilters.model_validate(
+                {
+                    "type": type_,
+                    "status": status,
+                    "partner": partner,
+                    "customer": customer,
+                    "overdue": overdue,
+                    "started_from": started_from,
+                    "started_to": started_to,
+                    "sort": sort,
+                    "page": page,
+                    "per_page": limit,
+                }
+            )
+            found = await list_cases(ctx, actor, filters)
+            data = {**found.model_dump(mode="json"), "pages": found.pages}
+            emit(data, as_json, lambda: _print_list(found))
 
         run_async(as_json, body)
 
@@ -341,14 +366,19 @@ def _print_show(d: dict[str, Any]) -> None:
             )
 
 
-def _print_list(rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        console.print("no workflows match")
-    for r in rows:
+def _print_list(found: Page) -> None:
+    if not found.items:
+        console.print("no cases match")
+    for r in found.items:
+        due = (
+            f"due {r.due_at:%Y-%m-%d %H:%M}" + (" OVERDUE" if r.overdue else "") if r.due_at else ""
+        )
         console.print(
-            f"{r['workflow_id']:<44} {r['type']:<26} {r['state']:<10} {r['business_status'] or '':<14}",
+            f"{r.workflow_id:<44} {r.type:<30} {r.status:<18} {r.started_at:%Y-%m-%d} {due}",
             markup=False,
         )
+    if found.pages > 1:
+        console.print(f"page {found.page} of {found.pages} ({found.total} cases)", markup=False)
 
 
 def _print_mail(rows: list[dict[str, Any]]) -> None:

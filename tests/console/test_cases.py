@@ -354,3 +354,39 @@ async def test_process_page_merges_events_emails_and_timers(
     await session_for(web, settings, "pa-2")
     assert (await web.get(f"/cases/{pending}")).status_code == 404
     assert pending not in (await web.get("/cases")).text
+
+
+async def test_cli_list_is_the_same_list(settings: Settings, rows: datetime) -> None:
+    """``partnerflow list`` calls the console's service: same rows, filters and scope."""
+    import asyncio
+    import json
+
+    from typer.testing import CliRunner
+
+    from infra.config import get_settings
+    from starter.cli import app
+
+    env = {"PARTNERFLOW_DATABASE_URL": settings.database_url}
+
+    async def cli(*args: str) -> tuple[int, dict[str, object]]:
+        get_settings.cache_clear()
+        try:
+            result = await asyncio.to_thread(
+                CliRunner().invoke, app, ["list", *args, "--json"], env=env
+            )
+        finally:
+            get_settings.cache_clear()
+        return result.exit_code, json.loads(result.stdout)
+
+    code, page = await cli("--sort", "started")
+    assert code == 0
+    items = page["items"]
+    assert isinstance(items, list)
+    assert [r["workflow_id"] for r in items] == [INV_A, INV_B, PAYOUT, AUTH]
+    code, page = await cli("--overdue")
+    assert [r["workflow_id"] for r in page["items"]] == [INV_A]  # type: ignore[attr-defined]
+    code, page = await cli("--as", "pa-2", "--limit", "1")
+    assert page["total"] == 1 and page["pages"] == 1
+    assert [r["workflow_id"] for r in page["items"]] == [INV_B]  # type: ignore[attr-defined]
+    code, page = await cli("--type", "Nope")
+    assert code == 2 and "unknown type" in json.dumps(page)
