@@ -94,6 +94,12 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
     return out
 
 
+def cell(text: str | None) -> str:
+    """A free-text cell that a spreadsheet will not run as a formula (OWASP CSV injection)."""
+    value = text or ""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 def csv_lines(rows: list[CaseRow]) -> Iterator[str]:
     """The export: one header line, then one line per case (UTC times, ISO 8601)."""
     buffer = io.StringIO()
@@ -113,9 +119,9 @@ def csv_lines(rows: list[CaseRow]) -> Iterator[str]:
                 r.type,
                 r.status,
                 r.partner_id or "",
-                r.partner_name or "",
+                cell(r.partner_name),
                 r.customer_id or "",
-                r.customer_name or "",
+                cell(r.customer_name),
                 r.started_at.isoformat(),
                 r.due_at.isoformat() if r.due_at else "",
                 "yes" if r.overdue else "no",

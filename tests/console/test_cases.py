@@ -197,6 +197,22 @@ async def test_csv_is_the_filtered_list(
     assert lines[1]["customer_id"] == "" and lines[1]["overdue"] == "no"
 
 
+async def test_csv_names_are_not_formulas(
+    web: httpx.AsyncClient, settings: Settings, sessions: Sessions, rows: datetime
+) -> None:
+    from sqlalchemy import update
+
+    from infra.tables import Partner
+
+    async with sessions.begin() as s:
+        await s.execute(
+            update(Partner).where(Partner.id == "P-2").values(company_name="=HYPERLINK(1)")
+        )
+    await session_for(web, settings, "ops-1")
+    table = list(csv.reader(io.StringIO((await web.get("/cases.csv?partner=P-2")).text)))
+    assert table[1][CSV_COLUMNS.index("partner_name")] == "'=HYPERLINK(1)"
+
+
 @pytest.mark.parametrize(
     ("who", "sees"),
     [
