@@ -64,7 +64,7 @@ def relative(at: datetime, now: datetime, locale: str) -> str:
     elif left < timedelta(days=2):
         text, count = N_("in %(count)s h"), int(left.total_seconds() // 3600)
     else:
-        text, count = N_("in %(count)s days"), left.days
+        text, count = N_("in %(count)s days"), round(left / timedelta(days=1))
     return i18n.gettext(locale, text) % {"count": count}
 
 

@@ -109,7 +109,7 @@ async def rows(sessions: Sessions) -> datetime:
                 workflow_id=AUTH,
                 partner_id="P-1",
                 customer_id="C-3",
-                status="PENDING_CUSTOMER",
+                status="AWAITING_CUSTOMER",
                 requested_by="pa-1",
                 requested_at=base + timedelta(days=15),
                 updated_at=base + timedelta(days=15),
@@ -406,3 +406,21 @@ async def test_cli_list_is_the_same_list(settings: Settings, rows: datetime) -> 
     assert [r["workflow_id"] for r in page["items"]] == [INV_B]  # type: ignore[attr-defined]
     code, page = await cli("--type", "Nope")
     assert code == 2 and "unknown type" in json.dumps(page)
+
+
+async def test_list_and_case_in_chinese(
+    web: httpx.AsyncClient, settings: Settings, sessions: Sessions, rows: datetime
+) -> None:
+    from sqlalchemy import update
+
+    from infra.tables import User
+
+    async with sessions.begin() as s:
+        await s.execute(update(User).where(User.id == "ops-1").values(locale="zh-CN"))
+    await session_for(web, settings, "ops-1")
+    page = (await web.get("/cases")).text
+    assert "业务流程" in page and "下载 CSV" in page and "北京时间" in page
+    assert "Download CSV" not in page and "Next due" not in page
+    one = (await web.get(f"/cases/{INV_A}")).text
+    assert "等待：" in one and "时间线" in one and "已逾期" in one
+    assert "Waiting for" not in one and "Timeline" not in one
