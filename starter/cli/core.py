@@ -260,8 +260,7 @@ def register(app: typer.Typer) -> None:
                 }
             )
             found = await list_cases(ctx, actor, filters)
-            data = {**found.model_dump(mode="json"), "pages": found.pages}
-            emit(data, as_json, lambda: _print_list(found))
+            emit(found.model_dump(mode="json"), as_json, lambda: _print_list(found))
 
         run_async(as_json, body)
 

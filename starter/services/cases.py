@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, computed_field, field_validator
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -172,11 +172,13 @@ class Page(BaseModel):
     page: int
     per_page: int
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def pages(self) -> int:
         """How many pages the list has (at least one)."""
         return max(1, -(-self.total // self.per_page))
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def has_next(self) -> bool:
         """Whether a page follows this one."""
