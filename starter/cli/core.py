@@ -1,4 +1,4 @@
-"""Platform commands: dev, worker, web, db, import, demo-data, tasks, show, list, mail."""
+"""Platform commands: dev, worker, web, db, import, demo-data, tasks, show, mail."""
 
 import asyncio
 from pathlib import Path
@@ -7,7 +7,6 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy import select
 
-from domain.parties import Actor, Role
 from infra.config import configured_environment
 from infra.migrate import upgrade, upgrade_async
 from infra.smtp_sink import read_mail_dir
@@ -15,8 +14,7 @@ from infra.tables import HumanTask
 from starter.cli.output import console, emit, report_error
 from starter.cli.runner import JSON_HELP, run_async
 from starter.imports.base import IMPORTERS, run_import
-from starter.services.cases import Page
-from starter.services.context import AppContext, load_settings, operator
+from starter.services.context import AppContext, load_settings
 from starter.services.core import (
     AFTER_IMPORT,
     _mail_rows,
@@ -204,66 +202,6 @@ def register(app: typer.Typer) -> None:
 
         run_async(as_json, body)
 
-    @app.command("list")
-    def list_(
-        type_: Annotated[
-            str | None, typer.Option("--type", help="Workflow type, e.g. InvitationWorkflow.")
-        ] = None,
-        status: Annotated[
-            str | None, typer.Option(help="Business status, e.g. PENDING, ACCEPTED, EXPIRED.")
-        ] = None,
-        partner: Annotated[str | None, typer.Option(help="Partner id.")] = None,
-        customer: Annotated[str | None, typer.Option(help="Customer id.")] = None,
-        overdue: Annotated[
-            bool, typer.Option("--overdue", help="Only cases with an overdue open task.")
-        ] = False,
-        started_from: Annotated[
-            str | None,
-            typer.Option("--from", help="Started on or after this day (YYYY-MM-DD, UTC)."),
-        ] = None,
-        started_to: Annotated[
-            str | None,
-            typer.Option("--to", help="Started on or before this day (YYYY-MM-DD, UTC)."),
-        ] = None,
-        sort: Annotated[
-            str, typer.Option(help="started, type, status, partner, customer or due; -x descends.")
-        ] = "-started",
-        page: Annotated[int, typer.Option(min=1, help="Page number.")] = 1,
-        limit: Annotated[int, typer.Option(min=1, max=500, help="Rows per page.")] = 50,
-        as_user: Annotated[
-            str | None, typer.Option("--as", help="Only the cases this user may see.")
-        ] = None,
-        as_json: Json = False,
-    ) -> None:
-        """Cases (one per workflow), from the database as the console lists them: filters,
-        sorting and pages; without --as, every case (the operator's view)."""
-        from starter.services.cases import CaseFilters, list_cases
-
-        async def body(ctx: AppContext) -> None:
-            actor = (
-                await ctx.actor(as_user)
-                if as_user
-                else Actor(user_id=operator() or "cli", role=Role.OPS)
-            )
-            filters = CaseFilters.model_validate(
-                {
-                    "type": type_,
-                    "status": status,
-                    "partner": partner,
-                    "customer": customer,
-                    "overdue": overdue,
-                    "started_from": started_from,
-                    "started_to": started_to,
-                    "sort": sort,
-                    "page": page,
-                    "per_page": limit,
-                }
-            )
-            found = await list_cases(ctx, actor, filters)
-            emit(found.model_dump(mode="json"), as_json, lambda: _print_list(found))
-
-        run_async(as_json, body)
-
     @mail_app.command("list")
     def mail_list(
         to: Annotated[str | None, typer.Option(help="Only messages to this address.")] = None,
@@ -363,21 +301,6 @@ def _print_show(d: dict[str, Any]) -> None:
                 f"  {m['status']:<8} {to:<32} {tries:<10} {m['subject']}{error}",
                 markup=False,
             )
-
-
-def _print_list(found: Page) -> None:
-    if not found.items:
-        console.print("no cases match")
-    for r in found.items:
-        due = (
-            f"due {r.due_at:%Y-%m-%d %H:%M}" + (" OVERDUE" if r.overdue else "") if r.due_at else ""
-        )
-        console.print(
-            f"{r.workflow_id:<44} {r.type:<30} {r.status:<18} {r.started_at:%Y-%m-%d} {due}",
-            markup=False,
-        )
-    if found.pages > 1:
-        console.print(f"page {found.page} of {found.pages} ({found.total} cases)", markup=False)
 
 
 def _print_mail(rows: list[dict[str, Any]]) -> None:

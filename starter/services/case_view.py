@@ -23,6 +23,7 @@ from infra.tables import Customer, EmailOutbox, HumanTask, Partner, User
 from starter.services.cases import TYPES, CaseNotFoundError, case_row
 from starter.services.context import AppContext
 from starter.services.core import Execution, workflow_execution, workflow_records
+from starter.services.errors import CliError
 from starter.services.tasks import queue_name
 
 # Deadlines the workflows' status views name (domain/*View), as a reader calls them.
@@ -125,6 +126,8 @@ class CaseView(BaseModel):
     waiting_for: list[WaitingFor] = []
     timeline: list[TimelineEntry] = []
     temporal_url: str | None = None
+    # Why Temporal did not answer (the page then shows what the database holds), or None.
+    temporal_error: str | None = None
 
 
 def temporal_ui_url(ctx: AppContext, workflow_id: str, run_id: str | None) -> str | None:
@@ -237,7 +240,11 @@ async def case(ctx: AppContext, actor: Actor, workflow_id: str) -> CaseView:
     """The case ``workflow_id`` as ``actor`` may see it; CaseNotFoundError when it does not
     exist or lies outside the actor's scope (the same answer)."""
     row = await case_row(ctx.sessions, actor, workflow_id)
-    ex = await workflow_execution(ctx, workflow_id)
+    unreachable: str | None = None
+    try:
+        ex = await workflow_execution(ctx, workflow_id)
+    except CliError as exc:  # Temporal is down: the database still tells most of the story
+        ex, unreachable = None, exc.message
     if row is None and (ex is None or not _in_scope_by_attributes(actor, ex)):
         raise CaseNotFoundError(workflow_id)
     now = utcnow()
@@ -331,4 +338,5 @@ async def case(ctx: AppContext, actor: Actor, workflow_id: str) -> CaseView:
         waiting_for=waiting,
         timeline=timeline,
         temporal_url=temporal_ui_url(ctx, workflow_id, ex.run_id if ex else None),
+        temporal_error=unreachable,
     )

@@ -388,13 +388,18 @@ async def test_cli_list_is_the_same_list(settings: Settings, rows: datetime) -> 
     from infra.config import get_settings
     from starter.cli import app
 
-    env = {"PARTNERFLOW_DATABASE_URL": settings.database_url}
+    env = {
+        "PARTNERFLOW_DATABASE_URL": settings.database_url,
+        # No Temporal server here: `case` says so and shows what the database holds.
+        "PARTNERFLOW_TEMPORAL_ADDRESS": "127.0.0.1:21199",
+        "PARTNERFLOW_TEMPORAL_CONNECT_WAIT_SECONDS": "0",
+    }
 
-    async def cli(*args: str) -> tuple[int, dict[str, object]]:
+    async def cli(*args: str, command: str = "list") -> tuple[int, dict[str, object]]:
         get_settings.cache_clear()
         try:
             result = await asyncio.to_thread(
-                CliRunner().invoke, app, ["list", *args, "--json"], env=env
+                CliRunner().invoke, app, [command, *args, "--json"], env=env
             )
         finally:
             get_settings.cache_clear()
@@ -412,6 +417,14 @@ async def test_cli_list_is_the_same_list(settings: Settings, rows: datetime) -> 
     assert [r["workflow_id"] for r in page["items"]] == [INV_B]  # type: ignore[attr-defined]
     code, page = await cli("--type", "Nope")
     assert code == 2 and "unknown type" in json.dumps(page)
+
+    code, view = await cli(INV_A, command="case")
+    assert code == 0, view
+    assert view["status"] == "PENDING" and view["temporal_error"]
+    waiting = view["waiting_for"]
+    assert isinstance(waiting, list) and waiting[0]["overdue"] is True
+    code, view = await cli(INV_A, "--as", "pa-2", command="case")
+    assert code == 2 and view["rule"] == "not_found"
 
 
 async def test_list_and_case_in_chinese(
