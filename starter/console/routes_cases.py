@@ -64,7 +64,8 @@ def relative(at: datetime, now: datetime, locale: str) -> str:
     elif left < timedelta(days=2):
         text, count = N_("in %(count)s h"), int(left.total_seconds() // 3600)
     else:
-        text, count = N_("in %(count)s days"), round(left / timedelta(days=1))
+        # whole days, as the inbox's "due in N days" counts them
+        text, count = N_("in %(count)s days"), left.days
     return i18n.gettext(locale, text) % {"count": count}
 
 

@@ -357,7 +357,7 @@ async def test_process_page_merges_events_emails_and_timers(
             select(Invitation.expires_at).where(Invitation.workflow_id == pending)
         )
     assert expires_at is not None and expiry, timers
-    assert format_when(expires_at, "en") in expiry[0] and "in 7 days" in expiry[0], expiry
+    assert format_when(expires_at, "en") in expiry[0] and "in 6 days" in expiry[0], expiry
     assert any("Next scheduled step" in t for t in timers), timers  # the reminder's timer
     # The timeline is one list, oldest first, with the timers ahead at its end.
     kinds = re.findall(r'data-kind="(event|email|timer)"', html)
