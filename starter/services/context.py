@@ -46,6 +46,7 @@ class AppContext:
         self.settings = settings
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
+        # A front door that already holds a client (the console, given one) shares it.
         self._client: Client | None = client
 
     @property
