@@ -237,6 +237,7 @@ def register(app: FastAPI, c: Console) -> None:
             view=view,
             entries=list(zip(view.timeline, hints, strict=True)),
             waiting=waiting,
-            # Filled by the start forms' helper (actions_for): buttons that act on this case.
+            # (title, url) of the case actions (starter.services.commands.actions_for and
+            # action_url) once their /act/{kind} forms exist: the main branch wires them.
             actions=[],
         )
