@@ -34,6 +34,7 @@ from starter.services.cases import (
     CaseRow,
     list_cases,
 )
+from starter.services.commands import action_url, actions_for
 
 # The GET parameters of the filter form (the fields of CaseFilters a person sets).
 PARAMS = ("type", "status", "partner", "customer", "overdue", "started_from", "started_to")
@@ -237,7 +238,10 @@ def register(app: FastAPI, c: Console) -> None:
             view=view,
             entries=list(zip(view.timeline, hints, strict=True)),
             waiting=waiting,
-            # (title, url) of the case actions (starter.services.commands.actions_for and
-            # action_url) once their /act/{kind} forms exist: the main branch wires them.
-            actions=[],
+            # The actions this viewer may take on the case (cancel, resend, withdraw ...):
+            # the same registry the start forms and the API use; each opens its form.
+            actions=[
+                (title, action_url(kind, view.workflow_id))
+                for kind, title in actions_for(view.workflow_id, viewer.actor)
+            ],
         )

@@ -378,6 +378,13 @@ async def test_process_page_merges_events_emails_and_timers(
     assert "due in" in line or "no due date" in line
     assert f"http://temporal-ui.test:8233/namespaces/default/workflows/{pending}/" in html
     assert "C-1 Ltd" in html and "P-1 Tech Co., Ltd." in html  # the parties, named
+    # The case's actions for this viewer, each opening its form on this workflow.
+    actions = re.search(r'<section id="case-actions".*?</section>', html, re.S)
+    assert actions, html[:2000]
+    cancel = f"/act/invitation-cancel?workflow_id={pending}"
+    assert cancel in actions.group(0) and "/act/invitation-resend?" in actions.group(0)
+    form = await web.get(cancel)
+    assert form.status_code == 200 and pending in form.text, form.text[:800]
 
     # The partner admin of another partner: not found, and not in the list.
     await session_for(web, settings, "pa-2")
