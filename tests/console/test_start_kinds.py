@@ -165,3 +165,6 @@ async def test_the_start_page_in_chinese(
     assert page.status_code == 200 and "邀请客户" in page.text and ">发起<" in page.text
     form = await web.get("/start/invite")
     assert "关联类型" in form.text and "发送关联邀请" in form.text
+    empty = await submit(web, "/start/invite", customer="", reminder_before="2 days")
+    assert empty.status_code == 422 and "必填。" in empty.text
+    assert "部分字段需要修改；未启动任何流程。" in empty.text
