@@ -24,6 +24,11 @@ from starter.services.errors import BadInputError
 M = TypeVar("M", bound=BaseModel)
 
 MAX_ERRORS_SHOWN = 20
+# Rows written between two progress reports (one transaction either way).
+CHUNK_ROWS = 200
+
+# Told (rows written, rows in the file) while an import writes; 0 first, the total last.
+Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -73,6 +78,11 @@ class ImportResult:
             self.inserted += 1
         else:
             self.updated += 1
+
+    def note(self, text: str) -> None:
+        """Adds a note once (rows are written in chunks, each may add the same note)."""
+        if text not in self.notes:
+            self.notes.append(text)
 
     # Facts for follow-up work after the commit (e.g. customers whose email changed).
     extra: dict[str, Any] = field(default_factory=dict)
@@ -174,7 +184,11 @@ class Importer(Generic[M]):
     """An import kind: its row model, extra whole-file checks, and how to write rows.
 
     ``check`` sees every validated row and the database, and returns further RowErrors
-    (unknown references, duplicates in the file). ``write`` runs in one transaction.
+    (unknown references, duplicates in the file). ``write`` runs in one transaction, called
+    once per chunk of rows when ``transactional`` (it only writes to that transaction, so a
+    preview can run it and roll back); otherwise once, with every row (it starts workflows).
+    ``key`` gives a row's primary key in the table it writes, so a preview names the file's
+    row of each change.
     """
 
     kind: str
@@ -182,22 +196,54 @@ class Importer(Generic[M]):
     write: Callable[[AsyncSession, list[M], ImportResult], Awaitable[None]]
     check: Callable[[AsyncSession, list[M]], Awaitable[list[RowError]]] | None = None
     help: str = ""
+    key: Callable[[M], tuple[Any, ...]] | None = None
+    transactional: bool = True
+
+
+async def check_rows(s: AsyncSession, importer: Importer[Any], path: Path, rows: list[Any]) -> None:
+    """Runs the importer's whole-file checks; raises ImportRefusedError listing every problem."""
+    if importer.check is not None:
+        errors = await importer.check(s, rows)
+        if errors:
+            raise ImportRefusedError(path, errors)
+
+
+async def write_rows(
+    s: AsyncSession,
+    importer: Importer[Any],
+    rows: list[Any],
+    result: ImportResult,
+    progress: Progress | None = None,
+) -> None:
+    """Writes the rows in chunks (one transaction), telling ``progress`` after each chunk."""
+    total = len(rows)
+    if progress is not None:
+        progress(0, total)
+    if not importer.transactional:
+        await importer.write(s, rows, result)
+    else:
+        for start in range(0, total, CHUNK_ROWS):
+            await importer.write(s, rows[start : start + CHUNK_ROWS], result)
+            if progress is not None and start + CHUNK_ROWS < total:
+                progress(start + CHUNK_ROWS, total)
+    if progress is not None:
+        progress(total, total)
 
 
 async def run_import(
-    sessions: async_sessionmaker[AsyncSession], importer: Importer[Any], path: Path
+    sessions: async_sessionmaker[AsyncSession],
+    importer: Importer[Any],
+    path: Path,
+    progress: Progress | None = None,
 ) -> ImportResult:
     """Reads, validates, checks and writes a file; all or nothing. Each run is recorded
-    (kind, ok or refused) for the imports metric."""
+    (kind, ok or refused) for the imports metric; ``progress`` hears of the rows written."""
     try:
         rows = validate_rows(path, importer.model, read_rows(path))
         result = ImportResult(kind=importer.kind, file=str(path), rows=len(rows))
         async with sessions.begin() as s:
-            if importer.check is not None:
-                errors = await importer.check(s, rows)
-                if errors:
-                    raise ImportRefusedError(path, errors)
-            await importer.write(s, rows, result)
+            await check_rows(s, importer, path, rows)
+            await write_rows(s, importer, rows, result, progress)
     except BadInputError as exc:
         await record_import(sessions, importer.kind, "refused", f"{path.name}: {exc.rule or exc}")
         raise
