@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import UploadFile
 from temporalio.client import Client
@@ -73,11 +74,21 @@ def size_text(size: int) -> str:
 def console_kinds() -> dict[str, dict[str, Any]]:
     """The kinds the page offers: those that only write reference data (``applications``
     starts workflows: the onboarding form or ``partnerflow import`` do that)."""
+    found = imports.importers()
+    order = [k for k in KIND_NAMES if k in found] + sorted(set(found) - set(KIND_NAMES))
     return {
-        kind: {"name": KIND_NAMES.get(kind, kind), "columns": list(imp.model.model_fields)}
-        for kind, imp in sorted(imports.importers().items())
-        if imp.transactional
+        kind: {"name": KIND_NAMES.get(kind, kind), "columns": columns(found[kind].model)}
+        for kind in order
+        if found[kind].transactional
     }
+
+
+def columns(model: type[BaseModel]) -> list[str]:
+    """A file's columns, those it must have first."""
+    fields = model.model_fields
+    return [n for n, f in fields.items() if f.is_required()] + [
+        n for n, f in fields.items() if not f.is_required()
+    ]
 
 
 def register(app: FastAPI, c: Console) -> None:

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from infra.metrics_db import record_import
@@ -26,6 +28,9 @@ M = TypeVar("M", bound=BaseModel)
 MAX_ERRORS_SHOWN = 20
 # Rows written between two progress reports (one transaction either way).
 CHUNK_ROWS = 200
+
+# Session info key: (table, primary keys of this chunk that are not in the database).
+ABSENT = "partnerflow_import_absent"
 
 # Told (rows written, rows in the file) while an import writes; 0 first, the total last.
 Progress = Callable[[int, int], None]
@@ -187,8 +192,9 @@ class Importer(Generic[M]):
     (unknown references, duplicates in the file). ``write`` runs in one transaction, called
     once per chunk of rows when ``transactional`` (it only writes to that transaction, so a
     preview can run it and roll back); otherwise once, with every row (it starts workflows).
-    ``key`` gives a row's primary key in the table it writes, so a preview names the file's
-    row of each change.
+    ``key`` gives a row's primary key in ``table``, the table it upserts into: a preview
+    names the file's row of each change, and each chunk's existing rows are loaded with one
+    query instead of one per row.
     """
 
     kind: str
@@ -197,6 +203,7 @@ class Importer(Generic[M]):
     check: Callable[[AsyncSession, list[M]], Awaitable[list[RowError]]] | None = None
     help: str = ""
     key: Callable[[M], tuple[Any, ...]] | None = None
+    table: type[Any] | None = None
     transactional: bool = True
 
 
@@ -223,11 +230,36 @@ async def write_rows(
         await importer.write(s, rows, result)
     else:
         for start in range(0, total, CHUNK_ROWS):
-            await importer.write(s, rows[start : start + CHUNK_ROWS], result)
+            chunk = rows[start : start + CHUNK_ROWS]
+            # Held until the chunk is written: the session keeps loaded rows weakly only.
+            loaded = await _load_existing(s, importer, chunk)
+            try:
+                await importer.write(s, chunk, result)
+            finally:
+                s.info.pop(ABSENT, None)
+            del loaded
             if progress is not None and start + CHUNK_ROWS < total:
                 progress(start + CHUNK_ROWS, total)
     if progress is not None:
         progress(total, total)
+
+
+async def _load_existing(s: AsyncSession, importer: Importer[Any], chunk: list[Any]) -> list[Any]:
+    """Loads the chunk's existing rows into the session, and notes the keys that have none,
+    so that ``upsert_row`` asks the database nothing more (one query per 200 rows instead of
+    one per row: 20,000 new customers in seconds rather than a minute)."""
+    if importer.table is None or importer.key is None or not chunk:
+        return []
+    columns = list(sa_inspect(importer.table).primary_key)
+    keys = [importer.key(r) for r in chunk]
+    if len(columns) == 1:
+        where = columns[0].in_([k[0] for k in keys])
+    else:
+        where = tuple_(*columns).in_(keys)
+    found = list((await s.scalars(select(importer.table).where(where))).all())
+    known = {tuple(sa_inspect(row).identity or ()) for row in found}
+    s.info[ABSENT] = (importer.table, {k for k in keys if k not in known})
+    return found
 
 
 async def run_import(
@@ -276,7 +308,13 @@ async def upsert_row(s: AsyncSession, table: type[Any], key: Any, values: dict[s
 
     Every import and the demo data write this way, so that a re-import updates what changed.
     """
-    row = await s.get(table, key)
+    absent = s.info.get(ABSENT)
+    known_absent = (
+        absent is not None
+        and absent[0] is table
+        and (key if isinstance(key, tuple) else (key,)) in absent[1]
+    )
+    row = None if known_absent else await s.get(table, key)
     if row is None:
         s.add(table(**values))
         return True

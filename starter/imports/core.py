@@ -81,6 +81,7 @@ PARTNERS = register_importer(
         _write_partners,
         _check_partners,
         key=lambda r: (r.id,),
+        table=Partner,
         help="Partner accounts: id, company_name, uscc, contact_email, type, status, ...",
     )
 )
@@ -91,6 +92,7 @@ USERS = register_importer(
         _write_users,
         _check_users,
         key=lambda r: (r.id,),
+        table=User,
         help="Users: id, name, email, role, partner_id | customer_id (vendor staff have neither).",
     )
 )
@@ -101,6 +103,7 @@ CUSTOMERS = register_importer(
         _write_customers,
         _check_customers,
         key=lambda r: (r.id,),
+        table=Customer,
         help="Customer accounts and the facts the binding rules read.",
     )
 )

@@ -144,6 +144,7 @@ CONSUMPTION = register_importer(
         _write_consumption,
         _check_consumption,
         key=lambda r: (r.line_id,),
+        table=ConsumptionLineRow,
         help="Consumption lines: line_id, customer_id, consumed_on, amount, payment_kind, site, "
         "product_line.",
     )
@@ -157,6 +158,7 @@ BILL_STATUS = register_importer(
         _write_bill_status,
         _check_bill_status,
         key=lambda r: (r.partner_id, r.period),
+        table=PartnerBillStatus,
         help="Partner bill status per month: partner_id, period (YYYY-MM), all_paid, paid_on.",
     )
 )
@@ -169,6 +171,7 @@ RATES = register_importer(
         _write_rates,
         _check_rates,
         key=lambda r: (r.partner_type.value, r.site.value),
+        table=IncentiveRate,
         help="Incentive rates: partner_type, site (china|overseas), rate (e.g. 0.0500).",
     )
 )

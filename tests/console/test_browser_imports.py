@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, expect
-from sqlalchemy import select
+from sqlalchemy import func, select
 from temporalio.client import Client
 
 from domain.parties import Role
@@ -90,6 +90,7 @@ async def test_ops_imports_customers_from_the_page(
     await expect(page.get_by_role("heading", name="Imports")).to_be_visible()
     await page.get_by_label("What the file holds").select_option("customers")
     await page.get_by_label("File (.csv with a header row, or .json list)").set_input_files(file)
+    await page.screenshot(path=tmp_path / "form.png", full_page=True)
     await page.get_by_role("button", name="Check the file").click()
 
     summary = page.locator("#summary")
@@ -100,6 +101,10 @@ async def test_ops_imports_customers_from_the_page(
     await expect(update).to_contain_text("finance@lakeside.test")
     await page.screenshot(path=tmp_path / "imports.png", full_page=True)
     keep_screenshot(tmp_path / "imports.png", "console-imports.png")
+    await page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    await expect(update.locator("code").first).to_be_visible()  # the key stays in view
+    await page.screenshot(path=tmp_path / "imports-phone.png", full_page=True)
+    await page.set_viewport_size({"width": 1280, "height": 860})
     async with sessions() as s:
         assert (await s.get(Customer, "C-100")).email == "it@lakeside.test"  # type: ignore[union-attr]
 
@@ -110,3 +115,42 @@ async def test_ops_imports_customers_from_the_page(
         rows = {c.id: c for c in (await s.scalars(select(Customer))).all()}
     assert sorted(rows) == ["C-100", "C-101", "C-102", "C-103"]
     assert rows["C-100"].email == "finance@lakeside.test" and rows["C-102"].has_special_contract
+
+
+async def test_a_large_file_shows_progress_and_the_page_follows_it(
+    browser: Browser,
+    site: str,
+    sessions: Sessions,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from starter.console import routes_imports
+
+    monkeypatch.setattr(routes_imports, "SETTLE_SECONDS", 0.0)  # always the progress page first
+    await add_user(sessions, "ops-1", Role.OPS)
+    await with_password(sessions, "ops-1")
+    file = tmp_path / "customers.csv"
+    file.write_text(
+        "id,name,email\n" + "".join(f"C-{n},Name {n},c{n}@x.test\n" for n in range(6000))
+    )
+    context = await browser.new_context(viewport={"width": 1280, "height": 860})
+    page = await context.new_page()
+    await page.goto(f"{site}/signin?next=/imports")
+    await page.get_by_label("User id or email").fill("ops-1")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in", exact=True).click()
+    await page.get_by_label("What the file holds").select_option("customers")
+    await page.get_by_label("File (.csv with a header row, or .json list)").set_input_files(file)
+    await page.get_by_role("button", name="Check the file").click()
+    # The progress page (unless the machine was quicker than the page), then the preview.
+    if await page.locator("#progress").count():
+        await page.screenshot(path=tmp_path / "checking.png", full_page=True)
+    await expect(page.locator("#summary")).to_contain_text("Nothing has been written yet")
+    await page.get_by_role("button", name="Confirm the import").click()
+    if await page.locator("#progress").count():
+        await page.screenshot(path=tmp_path / "importing.png", full_page=True)
+    await expect(page.locator("#summary")).to_contain_text(
+        "Imported 6000 rows: 6000 new, 0 updated.", timeout=60_000
+    )
+    async with sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(Customer)) == 6000

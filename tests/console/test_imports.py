@@ -92,7 +92,9 @@ async def test_a_bad_row_is_named_and_nothing_is_written(
     page = await follow(ops_web, await upload(ops_web, "customers", "c.csv", text.encode()))
     assert page.status_code == 200
     assert "2 problem(s) in the file; nothing was imported." in page.text
-    errors = re.search(r'<table class="tasks" id="errors">(.*?)</table>', page.text, re.S)
+    errors = re.search(
+        r'<table class="tasks all-columns" id="errors">(.*?)</table>', page.text, re.S
+    )
     assert errors is not None
     assert re.search(r"<td>2</td><td><code>email</code></td><td>[^<]*email", errors.group(1))
     assert re.search(r"<td>3</td><td><code>has_credit_account</code></td>", errors.group(1))
@@ -241,3 +243,18 @@ async def test_too_large_and_wrong_files_are_refused_at_the_form(
     no_kind = await upload(ops_web, "applications", "c.csv", b"a\n1\n")
     assert no_kind.status_code == 422 and 'id="e-kind"' in no_kind.text
     assert not list((tmp_path / "imports").glob("*"))  # nothing kept
+
+
+async def test_the_page_in_chinese(ops_web: httpx.AsyncClient) -> None:
+    form = await ops_web.get("/imports")
+    switched = await ops_web.post(
+        "/lang", data={"lang": "zh-CN", "next": "/imports", "csrf": csrf_in(form.text)}
+    )
+    assert switched.status_code == 303
+    page = await ops_web.get("/imports")
+    assert '<html lang="zh-CN">' in page.text
+    for text in ("导入", "文件内容", "检查文件", "客户", "伙伴每月账单支付状态"):
+        assert text in page.text
+    content = (CUSTOMERS + "C-1,One,c1@x.test,false\n").encode()
+    preview = await follow(ops_web, await upload(ops_web, "customers", "c.csv", content))
+    assert "尚未写入任何数据" in preview.text and "确认导入" in preview.text
