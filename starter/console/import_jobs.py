@@ -12,6 +12,7 @@ upload deletes the files they left behind.
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import shutil
 from collections.abc import Awaitable, Callable
@@ -28,6 +29,15 @@ from starter.services.errors import CliError
 State = Literal["checking", "preview", "refused", "importing", "done", "failed"]
 RUNNING: frozenset[State] = frozenset({"checking", "importing"})
 SUFFIXES = (".csv", ".json")
+
+
+def safe_name(filename: str) -> str:
+    """The base name with only letters (any script), digits, ``.``, ``-`` and ``_`` (others
+    become ``_``), at most 95 characters, ending in its lower-case suffix."""
+    name = Path(filename.replace("\\", "/")).name
+    suffix = next((s for s in SUFFIXES if name.lower().endswith(s)), Path(name).suffix.lower())
+    stem = re.sub(r"[^\w.-]", "_", name[: len(name) - len(suffix)]).strip("._") or "upload"
+    return stem[:90] + suffix
 
 
 @dataclass
@@ -97,12 +107,13 @@ class ImportJobs:
     def create(
         self, session_id: str, user_id: str, kind: str, filename: str, content: bytes
     ) -> ImportJob:
-        """Stores an upload under a new random id; the name keeps only its suffix."""
+        """Stores an upload under a new random id, in a folder of its own; the file keeps a
+        safe form of its name, so that messages about it name the file its uploader knows."""
         self.purge()
         job_id = secrets.token_urlsafe(18)
         folder = self.directory / job_id
         folder.mkdir(parents=True, mode=0o700)
-        path = folder / f"upload{Path(filename).suffix.lower()}"
+        path = folder / safe_name(filename)
         path.write_bytes(content)
         job = ImportJob(job_id, session_id, user_id, kind, filename, path, utcnow())
         self._jobs[job_id] = job

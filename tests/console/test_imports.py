@@ -240,6 +240,8 @@ async def test_too_large_and_wrong_files_are_refused_at_the_form(
     assert huge.status_code == 413 and "larger than 64 KB" in huge.text
     wrong = await upload(ops_web, "customers", "c.xlsx", b"PK\x03\x04")
     assert wrong.status_code == 422 and "c.xlsx is not a .csv or .json file." in wrong.text
+    named = await upload(ops_web, "customers", "<img src=x>.xlsx", b"x")
+    assert named.status_code == 422 and "&lt;img src=x&gt;.xlsx is not" in named.text
     no_kind = await upload(ops_web, "applications", "c.csv", b"a\n1\n")
     assert no_kind.status_code == 422 and 'id="e-kind"' in no_kind.text
     assert not list((tmp_path / "imports").glob("*"))  # nothing kept
@@ -258,3 +260,22 @@ async def test_the_page_in_chinese(ops_web: httpx.AsyncClient) -> None:
     content = (CUSTOMERS + "C-1,One,c1@x.test,false\n").encode()
     preview = await follow(ops_web, await upload(ops_web, "customers", "c.csv", content))
     assert "尚未写入任何数据" in preview.text and "确认导入" in preview.text
+
+
+async def test_a_json_file_previews_like_a_csv(ops_web: httpx.AsyncClient) -> None:
+    content = b'[{"id": "C-7", "name": "Seven", "email": "c7@x.test"}]'
+    page = await follow(ops_web, await upload(ops_web, "customers", "export.JSON", content))
+    assert "Nothing has been written yet" in page.text
+    assert re.findall(r'<tr data-action="(\w+)"><td>(\d+)</td>', page.text) == [("insert", "1")]
+    bad = await follow(ops_web, await upload(ops_web, "customers", "bad.json", b"{not json"))
+    assert "The file was refused; nothing was imported." in bad.text
+    assert "bad.json: not valid JSON" in bad.text
+
+
+def test_stored_names_are_safe() -> None:
+    from starter.console.import_jobs import safe_name
+
+    assert safe_name("../../etc/passwd.csv") == "passwd.csv"
+    assert safe_name("C:\\exports\\客户 2026-12.CSV") == "客户_2026-12.csv"
+    assert safe_name("a b<c>.json") == "a_b_c.json"
+    assert safe_name(".csv") == "upload.csv"
