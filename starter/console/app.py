@@ -14,7 +14,7 @@ from temporalio.client import Client
 
 from infra.config import Settings
 from infra.mailer import TEMPLATE_DIR
-from starter.console import lang, routes_auth, routes_codec, routes_dev, routes_tasks
+from starter.console import lang, routes_auth, routes_codec, routes_dev, routes_start, routes_tasks
 from starter.console.routes_imports import register as register_imports
 from starter.console.web import Console
 from starter.web.links import create_app as create_link_app
@@ -54,6 +54,7 @@ def create_console_app(
 
     routes_auth.register(app, console)
     routes_tasks.register(app, console)
+    routes_start.register(app, console)
     routes_dev.register(app, console)
     register_imports(app, console)
     lang.register(app, console)
