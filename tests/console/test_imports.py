@@ -279,3 +279,50 @@ def test_stored_names_are_safe() -> None:
     assert safe_name("C:\\exports\\客户 2026-12.CSV") == "客户_2026-12.csv"
     assert safe_name("a b<c>.json") == "a_b_c.json"
     assert safe_name(".csv") == "upload.csv"
+
+
+async def confirm(web: httpx.AsyncClient, page: httpx.Response) -> httpx.Response:
+    job_id = re.search(r'name="id" value="([\w-]+)"', page.text)
+    assert job_id is not None, page.text[:2000]
+    answer = await web.post(
+        "/imports/confirm", data={"csrf": csrf_in(page.text), "id": job_id.group(1)}
+    )
+    return await follow(web, answer)
+
+
+async def test_the_import_checks_again_at_confirmation(
+    ops_web: httpx.AsyncClient, sessions: Sessions
+) -> None:
+    from sqlalchemy import delete
+
+    from infra.tables import Partner, User
+
+    await add_partner(sessions, "P-1")
+    users = b"id,name,email,role,partner_id\npa-1,Ann,ann@x.test,partner_admin,P-1\n"
+    page = await follow(ops_web, await upload(ops_web, "partner-users", "u.csv", users))
+    assert "Nothing has been written yet" in page.text
+    async with sessions.begin() as s:  # the partner goes away between preview and confirm
+        await s.execute(delete(Partner).where(Partner.id == "P-1"))
+    done = await confirm(ops_web, page)
+    assert "1 problem(s) in the file; nothing was imported." in done.text
+    assert "<td>1</td><td><code>partner_id</code></td><td>no partner P-1" in done.text
+    async with sessions() as s:
+        assert await s.get(User, "pa-1") is None
+
+
+async def test_an_unexpected_failure_is_shown_and_writes_nothing(
+    ops_web: httpx.AsyncClient, sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from starter.services import imports
+
+    content = (CUSTOMERS + "C-1,One,c1@x.test,false\n").encode()
+    page = await follow(ops_web, await upload(ops_web, "customers", "c.csv", content))
+
+    async def broken(*args: object) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(imports, "run", broken)
+    done = await confirm(ops_web, page)
+    assert "The import failed; nothing was imported." in done.text
+    assert "RuntimeError: database went away" in done.text
+    assert await customers(sessions) == {}
