@@ -326,3 +326,27 @@ async def test_an_unexpected_failure_is_shown_and_writes_nothing(
     assert "The import failed; nothing was imported." in done.text
     assert "RuntimeError: database went away" in done.text
     assert await customers(sessions) == {}
+
+
+def test_uploads_expire_and_leftovers_are_deleted(tmp_path: Path) -> None:
+    import os
+    from datetime import timedelta
+
+    from starter.console.import_jobs import ImportJobs
+
+    jobs = ImportJobs(tmp_path / "imports", timedelta(minutes=30))
+    job = jobs.create("session-1", "ops-1", "customers", "c.csv", b"id\n")
+    assert job.path.read_bytes() == b"id\n" and job.path.name == "c.csv"
+    assert jobs.get(job.id, "session-1") is job
+    assert jobs.get(job.id, "session-2") is None  # bound to its session
+    job.state = "preview"
+    job.created_at -= timedelta(minutes=31)
+    assert jobs.get(job.id, "session-1") is None
+    assert not job.path.parent.exists()
+    # A folder a restarted console left behind goes once it is older than the TTL.
+    leftover = tmp_path / "imports" / "left-behind"
+    leftover.mkdir()
+    old = leftover.stat().st_mtime - 31 * 60
+    os.utime(leftover, (old, old))
+    jobs.create("session-1", "ops-1", "customers", "d.csv", b"id\n")
+    assert not leftover.exists()
