@@ -148,3 +148,35 @@ async def test_chunks_keep_every_extra_and_report_progress(ctx: AppContext, tmp_
     )
     assert result.extra["email_changed"] == {"C-0": "zero@x.test", f"C-{n - 1}": "last@x.test"}
     assert seen == [(0, n), (CHUNK_ROWS, n), (2 * CHUNK_ROWS, n), (n, n)]
+
+
+async def test_allocations_preview_the_binding_they_change(
+    ctx: AppContext, sessions: Sessions, tmp_path: Path
+) -> None:
+    from infra.db import utcnow
+    from infra.tables import Binding
+
+    for kind, name, text in FILES[:2]:
+        await imports.run(ctx, kind, write(tmp_path, name, text))
+    async with sessions.begin() as s:
+        s.add(
+            Binding(
+                idempotency_key="b-1",
+                partner_id="P-2",
+                customer_id="C-2",
+                mode="resale",
+                created_by="pa-2",
+                started_at=utcnow(),
+            )
+        )
+    text = "partner_id,customer_id,allocated_balance\nP-2,C-2,800.00\n"
+    preview = await imports.preview(ctx, "resale-allocations", write(tmp_path, "a.csv", text))
+    assert (preview.inserts, preview.updates, preview.unchanged) == (0, 1, 0)
+    change = preview.changes[0]
+    assert (change.row, change.table) == (None, "bindings")  # a binding id, not a file key
+    assert [(f.field, f.old, f.new) for f in change.fields] == [
+        ("allocated_balance", "0.00", "800.00")
+    ]
+    await imports.run(ctx, "resale-allocations", tmp_path / "a.csv")
+    again = await imports.preview(ctx, "resale-allocations", tmp_path / "a.csv")
+    assert (again.updates, again.unchanged) == (0, 1)

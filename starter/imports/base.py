@@ -229,17 +229,21 @@ async def write_rows(
     if not importer.transactional:
         await importer.write(s, rows, result)
     else:
-        for start in range(0, total, CHUNK_ROWS):
-            chunk = rows[start : start + CHUNK_ROWS]
-            # Held until the chunk is written: the session keeps loaded rows weakly only.
-            loaded = await _load_existing(s, importer, chunk)
-            try:
-                await importer.write(s, chunk, result)
-            finally:
-                s.info.pop(ABSENT, None)
-            del loaded
-            if progress is not None and start + CHUNK_ROWS < total:
-                progress(start + CHUNK_ROWS, total)
+        # Nothing is flushed until every chunk is written: on SQLite the first INSERT or
+        # UPDATE takes the database's write lock until the commit, and the workers and the
+        # console (each page touches its session row) must not wait for a whole large file.
+        with s.no_autoflush:
+            for start in range(0, total, CHUNK_ROWS):
+                chunk = rows[start : start + CHUNK_ROWS]
+                # Held until the chunk is written: the session keeps loaded rows weakly only.
+                loaded = await _load_existing(s, importer, chunk)
+                try:
+                    await importer.write(s, chunk, result)
+                finally:
+                    s.info.pop(ABSENT, None)
+                del loaded
+                if progress is not None and start + CHUNK_ROWS < total:
+                    progress(start + CHUNK_ROWS, total)
     if progress is not None:
         progress(total, total)
 
