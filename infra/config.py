@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     console_session_idle: timedelta = timedelta(minutes=30)
     console_session_max: timedelta = timedelta(hours=12)
     console_signin_link_ttl: timedelta = timedelta(minutes=15)
+    # Personal API tokens (`partnerflow token create`) last this long unless `--expires` says
+    # otherwise; never longer than 366 days.
+    api_token_ttl: timedelta = timedelta(days=90)
     # The console's /dev/mailbox page shows every email the dev SMTP sink received, to anyone
     # who reaches the console: only the dev stack (`partnerflow dev`) turns it on.
     dev_mailbox: bool = False
