@@ -246,7 +246,11 @@ def from_cli_error(exc: CliError, locale: str) -> ApiProblem:
     status = (
         409 if isinstance(exc, RefusedError) else 422 if isinstance(exc, BadInputError) else 503
     )
-    return ApiProblem(status, exc.rule, i18n.refusal_message(exc.rule, exc.message, locale))
+    # Temporal or the worker away: worth another try in a while (RFC 9110 Retry-After).
+    retry = {"Retry-After": "30"} if status == 503 or exc.rule == "no_worker" else {}
+    return ApiProblem(
+        status, exc.rule, i18n.refusal_message(exc.rule, exc.message, locale), headers=retry
+    )
 
 
 def not_found(locale: str) -> ApiProblem:

@@ -68,7 +68,12 @@ async def test_no_token_a_bad_one_a_revoked_one_an_expired_one_are_401(
     good = await token_for(sessions, "pa-1")
 
     missing = problem(await web.get("/api/me"), 401, "token_missing")
-    assert "Bearer" in missing["detail"]
+    assert "Bearer" in missing["detail"] and missing["title"] == "Authentication required"
+    # Before the token is known, the reader's language is Accept-Language's.
+    zh = problem(
+        await web.get("/api/me", headers={"Accept-Language": "zh-CN"}), 401, "token_missing"
+    )
+    assert zh["title"] == "需要认证"
     assert (await web.get("/api/me")).headers["www-authenticate"] == 'Bearer realm="partnerflow"'
     bad = await web.get("/api/tasks", headers=bearer("pfat_" + "x" * 43))
     problem(bad, 401, "token_invalid")
