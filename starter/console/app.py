@@ -14,7 +14,8 @@ from temporalio.client import Client
 
 from infra.config import Settings
 from infra.mailer import TEMPLATE_DIR
-from starter.console import api, lang, routes_auth, routes_codec, routes_dev, routes_tasks
+from starter.console import lang, routes_auth, routes_codec, routes_dev, routes_tasks
+from starter.console.api import register as register_api
 from starter.console.web import Console
 from starter.web.links import create_app as create_link_app
 
@@ -57,7 +58,7 @@ def create_console_app(
     lang.register(app, console)
     # Before the link server's mount: its /codec routes know the token only.
     routes_codec.register(app, console)
-    api.register(app, console)
+    register_api(app, console)
     # The link server keeps its paths (/a/{token}, /healthz, /readyz, /metrics): emailed
     # links already sent keep working, and a link still needs no sign-in.
     app.router.routes.append(Mount("", app=links))
