@@ -101,7 +101,7 @@ def build_api(console: Console) -> FastAPI:
         "/me",
         response_model=MeOut,
         tags=["me"],
-        summary="Who the token acts as",
+        summary=N_("Who the token acts as"),
         responses=PROBLEMS,
     )
     async def me(caller: CallerDep) -> MeOut:

@@ -64,7 +64,7 @@ FORM_FIELDS: dict[str, tuple[str, ...]] = {
 
 
 class ActionOut(BaseModel):
-    """A decision the task offers: its name for ``decide``, and the fields it reads."""
+    """A decision the task offers: its name for `decide`, and the fields it reads."""
 
     name: str
     label: str
@@ -96,13 +96,13 @@ class TaskOut(BaseModel):
 
 
 class TaskDetailOut(TaskOut):
-    """One task with the facts its workflow reports (its ``status`` query)."""
+    """One task with the facts its workflow reports (its `status` query)."""
 
     facts: dict[str, Any]
 
 
 class TaskPageOut(BaseModel):
-    """A page of tasks; pass ``next_cursor`` as ``cursor`` for the next one."""
+    """A page of tasks; pass `next_cursor` as `cursor` for the next one."""
 
     items: list[TaskOut]
     next_cursor: str | None
@@ -118,7 +118,7 @@ FieldValue = str | int | float | bool
 
 
 class DecideIn(BaseModel):
-    """A decision on a task: one of the task's ``actions`` and the fields its form reads."""
+    """A decision on a task: one of the task's `actions` and the fields its form reads."""
 
     action: str = Field(min_length=1, max_length=64, examples=["approve"])
     nonce: str | None = Field(
@@ -188,7 +188,7 @@ def _form(body: DecideIn) -> dict[str, str]:
     return form
 
 
-@router.get("", response_model=TaskPageOut, summary="The inbox: tasks in your scope")
+@router.get("", response_model=TaskPageOut, summary=N_("The inbox: tasks in your scope"))
 async def list_tasks(
     caller: CallerDep,
     ctx: ContextDep,
@@ -197,7 +197,7 @@ async def list_tasks(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> TaskPageOut:
-    """Overdue and soonest due first; ``holder=me`` for your claimed tasks, ``queue`` for the
+    """Overdue and soonest due first; `holder=me` for your claimed tasks, `queue` for the
     unclaimed ones."""
     page = await tasks_page(
         ctx.sessions, caller.actor, state=state, holder=holder, cursor=cursor, limit=limit
@@ -207,7 +207,7 @@ async def list_tasks(
     )
 
 
-@router.get("/{task_id}", response_model=TaskDetailOut, summary="One task, with its facts")
+@router.get("/{task_id}", response_model=TaskDetailOut, summary=N_("One task, with its facts"))
 async def get_task(task_id: int, caller: CallerDep, ctx: ContextDep) -> TaskDetailOut:
     """The task and what its workflow reports; 404 outside your scope."""
     task = await task_in_scope(ctx.sessions, caller.actor, task_id)
@@ -215,20 +215,22 @@ async def get_task(task_id: int, caller: CallerDep, ctx: ContextDep) -> TaskDeta
     return TaskDetailOut(**task_out(task, caller).model_dump(), facts=facts)
 
 
-@router.post("/{task_id}/claim", response_model=TaskOut, summary="Claim a task")
+@router.post("/{task_id}/claim", response_model=TaskOut, summary=N_("Claim a task"))
 async def claim(task_id: int, caller: CallerDep, ctx: ContextDep) -> TaskOut:
     """Takes an open, unclaimed task (a renewal task is claimed in its workflow too)."""
     task = await ib.claim(ctx.sessions, caller.actor, task_id, ctx.client)
     return task_out(task, caller)
 
 
-@router.post("/{task_id}/release", response_model=TaskOut, summary="Put a task back in the queue")
+@router.post(
+    "/{task_id}/release", response_model=TaskOut, summary=N_("Put a task back in the queue")
+)
 async def release(task_id: int, caller: CallerDep, ctx: ContextDep) -> TaskOut:
     """Its holder may, and those who may reassign."""
     return task_out(await ib.release(ctx.sessions, caller.actor, task_id), caller)
 
 
-@router.post("/{task_id}/reassign", response_model=TaskOut, summary="Hand a task to someone")
+@router.post("/{task_id}/reassign", response_model=TaskOut, summary=N_("Hand a task to someone"))
 async def reassign(task_id: int, body: ReassignIn, caller: CallerDep, ctx: ContextDep) -> TaskOut:
     """Ops, ecosystem managers and partner admins hand an open task to a user who may act."""
     try:
@@ -239,7 +241,7 @@ async def reassign(task_id: int, body: ReassignIn, caller: CallerDep, ctx: Conte
     return task_out(await ib.reassign(ctx.sessions, caller.actor, task_id, to), caller)
 
 
-@router.post("/{task_id}/decide", response_model=DecisionOut, summary="Decide a task")
+@router.post("/{task_id}/decide", response_model=DecisionOut, summary=N_("Decide a task"))
 async def decide(task_id: int, body: DecideIn, caller: CallerDep, ctx: ContextDep) -> DecisionOut:
     """Runs the action's update on the task's workflow with you as the actor. A business
     refusal is 409 (type = the rule id) or 422 for a refused outcome; nothing is recorded."""

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from domain.parties import PARTNER_ROLES, Actor, Role
+from infra.i18n import N_
 from infra.tables import HumanTask
 from starter.console import tasks as tk
 from starter.console.api_base import PROBLEMS, CallerDep, ConsoleContext, ContextDep, not_found
@@ -100,7 +101,7 @@ async def workflow_in_scope(ctx: ConsoleContext, actor: Actor, workflow_id: str)
     return actor.partner_id is not None and actor.partner_id in parties
 
 
-@router.get("/{workflow_id}", response_model=WorkflowOut, summary="One workflow (as `show`)")
+@router.get("/{workflow_id}", response_model=WorkflowOut, summary=N_("One workflow (as `show`)"))
 async def get_workflow(workflow_id: str, caller: CallerDep, ctx: ContextDep) -> WorkflowOut:
     """Status, timeline, tasks and emails of a workflow in your scope; 404 otherwise."""
     if not await workflow_in_scope(ctx, caller.actor, workflow_id):
