@@ -8,30 +8,26 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 
 from domain.incentives import (
-    CertificationRecorded,
     InvoiceSubmission,
     InvoiceVerification,
-    PayoutApplication,
     PayoutMethod,
-    PayoutStatus,
     PayoutView,
     period_bounds,
 )
-from domain.parties import Decision, Role
-from infra.tables import (
-    IncentivePayout,
-    Partner,
-)
+from domain.parties import Decision
 from starter.cli.output import console, emit
 from starter.cli.runner import DURATION_HELP, JSON_HELP, run_async
+from starter.services import commands_partner as facts
+from starter.services.commands import cli_input
+from starter.services.commands_partner import CertificationRecordedInput
+from starter.services.commands_steps import PayoutApplyInput, payout_apply
+from starter.services.commands_vendor import PayoutStartInput, payout_start
 from starter.services.context import (
     AppContext,
     decided_by_someone_else,
     operator,
-    parse_duration,
     temporal_errors,
 )
 from starter.services.errors import BadInputError, RefusedError
@@ -39,10 +35,7 @@ from starter.services.incentives import (
     _handle,
     _release_frozen,
     finished_refusal,
-    payout_defaults,
-    precheck_start,
     read_invoice,
-    start_payout,
     view_from_db,
 )
 from workflows.incentive import IncentivePayoutWorkflow
@@ -145,12 +138,11 @@ def register(app: typer.Typer) -> None:
                 raise BadInputError(
                     f"--period: {period!r} is not a month written YYYY-MM, e.g. 2026-10"
                 ) from None
-            month = period
-            await precheck_start(ctx, actor, partner, month)
-            defaults = payout_defaults(ctx.settings)
-            if invoice_window:
-                defaults.invoice_window = parse_duration(invoice_window, "--invoice-window")
-            view = await start_payout(ctx, defaults.request(partner, month, actor.user_id))
+            # The console's payout form validates with the same model.
+            i = cli_input(
+                PayoutStartInput, partner=partner, period=period, invoice_window=invoice_window
+            )
+            view = (await payout_start(ctx, actor, i)).result
             emit(view, as_json, lambda: _print_view(view))
 
         run_async(as_json, body)
@@ -168,19 +160,8 @@ def register(app: typer.Typer) -> None:
         """Apply for the payout (the partner's admin), choosing how to be paid."""
 
         async def body(ctx: AppContext) -> None:
-            actor = await ctx.actor(as_user)
-            client = await ctx.client()
-            nonce = f"apply-{uuid.uuid4()}"
-            try:
-                async with temporal_errors("payout apply"):
-                    view = await _handle(client, payout).execute_update(
-                        IncentivePayoutWorkflow.apply,
-                        PayoutApplication(actor=actor, method=method, nonce=nonce),
-                        id=nonce,
-                    )
-            except RefusedError as exc:
-                await finished_refusal(ctx, payout, "apply", exc)
-                raise
+            i = cli_input(PayoutApplyInput, workflow_id=payout, method=method)
+            view = (await payout_apply(ctx, await ctx.actor(as_user), i)).result
             emit(view, as_json, lambda: _print_view(view))
 
         run_async(as_json, body)
@@ -296,37 +277,11 @@ def register(app: typer.Typer) -> None:
         (they re-check it and go on to the invoice notification)."""
 
         async def body(ctx: AppContext) -> None:
-            actor = await ctx.actor(as_user)
-            if actor.role != Role.OPS:
-                raise RefusedError(f"{actor.describe()} is not ops", rule="not_ops")
-            async with ctx.sessions() as s:
-                row = await s.get(Partner, partner)
-                held = (
-                    await s.scalars(
-                        select(IncentivePayout.payout_id).where(
-                            IncentivePayout.partner_id == partner,
-                            IncentivePayout.status == PayoutStatus.HELD.value,
-                        )
-                    )
-                ).all()
-            if row is None:
-                raise BadInputError(f"--partner: no partner with id {partner!r}")
-            if not row.business_certified:
-                raise RefusedError(
-                    f"partner {partner} is not business-certified in PartnerFlow's data; record "
-                    "the certification first (onboarding, or `import partners` with "
-                    "business_certified=true)",
-                    rule="not_certified",
-                )
-            client = await ctx.client()
-            for payout_id in held:
-                async with temporal_errors("certification-recorded"):
-                    await client.get_workflow_handle(payout_id).signal(
-                        IncentivePayoutWorkflow.certification_recorded,
-                        CertificationRecorded(partner_id=partner, recorded_by=actor.user_id),
-                    )
+            i = cli_input(CertificationRecordedInput, partner=partner)
+            out = (await facts.certification_recorded(ctx, await ctx.actor(as_user), i)).result
+            held = out["signalled"]
             emit(
-                {"partner_id": partner, "signalled": list(held)},
+                out,
                 as_json,
                 f"{len(held)} held payout(s) of {partner} signalled: {', '.join(held) or '-'}",
             )

@@ -3,23 +3,24 @@
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 
 from domain.invitations import (
     Channel,
-    InvitationRequest,
     InvitationStatus,
     InvitationView,
 )
 from domain.parties import AssociationMode
-from infra.tables import Invitation
 from starter.cli.output import console, emit
 from starter.cli.runner import DURATION_HELP, JSON_HELP, run_async
+from starter.services.commands import cli_input
+from starter.services.commands_cases import InvitationResendInput, invitation_resend
+from starter.services.commands_start import InviteInput
+from starter.services.commands_start import invite as invite_command
 from starter.services.context import (
     AppContext,
 )
-from starter.services.errors import BadInputError, RefusedError
-from starter.services.invitations import decide, durations, invitation_email, start_invitation
+from starter.services.errors import RefusedError
+from starter.services.invitations import decide, invitation_email
 from starter.services.jsonable import to_jsonable
 
 invitation_app = typer.Typer(
@@ -99,17 +100,17 @@ def register(app: typer.Typer) -> None:
         """Invite a customer to bind to a partner (eligibility checked first)."""
 
         async def body(ctx: AppContext) -> None:
-            d = durations(ctx, validity, reminder_before)
-            req = InvitationRequest(
-                partner_id=partner,
-                customer_id=customer,
+            # The console's invite form validates with the same model.
+            i = cli_input(
+                InviteInput,
+                partner=partner,
+                customer=customer,
                 mode=mode,
                 channel=channel,
-                requested_by=await ctx.actor(as_user),
-                validity=d.validity,
-                reminder_before=d.reminder_before,
+                validity=validity,
+                reminder_before=reminder_before,
             )
-            view = await start_invitation(ctx, req)
+            view = (await invite_command(ctx, await ctx.actor(as_user), i)).result
             _emit_started(view, await invitation_email(ctx, view.workflow_id), as_json)
 
         run_async(as_json, body)
@@ -145,30 +146,14 @@ def register(app: typer.Typer) -> None:
         """Send an expired, declined or cancelled invitation again (a new validity period)."""
 
         async def body(ctx: AppContext) -> None:
-            d = durations(ctx, validity, reminder_before)  # bad input before anything else
-            async with ctx.sessions() as s:
-                row = await s.scalar(
-                    select(Invitation)
-                    .where(Invitation.workflow_id == invitation)
-                    .order_by(Invitation.id.desc())
-                )
-            if row is None:
-                raise BadInputError(f"no invitation with id {invitation!r}")
-            if row.status == "PENDING":
-                raise RefusedError(
-                    f"invitation {invitation} is still pending; it cannot be sent twice",
-                    rule="still_pending",
-                )
-            req = InvitationRequest(
-                partner_id=row.partner_id,
-                customer_id=row.customer_id,
-                mode=AssociationMode(row.mode),
-                channel=Channel(row.channel),
-                requested_by=await ctx.actor(as_user),
-                validity=d.validity,
-                reminder_before=d.reminder_before,
+            # Bad input before anything else; the console's resend form uses the same model.
+            i = cli_input(
+                InvitationResendInput,
+                workflow_id=invitation,
+                validity=validity,
+                reminder_before=reminder_before,
             )
-            view = await start_invitation(ctx, req)
+            view = (await invitation_resend(ctx, await ctx.actor(as_user), i)).result
             _emit_started(view, await invitation_email(ctx, view.workflow_id), as_json)
 
         run_async(as_json, body)

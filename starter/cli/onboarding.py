@@ -8,14 +8,12 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
 
 from domain.certification import (
     CertificateKind,
     CertificationAsk,
     CertLevel,
     DevelopmentPath,
-    PathInvitation,
     PathStatus,
     PathView,
 )
@@ -27,18 +25,20 @@ from domain.onboarding import (
 )
 from domain.parties import Decision, PartnerType
 from infra.config import Settings
-from infra.db import utcnow
-from infra.tables import (
-    CloudServiceCase,
-    Partner,
-    StaffCertificateRow,
-)
 from starter.cli.output import console, emit
 from starter.cli.runner import DURATION_HELP, JSON_HELP, run_async
+from starter.services import commands_partner as facts
+from starter.services.commands import cli_input
+from starter.services.commands_partner import (
+    RecordCaseInput,
+    RecordCertificateInput,
+    RecordSolutionsInput,
+)
+from starter.services.commands_vendor import PathInviteInput
+from starter.services.commands_vendor import path_invite as path_invite_command
 from starter.services.context import (
     AppContext,
     operator,
-    parse_duration,
     temporal_errors,
 )
 from starter.services.errors import BadInputError, RefusedError
@@ -50,12 +50,9 @@ from starter.services.onboarding import (
     application_id,
     application_update,
     partner_report,
-    path_thresholds,
     path_update,
     require_ops,
     start_application,
-    start_path,
-    work_calendar,
 )
 from workflows.onboarding import OnboardingWorkflow
 
@@ -390,19 +387,9 @@ def register(app: typer.Typer) -> None:
         admin receives a signed link to join."""
 
         async def body(ctx: AppContext) -> None:
-            s = ctx.settings
-            req = PathInvitation(
-                partner_id=partner,
-                path=path,
-                invited_by=await ctx.actor(as_user),
-                validity=parse_duration(validity, "--validity")
-                if validity
-                else s.path_invitation_validity,
-                thresholds=path_thresholds(s),
-                approval_working_days=s.onboarding_review_working_days,
-                calendar=work_calendar(s),
-            )
-            view = await start_path(ctx, req)
+            # The console's path form validates with the same model.
+            i = cli_input(PathInviteInput, partner=partner, path=path, validity=validity)
+            view = (await path_invite_command(ctx, await ctx.actor(as_user), i)).result
             emit(view, as_json, lambda: _print_path(view))
 
         run_async(as_json, body)
@@ -483,19 +470,10 @@ def register(app: typer.Typer) -> None:
 
         async def body(ctx: AppContext) -> None:
             actor = await require_ops(ctx, as_user)
-            if advanced > certified:
-                raise BadInputError("--advanced: cannot exceed --certified")
-            async with ctx.sessions.begin() as s:
-                row = await s.get(Partner, partner)
-                if row is None:
-                    raise BadInputError(f"PARTNER: no partner with id {partner!r}")
-                row.certified_solutions, row.advanced_solutions = certified, advanced
-            out = {
-                "partner_id": partner,
-                "certified_solutions": certified,
-                "advanced_solutions": advanced,
-                "recorded_by": actor.user_id,
-            }
+            i = cli_input(
+                RecordSolutionsInput, partner=partner, certified=certified, advanced=advanced
+            )
+            out = (await facts.record_solutions(ctx, actor, i)).result
             emit(out, as_json, f"{partner}: {certified} certified solution(s), {advanced} advanced")
 
         run_async(as_json, body)
@@ -516,32 +494,17 @@ def register(app: typer.Typer) -> None:
 
         async def body(ctx: AppContext) -> None:
             actor = await require_ops(ctx, as_user)
-            issued_on, expires_on = (
-                _parse_date(issued, "--issued"),
-                _parse_date(expires, "--expires"),
+            i = cli_input(
+                RecordCertificateInput,
+                partner=partner,
+                holder=holder,
+                kind=kind,
+                number=number,
+                holder_name=holder_name,
+                issued=_parse_date(issued, "--issued"),
+                expires=_parse_date(expires, "--expires"),
             )
-            try:
-                async with ctx.sessions.begin() as s:
-                    if await s.get(Partner, partner) is None:
-                        raise BadInputError(f"PARTNER: no partner with id {partner!r}")
-                    s.add(
-                        StaffCertificateRow(
-                            partner_id=partner,
-                            holder=holder,
-                            holder_name=holder_name,
-                            kind=kind.value,
-                            number=number,
-                            issued_on=issued_on,
-                            expires_on=expires_on,
-                            recorded_by=actor.user_id,
-                            recorded_at=utcnow(),
-                        )
-                    )
-            except IntegrityError:
-                raise RefusedError(
-                    f"certificate {number} is already recorded", rule="certificate_exists"
-                ) from None
-            out = {"partner_id": partner, "holder": holder, "kind": kind.value, "number": number}
+            out = (await facts.record_certificate(ctx, actor, i)).result
             emit(out, as_json, f"{partner}: {kind.value} {number} of {holder} recorded")
 
         run_async(as_json, body)
@@ -560,30 +523,15 @@ def register(app: typer.Typer) -> None:
 
         async def body(ctx: AppContext) -> None:
             actor = await require_ops(ctx, as_user)
-            completed_on = _parse_date(completed, "--completed")
-            assert completed_on is not None
-            if completed_on > utcnow().date():
-                raise BadInputError("--completed: the date is in the future")
-            try:
-                async with ctx.sessions.begin() as s:
-                    if await s.get(Partner, partner) is None:
-                        raise BadInputError(f"PARTNER: no partner with id {partner!r}")
-                    s.add(
-                        CloudServiceCase(
-                            partner_id=partner,
-                            case_id=case_id,
-                            title=title,
-                            customer_name=customer,
-                            completed_on=completed_on,
-                            recorded_by=actor.user_id,
-                            recorded_at=utcnow(),
-                        )
-                    )
-            except IntegrityError:
-                raise RefusedError(
-                    f"case {case_id} is already recorded", rule="case_exists"
-                ) from None
-            out = {"partner_id": partner, "case_id": case_id, "completed_on": completed_on}
+            i = cli_input(
+                RecordCaseInput,
+                partner=partner,
+                case_id=case_id,
+                title=title,
+                completed=_parse_date(completed, "--completed"),
+                customer=customer,
+            )
+            out = (await facts.record_case(ctx, actor, i)).result
             emit(out, as_json, f"{partner}: case {case_id} recorded")
 
         run_async(as_json, body)

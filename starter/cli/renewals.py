@@ -10,12 +10,10 @@ import typer
 from sqlalchemy import select
 
 from domain.authorizations import (
-    AuthorizationRequest,
     AuthorizationView,
 )
 from domain.parties import Decision
 from domain.renewals import (
-    RenewalFeedback,
     RenewalOutcome,
     RenewalStatus,
     RenewalView,
@@ -24,17 +22,18 @@ from infra.tables import RenewalTask
 from starter.cli.output import console, emit
 from starter.cli.runner import JSON_HELP, run_async
 from starter.imports.renewals import SUBSCRIPTIONS
+from starter.services.commands import cli_input
+from starter.services.commands_cases import FeedbackInput, renewal_feedback
+from starter.services.commands_start import AuthorizationRequestInput, authorization_request
 from starter.services.context import AppContext, operator
 from starter.services.errors import BadInputError
 from starter.services.renewals import (
     _task_dict,
     _task_row,
     authorization_update,
-    feedback_precheck,
     list_filter,
     parse_as_of,
     renewal_update,
-    request_authorization,
     run_scan,
     signal_extended_orders,
 )
@@ -237,15 +236,15 @@ def register(app: typer.Typer) -> None:
         for a resale customer, asks for its authorization (an approved one is reused)."""
 
         async def body(ctx: AppContext) -> None:
-            fb = RenewalFeedback(
-                actor=await ctx.actor(as_user),
+            # The console's feedback form validates with the same model.
+            i = cli_input(
+                FeedbackInput,
+                workflow_id=task,
                 outcome=outcome,
                 reason=reason,
-                accept_commitment_letter=accept_letter,
-                nonce=str(uuid.uuid4()),
+                accept_letter=accept_letter,
             )
-            await feedback_precheck(ctx, task, fb)
-            view = await renewal_update(ctx, task, "feedback", fb, f"feedback-{fb.nonce}")
+            view = (await renewal_feedback(ctx, await ctx.actor(as_user), i)).result
             emit(view, as_json, lambda: _print_renewal(view))
 
         run_async(as_json, body)
@@ -287,17 +286,14 @@ def register(app: typer.Typer) -> None:
         reused and a pending request joined, instead of asking again."""
 
         async def body(ctx: AppContext) -> None:
-            s = ctx.settings
-            req = AuthorizationRequest(
-                partner_id=partner,
-                customer_id=customer,
-                requested_by=await ctx.actor(as_user),
-                accept_commitment_letter=accept_letter,
+            i = cli_input(
+                AuthorizationRequestInput,
+                partner=partner,
+                customer=customer,
+                accept_letter=accept_letter,
                 purpose=purpose,
-                validity=s.authorization_validity,
-                request_window=s.authorization_request_window,
             )
-            view = await request_authorization(ctx, req)
+            view = (await authorization_request(ctx, await ctx.actor(as_user), i)).result
             emit(view, as_json, lambda: _print_authorization(view))
 
         run_async(as_json, body)

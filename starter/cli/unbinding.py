@@ -15,16 +15,15 @@ from domain.unbinding import (
 )
 from starter.cli.output import console, emit
 from starter.cli.runner import DURATION_HELP, JSON_HELP, run_async
+from starter.services.commands import cli_input
+from starter.services.commands_start import SwitchModeInput, UnbindInput
+from starter.services.commands_start import switch_mode as switch_mode_command
+from starter.services.commands_start import unbind as unbind_command
 from starter.services.context import (
     AppContext,
 )
 from starter.services.errors import RefusedError
-from starter.services.unbinding import (
-    change_request,
-    decide,
-    parse_window,
-    start_change,
-)
+from starter.services.unbinding import decide
 
 request_app = typer.Typer(
     help="Approve, reject or withdraw a request to unbind a customer or switch its mode.",
@@ -98,17 +97,15 @@ def register(app: typer.Typer) -> None:
         """
 
         async def body(ctx: AppContext) -> None:
-            window_td, reminder_td = parse_window(window, reminder_before)
-            req = change_request(
-                ctx.settings,
-                binding,
-                ChangeKind.UNBIND,
-                await ctx.actor(as_user),
+            # The console's unbind form validates with the same model.
+            i = cli_input(
+                UnbindInput,
+                binding=binding,
                 reason=reason,
-                window=window_td,
-                reminder_before=reminder_td,
+                window=window,
+                reminder_before=reminder_before,
             )
-            view = await start_change(ctx, req)
+            view = (await unbind_command(ctx, await ctx.actor(as_user), i)).result
             emit(view, as_json, lambda: _print_view(view))
 
         run_async(as_json, body)
@@ -128,18 +125,15 @@ def register(app: typer.Typer) -> None:
         account; leaving resale recovers the partner's unused allocation."""
 
         async def body(ctx: AppContext) -> None:
-            window_td, reminder_td = parse_window(window, reminder_before)
-            req = change_request(
-                ctx.settings,
-                binding,
-                ChangeKind.SWITCH_MODE,
-                await ctx.actor(as_user),
-                to_mode=to,
+            i = cli_input(
+                SwitchModeInput,
+                binding=binding,
+                to=to,
                 reason=reason,
-                window=window_td,
-                reminder_before=reminder_td,
+                window=window,
+                reminder_before=reminder_before,
             )
-            view = await start_change(ctx, req)
+            view = (await switch_mode_command(ctx, await ctx.actor(as_user), i)).result
             emit(view, as_json, lambda: _print_view(view))
 
         run_async(as_json, body)

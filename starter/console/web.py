@@ -51,7 +51,7 @@ class Console:
         self, settings: Settings, client: Client | None = None, mail_dir: Path | None = None
     ) -> None:
         self.settings = settings
-        self.ctx = AppContext(settings)
+        self.ctx = AppContext(settings, client)
         self._client = client
         self.mail_dir = mail_dir
         self.csrf = Csrf(settings.link_secret)

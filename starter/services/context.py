@@ -42,11 +42,12 @@ NO_WORKER_AFTER = 15.0
 class AppContext:
     """Lazily opened resources of one command."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, client: Client | None = None) -> None:
         self.settings = settings
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
-        self._client: Client | None = None
+        # A front door that already holds a client (the console, given one) shares it.
+        self._client: Client | None = client
 
     @property
     def sessions(self) -> async_sessionmaker[AsyncSession]:
