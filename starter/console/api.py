@@ -18,13 +18,13 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from infra.i18n import N_
-from starter.console import api_tasks, api_workflows
-from starter.console.api_base import PROBLEMS, CallerDep, ConsoleContext, exception_handlers
+from starter.console import api_commands, api_tasks, api_workflows
+from starter.console.api_base import PROBLEMS, CallerDep, exception_handlers
 from starter.console.web import Console
 
 PREFIX = "/api"
 # One router per area, each on its services (a new area: one line here).
-ROUTERS = (api_tasks.router, api_workflows.router)
+ROUTERS = (api_tasks.router, api_commands.router, api_workflows.router)
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
@@ -86,7 +86,6 @@ def build_api(console: Console) -> FastAPI:
         exception_handlers=exception_handlers(),
     )
     api.state.console = console
-    api.state.context = ConsoleContext(console)
 
     @api.middleware("http")
     async def no_store(

@@ -18,9 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from temporalio.client import Client
 
 from domain.parties import Actor
 from infra import i18n
@@ -119,42 +117,16 @@ class Caller:
         return text % values if values else text
 
 
-class ConsoleContext(AppContext):
-    """The services' context on the console's database and Temporal client, so that the API
-    calls the services exactly as the CLI does, without opening second connections."""
-
-    def __init__(self, console: Console) -> None:
-        super().__init__(console.settings)
-        self._console = console
-
-    @property
-    def sessions(self) -> async_sessionmaker[AsyncSession]:
-        """The console's database sessions."""
-        return self._console.sessions
-
-    async def client(self) -> Client:
-        """The console's Temporal client."""
-        return await self._console.client()
-
-    @property
-    def console(self) -> Console:
-        """The running console."""
-        return self._console
-
-    async def close(self) -> None:
-        """Nothing to release: the console owns the connections."""
-
-
 def console_of(request: Request) -> Console:
     """The running console (the API app's state)."""
     console: Console = request.app.state.console
     return console
 
 
-def context_of(request: Request) -> ConsoleContext:
-    """The services' context of the running console."""
-    ctx: ConsoleContext = request.app.state.context
-    return ctx
+def context_of(request: Request) -> AppContext:
+    """The services' context of the running console (its database and Temporal client), so
+    that the API calls the services exactly as the console and the CLI do."""
+    return console_of(request).ctx
 
 
 def locale_of(request: Request) -> str:
@@ -220,7 +192,8 @@ async def current_caller(
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]
-ContextDep = Annotated[ConsoleContext, Depends(context_of)]
+ContextDep = Annotated[AppContext, Depends(context_of)]
+ConsoleDep = Annotated[Console, Depends(console_of)]
 
 
 def problem_response(request: Request, p: ApiProblem) -> JSONResponse:

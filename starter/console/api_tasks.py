@@ -23,6 +23,7 @@ from starter.console.api_base import (
     ApiProblem,
     Caller,
     CallerDep,
+    ConsoleDep,
     ContextDep,
     FieldProblem,
     from_cli_error,
@@ -242,7 +243,9 @@ async def reassign(task_id: int, body: ReassignIn, caller: CallerDep, ctx: Conte
 
 
 @router.post("/{task_id}/decide", response_model=DecisionOut, summary=N_("Decide a task"))
-async def decide(task_id: int, body: DecideIn, caller: CallerDep, ctx: ContextDep) -> DecisionOut:
+async def decide(
+    task_id: int, body: DecideIn, caller: CallerDep, ctx: ContextDep, console: ConsoleDep
+) -> DecisionOut:
     """Runs the action's update on the task's workflow with you as the actor. A business
     refusal is 409 (type = the rule id) or 422 for a refused outcome; nothing is recorded."""
     task = await task_in_scope(ctx.sessions, caller.actor, task_id)
@@ -290,7 +293,7 @@ async def decide(task_id: int, body: DecideIn, caller: CallerDep, ctx: ContextDe
         raise refusal
     comment = (body.comment or "").strip()[:1000]
     if comment:
-        await record_comment(ctx.console, task, caller.actor, nonce, comment)
+        await record_comment(console, task, caller.actor, nonce, comment)
     fresh = await task_in_scope(ctx.sessions, caller.actor, task_id)
     return DecisionOut(status=status, result=result, task=task_out(fresh, caller))
 

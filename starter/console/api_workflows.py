@@ -19,7 +19,8 @@ from domain.parties import PARTNER_ROLES, Actor, Role
 from infra.i18n import N_
 from infra.tables import HumanTask
 from starter.console import tasks as tk
-from starter.console.api_base import PROBLEMS, CallerDep, ConsoleContext, ContextDep, not_found
+from starter.console.api_base import PROBLEMS, CallerDep, ContextDep, not_found
+from starter.services.context import AppContext
 from starter.services.core import describe_workflow, inbox_filter
 from starter.services.errors import BadInputError
 from starter.services.jsonable import to_jsonable
@@ -80,7 +81,7 @@ class WorkflowOut(BaseModel):
     emails: list[WorkflowEmail]
 
 
-async def workflow_in_scope(ctx: ConsoleContext, actor: Actor, workflow_id: str) -> bool:
+async def workflow_in_scope(ctx: AppContext, actor: Actor, workflow_id: str) -> bool:
     """Whether the actor may see the workflow (the module's rule); False for a missing one."""
     if actor.role == Role.OPS:
         return True
