@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     # Dev stack ports (``partnerflow dev``).
     dev_temporal_port: int = 7233
     dev_temporal_ui_port: int = 8233
+    # The Temporal web UI the console links each case to (none: no link outside dev).
+    temporal_ui_url: str | None = None
     dev_smtp_port: int = 1025
     dev_mail_dir: Path = VAR_DIR / "mail"
     dev_temporal_db: Path = VAR_DIR / "temporal.db"

@@ -1,4 +1,4 @@
-"""Platform commands: dev, worker, web, db, import, demo-data, tasks, show, list, mail."""
+"""Platform commands: dev, worker, web, db, import, demo-data, tasks, show, mail."""
 
 import asyncio
 from pathlib import Path
@@ -21,7 +21,6 @@ from starter.services.core import (
     _task_dict,
     describe_workflow,
     inbox_filter,
-    visibility_query,
 )
 from starter.services.errors import BadInputError, CliError
 
@@ -203,43 +202,6 @@ def register(app: typer.Typer) -> None:
 
         run_async(as_json, body)
 
-    @app.command("list")
-    def list_(
-        type_: Annotated[
-            str | None, typer.Option("--type", help="Workflow type, e.g. InvitationWorkflow.")
-        ] = None,
-        status: Annotated[
-            str | None, typer.Option(help="Business status, e.g. PENDING, ACCEPTED, EXPIRED.")
-        ] = None,
-        partner: Annotated[str | None, typer.Option(help="Partner id.")] = None,
-        customer: Annotated[str | None, typer.Option(help="Customer id.")] = None,
-        limit: Annotated[int, typer.Option(min=1, help="At most this many rows.")] = 50,
-        as_json: Json = False,
-    ) -> None:
-        """Workflows, searched on Temporal's visibility store (PartnerId, CustomerId,
-        BusinessStatus)."""
-
-        async def body(ctx: AppContext) -> None:
-            query = visibility_query(type_, status, partner, customer)
-            client = await ctx.client()
-            rows: list[dict[str, Any]] = []
-            async for wf in client.list_workflows(query or None, limit=limit):
-                sa = {k.name: v for k, v in ((p.key, p.value) for p in wf.typed_search_attributes)}
-                rows.append(
-                    {
-                        "workflow_id": wf.id,
-                        "type": wf.workflow_type,
-                        "state": wf.status.name if wf.status else "",
-                        "business_status": sa.get("BusinessStatus"),
-                        "partner_id": sa.get("PartnerId"),
-                        "customer_id": sa.get("CustomerId"),
-                        "started": wf.start_time,
-                    }
-                )
-            emit(rows, as_json, lambda: _print_list(rows))
-
-        run_async(as_json, body)
-
     @mail_app.command("list")
     def mail_list(
         to: Annotated[str | None, typer.Option(help="Only messages to this address.")] = None,
@@ -339,16 +301,6 @@ def _print_show(d: dict[str, Any]) -> None:
                 f"  {m['status']:<8} {to:<32} {tries:<10} {m['subject']}{error}",
                 markup=False,
             )
-
-
-def _print_list(rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        console.print("no workflows match")
-    for r in rows:
-        console.print(
-            f"{r['workflow_id']:<44} {r['type']:<26} {r['state']:<10} {r['business_status'] or '':<14}",
-            markup=False,
-        )
 
 
 def _print_mail(rows: list[dict[str, Any]]) -> None:

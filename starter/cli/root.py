@@ -34,6 +34,7 @@ def _register() -> None:
 
     # isort: on
     # Imported here so that each module can `from starter.cli import app` for sub-apps.
+    from starter.cli import cases as cli_cases
     from starter.cli import core as cli_core
     from starter.cli import incentives as cli_incentives
     from starter.cli import invitations as cli_invitations
@@ -52,6 +53,7 @@ def _register() -> None:
         cli_onboarding,
         cli_incentives,
         schedules,
+        cli_cases,
     ):
         module.register(app)
     del imports_core

@@ -15,6 +15,7 @@ from temporalio.client import Client
 from infra.config import Settings
 from infra.mailer import TEMPLATE_DIR
 from starter.console import lang, routes_auth, routes_codec, routes_dev, routes_start, routes_tasks
+from starter.console import routes_cases as routes_cases
 from starter.console.api import register as register_api
 from starter.console.web import Console
 from starter.web.links import create_app as create_link_app
@@ -55,6 +56,7 @@ def create_console_app(
     routes_auth.register(app, console)
     routes_tasks.register(app, console)
     routes_start.register(app, console)
+    routes_cases.register(app, console)
     routes_dev.register(app, console)
     lang.register(app, console)
     # Before the link server's mount: its /codec routes know the token only.

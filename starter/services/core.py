@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select, true
+from temporalio.client import WorkflowHandle
 
 from domain.invitations import EmailChanged
 from domain.parties import PARTNER_ROLES, Actor, Role
@@ -39,8 +42,23 @@ def inbox_filter(actor: Actor) -> Any:
     return HumanTask.assignee_role == actor.role.value
 
 
-async def describe_workflow(ctx: AppContext, workflow_id: str) -> dict[str, Any]:
-    """Temporal's description, the ``status`` query, the timeline, tasks and emails."""
+@dataclass(frozen=True)
+class Execution:
+    """What Temporal says about a workflow: its description and its ``status`` query."""
+
+    workflow_type: str
+    run_id: str | None
+    status: str | None
+    started: datetime | None
+    closed: datetime | None
+    state: Any
+    search_attributes: dict[str, Any]
+    handle: WorkflowHandle[Any, Any]
+
+
+async def workflow_execution(ctx: AppContext, workflow_id: str) -> Execution | None:
+    """Temporal's description and the ``status`` query's answer (or why it did not answer);
+    None when Temporal does not know the workflow id."""
     from temporalio.service import RPCError
 
     client = await ctx.client()
@@ -48,12 +66,74 @@ async def describe_workflow(ctx: AppContext, workflow_id: str) -> dict[str, Any]
     try:
         desc = await handle.describe()
     except RPCError:
-        raise BadInputError(f"no workflow with id {workflow_id!r}") from None
+        return None
     state: Any = None
     try:
         state = await asyncio.wait_for(handle.query("status"), 10)
     except Exception as exc:
         state = {"unavailable": f"{type(exc).__name__}: {exc}"[:300]}
+    return Execution(
+        workflow_type=desc.workflow_type,
+        run_id=desc.run_id,
+        status=desc.status.name if desc.status else None,
+        started=desc.start_time,
+        closed=desc.close_time,
+        state=to_jsonable(state),
+        search_attributes={p.key.name: p.value for p in desc.typed_search_attributes},
+        handle=handle,
+    )
+
+
+async def describe_workflow(ctx: AppContext, workflow_id: str) -> dict[str, Any]:
+    """Temporal's description, the ``status`` query, the timeline, tasks and emails."""
+    ex = await workflow_execution(ctx, workflow_id)
+    if ex is None:
+        raise BadInputError(f"no workflow with id {workflow_id!r}")
+    records = await workflow_records(ctx, workflow_id)
+    return {
+        "workflow_id": workflow_id,
+        "type": ex.workflow_type,
+        "run_id": ex.run_id,
+        "execution_status": ex.status,
+        "started": ex.started,
+        "closed": ex.closed,
+        "state": ex.state,
+        "timeline": [
+            {
+                "at": e.occurred_at,
+                "event": e.event,
+                "actor": e.actor,
+                "operator": e.operator,
+                "detail": e.detail,
+            }
+            for e in records.events
+        ],
+        "tasks": [_task_dict(t) for t in records.tasks],
+        "emails": [
+            {
+                "to": m.to_addr,
+                "subject": m.subject,
+                "status": m.status,
+                "attempts": m.attempts,
+                "last_error": m.last_error,
+                "at": m.sent_at or m.created_at,
+            }
+            for m in records.emails
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class WorkflowRecords:
+    """What the database holds about one workflow: business events, tasks, emails."""
+
+    events: list[AuditEvent]
+    tasks: list[HumanTask]
+    emails: list[EmailOutbox]
+
+
+async def workflow_records(ctx: AppContext, workflow_id: str) -> WorkflowRecords:
+    """A workflow's audit events (oldest first), human tasks and outbox emails."""
     async with ctx.sessions() as s:
         events = (
             await s.scalars(
@@ -74,37 +154,7 @@ async def describe_workflow(ctx: AppContext, workflow_id: str) -> dict[str, Any]
                 .order_by(EmailOutbox.id)
             )
         ).all()
-    return {
-        "workflow_id": workflow_id,
-        "type": desc.workflow_type,
-        "run_id": desc.run_id,
-        "execution_status": desc.status.name if desc.status else None,
-        "started": desc.start_time,
-        "closed": desc.close_time,
-        "state": to_jsonable(state),
-        "timeline": [
-            {
-                "at": e.occurred_at,
-                "event": e.event,
-                "actor": e.actor,
-                "operator": e.operator,
-                "detail": e.detail,
-            }
-            for e in events
-        ],
-        "tasks": [_task_dict(t) for t in task_rows],
-        "emails": [
-            {
-                "to": m.to_addr,
-                "subject": m.subject,
-                "status": m.status,
-                "attempts": m.attempts,
-                "last_error": m.last_error,
-                "at": m.sent_at or m.created_at,
-            }
-            for m in mails
-        ],
-    }
+    return WorkflowRecords(list(events), list(task_rows), list(mails))
 
 
 def visibility_query(

@@ -115,6 +115,7 @@ def dev_env_values(settings: Settings, ports: DevPorts) -> dict[str, str]:
         "PARTNERFLOW_DEV_MAIL_DIR": str(settings.dev_mail_dir),
         "PARTNERFLOW_DEV_MAILBOX": "1",
         "PARTNERFLOW_LINK_SECRET": settings.link_secret,
+        "PARTNERFLOW_TEMPORAL_UI_URL": f"http://127.0.0.1:{ports.ui}",
         "PARTNERFLOW_CODEC_CORS_ORIGINS": f"http://127.0.0.1:{ports.ui},http://localhost:{ports.ui}",
     }
 
