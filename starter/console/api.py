@@ -18,13 +18,18 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from infra.i18n import N_
-from starter.console import api_commands, api_tasks, api_workflows
+from starter.console import api_cases, api_commands, api_tasks, api_workflows
 from starter.console.api_base import PROBLEMS, CallerDep, exception_handlers
 from starter.console.web import Console
 
 PREFIX = "/api"
 # One router per area, each on its services (a new area: one line here).
-ROUTERS = (api_tasks.router, api_commands.router, api_workflows.router)
+ROUTERS = (
+    api_tasks.router,
+    api_commands.router,
+    api_cases.router,
+    api_workflows.router,
+)
 METHODS = ("get", "post", "put", "patch", "delete")
 
 

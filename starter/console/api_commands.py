@@ -95,7 +95,7 @@ def _endpoint(kind: Kind) -> Callable[..., Awaitable[JSONResponse]]:
 
     async def endpoint(body: CommandInput, caller: Caller, ctx: AppContext) -> JSONResponse:
         done = await run_kind(kind, body, caller, ctx)
-        headers = {"Location": f"/api/workflows/{done.workflow_id}"} if done.workflow_id else {}
+        headers = {"Location": f"/api/cases/{done.workflow_id}"} if done.workflow_id else {}
         status = 200 if kind.case else 201
         return JSONResponse(done.model_dump(mode="json"), status_code=status, headers=headers)
 

@@ -1,10 +1,12 @@
-"""The JSON API's start forms and case actions: the same registry and services as the
-console (``starter.services.commands``), on a real worker on the dev server (starts index
-workflows by PartnerId/CustomerId); field errors name the field, business refusals are typed
-by their rule, and what is outside the scope is 404."""
+"""The JSON API's start forms, case actions and cases: the same registry and services as the
+console (``starter.services.commands``, ``starter.services.cases``), on a real worker on the
+dev server (starts index workflows by PartnerId/CustomerId); field errors name the field,
+business refusals are typed by their rule, and what is outside the scope is 404."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,6 +16,7 @@ from sqlalchemy import func, select
 from temporalio.testing import WorkflowEnvironment
 
 from activities.registry import Deps
+from domain.parties import Role
 from infra.config import Settings
 from infra.tables import Invitation
 from starter.console.app import create_console_app
@@ -97,15 +100,24 @@ async def test_a_partner_user_invites_follows_the_case_and_cancels_it(
     assert started.status_code == 201, started.text
     wid = f"invitation-{pid}-{cid}"
     assert (
-        started.json()["workflow_id"] == wid
-        and started.headers["location"] == f"/api/workflows/{wid}"
+        started.json()["workflow_id"] == wid and started.headers["location"] == f"/api/cases/{wid}"
     )
     assert started.json()["message"] == f"Invitation sent to {cid.lower()}@customer.test."
     assert started.json()["result"]["status"] == "PENDING"
 
+    listed = (await api.get("/api/cases", headers=me, params={"partner": pid})).json()
+    assert [c["workflow_id"] for c in listed["items"]] == [wid] and listed["next_cursor"] is None
+    one = await api.get(f"/api/cases/{wid}", headers=me)
+    assert one.status_code == 200 and one.json()["status"] == "PENDING", one.text
     shown = await api.get(f"/api/workflows/{wid}", headers=me)
     assert shown.status_code == 200 and shown.json()["state"]["status"] == "PENDING", shown.text
-    # The other partner's user: 404 for the case and its actions, as if they did not exist.
+    exported = await api.get("/api/cases.csv", headers=me, params={"customer": cid})
+    assert exported.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(exported.text)))
+    assert len(rows) == 2 and wid in rows[1]
+    # The other partner's user: not in its list, 404 for the case and its actions.
+    assert (await api.get("/api/cases", headers=them)).json()["items"] == []
+    problem(await api.get(f"/api/cases/{wid}", headers=them), 404, "not_found")
     problem(await api.get(f"/api/workflows/{wid}", headers=them), 404, "not_found")
     cancel: dict[str, Any] = {"workflow_id": wid, "comment": "wrong mode"}
     problem(
@@ -115,3 +127,33 @@ async def test_a_partner_user_invites_follows_the_case_and_cancels_it(
     done = await api.post("/api/act/invitation-cancel", headers=me, json=cancel)
     assert done.status_code == 200, done.text
     assert done.json()["result"]["status"] == "CANCELLED"
+
+
+async def test_cases_come_a_page_at_a_time_with_a_cursor(
+    api: httpx.AsyncClient, sessions: Sessions
+) -> None:
+    pid, staff = await partner(sessions, Role.PARTNER_ADMIN)
+    me = bearer(await token_for(sessions, staff))
+    for _ in range(3):
+        cid = uid("C")
+        await add_customer(sessions, cid)
+        ok = await api.post(
+            "/api/start/invite",
+            headers=me,
+            json={"partner": pid, "customer": cid, "mode": "consulting"},
+        )
+        assert ok.status_code == 201, ok.text
+    seen: list[str] = []
+    params: dict[str, Any] = {"per_page": 2, "sort": "customer"}
+    while True:
+        page = (await api.get("/api/cases", headers=me, params=params)).json()
+        assert page["total"] == 3
+        seen += [c["workflow_id"] for c in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        params["cursor"] = page["next_cursor"]
+    assert len(seen) == 3 == len(set(seen)) and seen == sorted(seen)
+    bad = await api.get("/api/cases", headers=me, params={"cursor": "nonsense"})
+    assert problem(bad, 422, "invalid_cursor")["field"] == "cursor"
+    wrong = await api.get("/api/cases", headers=me, params={"sort": "nonsense"})
+    assert problem(wrong, 422, "invalid_input")["field"] == "sort"
