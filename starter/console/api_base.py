@@ -193,7 +193,6 @@ async def current_caller(
 
 CallerDep = Annotated[Caller, Depends(current_caller)]
 ContextDep = Annotated[AppContext, Depends(context_of)]
-ConsoleDep = Annotated[Console, Depends(console_of)]
 
 
 def problem_response(request: Request, p: ApiProblem) -> JSONResponse:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from infra.db import utcnow
 from infra.i18n import N_
 from infra.tables import HumanTask
+from starter.console import deciding as dc
 from starter.console import inbox as ib
 from starter.console import tasks as tk
 from starter.console.api_base import (
@@ -23,13 +24,11 @@ from starter.console.api_base import (
     ApiProblem,
     Caller,
     CallerDep,
-    ConsoleDep,
     ContextDep,
     FieldProblem,
     from_cli_error,
 )
-from starter.console.routes_tasks import record_comment
-from starter.services.errors import CliError, RefusedError
+from starter.services.errors import CliError
 from starter.services.task_pages import MAX_PAGE, Holder, TaskState, tasks_page
 from starter.services.tasks import task_in_scope
 
@@ -243,9 +242,7 @@ async def reassign(task_id: int, body: ReassignIn, caller: CallerDep, ctx: Conte
 
 
 @router.post("/{task_id}/decide", response_model=DecisionOut, summary=N_("Decide a task"))
-async def decide(
-    task_id: int, body: DecideIn, caller: CallerDep, ctx: ContextDep, console: ConsoleDep
-) -> DecisionOut:
+async def decide(task_id: int, body: DecideIn, caller: CallerDep, ctx: ContextDep) -> DecisionOut:
     """Runs the action's update on the task's workflow with you as the actor. A business
     refusal is 409 (type = the rule id) or 422 for a refused outcome; nothing is recorded."""
     task = await task_in_scope(ctx.sessions, caller.actor, task_id)
@@ -263,17 +260,14 @@ async def decide(
         raise ApiProblem(
             409, "task_closed", caller.t(N_("This task is closed; nothing was recorded."))
         )
-    if task.assignee_user not in (None, caller.actor.user_id):
-        raise ApiProblem(
-            409,
-            "task_held",
-            caller.t(
-                N_("%(user)s holds this task; nothing was recorded."), user=task.assignee_user
-            ),
-        )
     nonce = body.nonce or tk.new_nonce()
     try:
-        payload = tk.payload(action, caller.actor, _form(body), nonce)
+        result = await dc.decide_task(
+            ctx.sessions, await ctx.client(), caller.actor, task, action, _form(body), nonce
+        )
+    except dc.TaskHeldError as exc:
+        detail = N_("%(user)s holds this task; nothing was recorded.")
+        raise ApiProblem(409, "task_held", caller.t(detail, user=exc.holder)) from None
     except tk.FormError as exc:
         errors = [FieldProblem(field=f"fields.{k}", detail=v) for k, v in exc.fields.items()]
         raise ApiProblem(
@@ -283,54 +277,25 @@ async def decide(
             field=errors[0].field if errors else None,
             errors=errors,
         ) from None
-    try:
-        result = await tk.decide(await ctx.client(), task.workflow_id, action, payload, nonce)
-    except RefusedError as exc:
-        raise from_cli_error(exc, caller.locale) from None
+    except dc.OutcomeRefusedError as exc:
+        raise _refused(exc, action, caller) from None
     status = str(result.get("status") or "") or None
-    refusal = _refused_outcome(result, action, caller)
-    if refusal is not None:
-        raise refusal
-    comment = (body.comment or "").strip()[:1000]
-    if comment:
-        await record_comment(console, task, caller.actor, nonce, comment)
     fresh = await task_in_scope(ctx.sessions, caller.actor, task_id)
     return DecisionOut(status=status, result=result, task=task_out(fresh, caller))
 
 
-def _refused_outcome(
-    result: dict[str, Any], action: tk.Action, caller: Caller
-) -> ApiProblem | None:
-    """A workflow answer that records a refusal instead of the decision (a rule re-checked at
-    acceptance, an invoice that verification refused), as a problem naming the rules."""
-    if str(result.get("status") or "") == "REFUSED" and not action.saying_no:
-        rules = [str(r.get("rule")) for r in result.get("refusals") or [] if r.get("rule")]
-        reason = str(result.get("reason") or "") or "; ".join(
-            str(r.get("message")) for r in result.get("refusals") or []
+def _refused(exc: dc.OutcomeRefusedError, action: tk.Action, caller: Caller) -> ApiProblem:
+    """A refusal in the workflow's answer (a rule re-checked at the decision, an invoice that
+    verification refused) as a problem typed by its first rule, naming every rule."""
+    if exc.invoice:
+        type_ = exc.rules[0] if exc.rules else "invoice_not_accepted"
+        detail = caller.t(N_("The invoice was not accepted: %(problems)s"), problems=exc.reason)
+    else:
+        type_ = exc.rules[0] if exc.rules else "decision_refused"
+        detail = caller.t(
+            N_("%(action)s refused: %(reason)s"), action=caller.t(action.label), reason=exc.reason
         )
-        return ApiProblem(
-            422,
-            rules[0] if rules else "decision_refused",
-            caller.t(
-                N_("%(action)s refused: %(reason)s"),
-                action=caller.t(action.label),
-                reason=reason or "-",
-            ),
-            rules=rules,
-            title=N_("Refused"),
-        )
-    if result.get("accepted") is False:
-        problems = result.get("problems") or []
-        rules = [str(p.get("rule")) for p in problems if p.get("rule")]
-        text = "; ".join(str(p.get("message")) for p in problems) or "-"
-        return ApiProblem(
-            422,
-            rules[0] if rules else "invoice_not_accepted",
-            caller.t(N_("The invoice was not accepted: %(problems)s"), problems=text),
-            rules=rules,
-            title=N_("Refused"),
-        )
-    return None
+    return ApiProblem(422, type_, detail, rules=exc.rules, title=N_("Refused"))
 
 
 __all__ = ["DecideIn", "ReassignIn", "TaskOut", "router", "task_out"]
