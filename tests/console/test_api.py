@@ -309,6 +309,22 @@ async def test_claim_release_reassign_and_the_cursor(
     assert (await task_row(sessions, ids["staff"])).assignee_user is None
 
 
+async def test_a_partner_as_partner_show_shows_it_in_scope_only(
+    web: httpx.AsyncClient, sessions: Sessions
+) -> None:
+    await people(sessions)
+    for who, status in (("pa-1", 200), ("ps-1", 200), ("fin-1", 200), ("pa-2", 404), ("C-1", 401)):
+        headers = bearer(await token_for(sessions, who)) if who != "C-1" else {}
+        answer = await web.get("/api/partners/P-1", headers=headers)
+        assert answer.status_code == status, (who, answer.text)
+    shown = await web.get("/api/partners/P-1", headers=bearer(await token_for(sessions, "ps-1")))
+    assert shown.json()["partner"]["id"] == "P-1" and "missing_for_certification" in shown.json()
+    ops = bearer(await token_for(sessions, "ops-1"))
+    missing = await web.get("/api/partners/P-404", headers=ops)
+    outside = await web.get("/api/partners/P-1", headers=bearer(await token_for(sessions, "pa-2")))
+    assert problem(missing, 404, "not_found") == problem(outside, 404, "not_found")
+
+
 async def test_the_openapi_document_lists_every_route_and_the_docs_page_shows_them(
     web: httpx.AsyncClient, settings: Settings
 ) -> None:
