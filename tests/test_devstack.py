@@ -43,7 +43,10 @@ def cli(env: dict[str, str], *args: str, expect: int = 0) -> Any:
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        # A guard against a hang, not a speed goal: each command is a fresh interpreter that
+        # imports the SDK (~2 s of CPU); with both cores kept busy by other processes one took
+        # over 60 s in a stress run.
+        timeout=180,
     )
     assert proc.returncode == expect, (args, proc.returncode, proc.stdout, proc.stderr)
     assert "Traceback" not in proc.stderr

@@ -79,9 +79,16 @@ async def _temporal(client: Client, outcomes: list[Outcome], v: Verdict) -> set[
     closed: set[str] = set()
     stuck: list[str] = []
     async for wf in client.list_workflows():
-        name = wf.status.name if wf.status is not None else "UNKNOWN"
+        status = wf.status
+        if status != WorkflowExecutionStatus.COMPLETED:
+            # The list comes from the visibility store, which the server updates after the
+            # execution itself: on a starved CPU a workflow whose result was already read
+            # was still listed RUNNING. The execution's own state (describe) decides.
+            handle = client.get_workflow_handle(wf.id, run_id=wf.run_id)
+            status = (await handle.describe()).status
+        name = status.name if status is not None else "UNKNOWN"
         v.temporal[name] += 1
-        if wf.status == WorkflowExecutionStatus.COMPLETED:
+        if status == WorkflowExecutionStatus.COMPLETED:
             closed.add(wf.id)
         else:
             stuck.append(f"{wf.id} {name}")

@@ -140,7 +140,7 @@ def register(app: FastAPI, c: Console) -> None:
             data = parse(kind, viewer.actor, form)
             done = await execute(c.ctx, viewer.actor, kind, data)
         except ValidationError as exc:
-            errors = field_errors(kind, exc)
+            errors = field_errors(kind, exc, lambda s: i18n.gettext(viewer.locale, s))
             return form_page(
                 request, viewer, kind, values, 422, errors, errors.get("") or attention
             )

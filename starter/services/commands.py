@@ -15,7 +15,7 @@ actor is always the signed-in user, never a value from the input.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from domain.parties import Actor
+from infra.i18n import N_
 from infra.tables import BindingChangeRequest, IncentivePayout, Invitation, OnboardingApplication
 from infra.tables.onboarding import PathMembership
 from infra.tables.renewals import CustomerAuthorization, RenewalTask
@@ -201,8 +202,34 @@ async def case_parties(ctx: AppContext, workflow_id: str) -> Parties | None:
     return Parties() if case == "renewal-scan" else None
 
 
-def field_errors(kind: Kind, exc: ValidationError | BadInputError) -> dict[str, str]:
-    """Errors by input field; what names no field is under ``""`` (shown at the top)."""
+# Pydantic's error types -> words a person can act on (marked English, translated by the page);
+# the door types' own messages ("ids are 1-64 letters ...") are already such words.
+FRIENDLY = {
+    "missing": N_("Required."),
+    "string_too_short": N_("Required."),
+    "int_parsing": N_("Enter a whole number."),
+    "greater_than_equal": N_("Must be at least %(limit)s."),
+    "greater_than": N_("Must be more than %(limit)s."),
+    "string_too_long": N_("Too long: at most %(limit)s characters."),
+    "string_pattern_mismatch": N_("Not in the expected format; see the help below the field."),
+    "enum": N_("Choose one of the options."),
+    "date_parsing": N_("Enter a date like 2026-11-23."),
+    "date_from_datetime_parsing": N_("Enter a date like 2026-11-23."),
+    "date_type": N_("Enter a date like 2026-11-23."),
+    "decimal_parsing": N_("Enter an amount like 1234.50."),
+    "decimal_max_places": N_("At most 2 decimal places."),
+    "decimal_max_digits": N_("Too many digits."),
+}
+
+
+def field_errors(
+    kind: Kind,
+    exc: ValidationError | BadInputError,
+    translate: Callable[[str], str] = lambda s: s,
+) -> dict[str, str]:
+    """Errors by input field; what names no field is under ``""`` (shown at the top).
+
+    ``translate`` puts the words of ``FRIENDLY`` into the reader's language."""
     names = kind.model.model_fields
     out: dict[str, str] = {}
     if isinstance(exc, ValidationError):
@@ -211,6 +238,15 @@ def field_errors(kind: Kind, exc: ValidationError | BadInputError) -> dict[str, 
             name = str(err["loc"][0]) if err["loc"] else ""
             if not name and ": " in msg and msg.split(": ", 1)[0] in names:
                 name, msg = msg.split(": ", 1)
+            friendly = FRIENDLY.get(err["type"])
+            if friendly is not None:
+                limits = err.get("ctx") or {}
+                limit = next((limits[k] for k in ("ge", "gt", "max_length") if k in limits), "")
+                msg = (
+                    translate(friendly) % {"limit": limit}
+                    if "%(" in friendly
+                    else translate(friendly)
+                )
             out.setdefault(name if name in names else "", msg)
         return out
     found = _OPTION.match(exc.message)

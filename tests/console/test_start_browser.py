@@ -106,6 +106,8 @@ async def test_partner_staff_invites_from_the_form(
     page = await context.new_page()
     await sign_in(page, site, staff)
     await page.get_by_role("link", name="Start", exact=True).click()
+    await expect(page.get_by_role("heading", name="Customers")).to_be_visible()
+    await page.screenshot(path=str(tmp_path / "start-page.png"), full_page=True)
     await page.get_by_role("link", name="Invite a customer").click()
     await expect(page.get_by_label("Partner", exact=True)).to_have_value(pid)
     await page.get_by_label("Customer", exact=True).fill(blocked)

@@ -183,6 +183,8 @@ async def test_field_errors_name_the_fields_and_start_nothing(
     assert bad.status_code == 422
     assert 'id="e-customer"' in bad.text and 'id="e-validity"' in bad.text
     assert "not a duration like 7d" in bad.text and 'aria-invalid="true"' in bad.text
+    gold = await submit(web, "/start/invite", customer="C-1", mode="gold")
+    assert gold.status_code == 422 and "Choose one of the options." in gold.text
     missing = await submit(web, "/start/invite", customer="C-404")
     assert missing.status_code == 422 and 'id="e-customer"' in missing.text
     assert "no customer with id" in missing.text

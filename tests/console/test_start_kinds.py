@@ -19,6 +19,7 @@ from tests.console.helpers import Sessions, csrf_in, session_for
 from tests.console.test_start_forms import (
     binding,
     flash,
+    new_uscc,
     other_web,
     partner,
     submit,
@@ -27,6 +28,7 @@ from tests.console.test_start_forms import (
 )
 from tests.factories import add_customer, add_user
 from tests.harness import eventually
+from tests.workflows import test_incentive as incentive
 
 pytestmark = pytest.mark.devserver
 __all__ = ["other_web", "web"]  # the fixtures, shared with test_start_forms
@@ -165,3 +167,68 @@ async def test_the_start_page_in_chinese(
     assert page.status_code == 200 and "邀请客户" in page.text and ">发起<" in page.text
     form = await web.get("/start/invite")
     assert "关联类型" in form.text and "发送关联邀请" in form.text
+    empty = await submit(web, "/start/invite", customer="", reminder_before="2 days")
+    assert empty.status_code == 422 and "必填。" in empty.text
+    assert "部分字段需要修改；未启动任何流程。" in empty.text
+
+
+async def test_more_case_actions_from_their_forms(
+    sessions: Sessions,
+    web: httpx.AsyncClient,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A customer asks to end its own binding; another customer's binding is not there for it.
+    pid, staff = await partner(sessions)
+    cid, other = uid("C"), uid("C")
+    await add_customer(sessions, cid)
+    await add_customer(sessions, other)
+    mine, theirs = await binding(sessions, pid, cid, "resale"), await binding(sessions, pid, other)
+    await session_for(web, settings, cid)
+    hidden = await submit(web, "/start/unbind", binding=str(theirs))
+    assert hidden.status_code == 422 and f"no binding with id {theirs}" in hidden.text
+    asked = await submit(web, "/start/unbind", binding=str(mine), reason="moving on")
+    assert asked.status_code == 303, asked.text[:3000]
+    withdrawn = await submit(
+        web,
+        f"/act/request-cancel?workflow_id=binding-change-{mine}",
+        workflow_id=f"binding-change-{mine}",
+    )
+    assert withdrawn.status_code == 303, withdrawn.text[:3000]
+    assert "is now CANCELLED" in await flash(web)
+
+    # The applicant withdraws its application; ops cannot unlock what is not locked.
+    onboarded = await submit(web, "/start/onboard", company="Acme", uscc=new_uscc(),
+                             email="a@acme.test", partner_type="cloud_reseller")  # fmt: skip
+    assert onboarded.status_code == 303, onboarded.text[:3000]
+    app_id = onboarded.headers["location"].removeprefix("/cases/")
+    await add_user(sessions, "ops-1", Role.OPS)
+    await session_for(web, settings, "ops-1")
+    locked = await submit(web, f"/act/onboarding-unlock?workflow_id={app_id}", workflow_id=app_id)
+    assert locked.status_code == 409 and 'id="refusal"' in locked.text
+    await session_for(web, settings, cid)
+    gone = await submit(web, f"/act/onboarding-withdraw?workflow_id={app_id}", workflow_id=app_id)
+    assert gone.status_code == 303, gone.text[:3000]
+    assert "is now WITHDRAWN" in await flash(web)
+
+    # The partner withdraws its authorization request.
+    await session_for(web, settings, staff)
+    requested = await submit(web, "/start/authorization-request", customer=cid, accept_letter="yes")
+    assert requested.status_code == 303, requested.text[:3000]
+    auth = f"authorization-{pid}-{cid}"
+    dropped = await submit(web, f"/act/authorization-cancel?workflow_id={auth}", workflow_id=auth)
+    assert dropped.status_code == 303, dropped.text[:3000]
+
+    # The partner's admin applies for a payout ops started, by voucher.
+    payee = uid("P")
+    monkeypatch.setitem(incentive.USCC, payee, new_uscc())
+    await incentive.seed(sessions, payee, vendor_staff=False)
+    await session_for(web, settings, "ops-1")
+    assert (await submit(web, "/start/payout-start", partner=payee,
+                         period=incentive.PERIOD)).status_code == 303  # fmt: skip
+    payout = f"incentive-{payee}-{incentive.PERIOD}"
+    await session_for(web, settings, f"{payee}-admin")
+    applied = await submit(
+        web, f"/act/payout-apply?workflow_id={payout}", workflow_id=payout, method="voucher"
+    )
+    assert applied.status_code == 303 and applied.headers["location"] == f"/cases/{payout}"
