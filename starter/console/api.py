@@ -18,7 +18,14 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from infra.i18n import N_
-from starter.console import api_cases, api_commands, api_partners, api_tasks, api_workflows
+from starter.console import (
+    api_cases,
+    api_commands,
+    api_imports,
+    api_partners,
+    api_tasks,
+    api_workflows,
+)
 from starter.console.api_base import PROBLEMS, CallerDep, exception_handlers
 from starter.console.web import Console
 
@@ -30,6 +37,7 @@ ROUTERS = (
     api_cases.router,
     api_workflows.router,
     api_partners.router,
+    api_imports.router,
 )
 METHODS = ("get", "post", "put", "patch", "delete")
 

@@ -41,6 +41,8 @@ TITLES = {
     404: N_("Not found"),
     405: N_("Method not allowed"),
     409: N_("Refused"),
+    413: N_("File too large"),
+    415: N_("Unsupported file type"),
     422: N_("Invalid input"),
     500: N_("Internal error"),
     503: N_("Service unavailable"),

@@ -25,7 +25,7 @@ from domain.unbinding import RequestStatus
 from infra.config import Settings, get_settings
 from infra.db import make_engine, make_sessions, utcnow
 from infra.migrate import upgrade
-from infra.tables import ApiToken, AuditEvent, User
+from infra.tables import ApiToken, AuditEvent, Customer, User
 from starter.cli import app as cli_app
 from starter.console.api import ROUTERS, build_api
 from starter.console.web import Console
@@ -323,6 +323,50 @@ async def test_a_partner_as_partner_show_shows_it_in_scope_only(
     missing = await web.get("/api/partners/P-404", headers=ops)
     outside = await web.get("/api/partners/P-1", headers=bearer(await token_for(sessions, "pa-2")))
     assert problem(missing, 404, "not_found") == problem(outside, 404, "not_found")
+
+
+async def test_ops_preview_then_import_a_file_others_get_404(
+    web: httpx.AsyncClient, sessions: Sessions
+) -> None:
+    await people(sessions)  # customers C-1 and C-2 exist
+    ops = bearer(await token_for(sessions, "ops-1"))
+    csv_type = {"Content-Type": "text/csv"}
+    kinds = await web.get("/api/imports", headers=ops)
+    assert "customers" in {k["kind"] for k in kinds.json()}
+    assert "applications" not in {k["kind"] for k in kinds.json()}
+    text = (
+        "id,name,email,has_credit_account\nC-1,C-1 Ltd,new@x.test,true\nC-3,Three,c3@x.test,false\n"
+    )
+    preview = await web.post(
+        "/api/imports/customers", params={"dry_run": "true"}, headers=ops | csv_type, content=text
+    )
+    assert preview.status_code == 200, preview.text
+    assert (preview.json()["inserts"], preview.json()["updates"]) == (1, 1)
+    async with sessions() as s:
+        assert await s.get(Customer, "C-3") is None  # a preview writes nothing
+    bad = "id,name,email,has_credit_account\nC-4,Four,not-an-email,false\n"
+    refused = await web.post("/api/imports/customers", headers=ops | csv_type, content=bad)
+    body = problem(refused, 422, "invalid_rows")
+    assert body["errors"][0]["field"] == "row 1.email", body
+    wrong = await web.post(
+        "/api/imports/customers", headers=ops | {"Content-Type": "text/plain"}, content=text
+    )
+    problem(wrong, 415, "invalid_file")
+    done = await web.post("/api/imports/customers", headers=ops | csv_type, content=text)
+    assert done.status_code == 200 and (done.json()["inserted"], done.json()["updated"]) == (1, 1)
+    async with sessions() as s:
+        row = await s.get(Customer, "C-3")
+    assert row is not None and row.email == "c3@x.test"
+    for who in ("pa-1", "fin-1"):
+        other = bearer(await token_for(sessions, who))
+        problem(await web.get("/api/imports", headers=other), 404, "not_found")
+        answer = await web.post("/api/imports/customers", headers=other | csv_type, content=text)
+        problem(answer, 404, "not_found")
+    problem(
+        await web.post("/api/imports/applications", headers=ops | csv_type, content=text),
+        404,
+        "not_found",
+    )
 
 
 async def test_the_openapi_document_lists_every_route_and_the_docs_page_shows_them(
