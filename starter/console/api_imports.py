@@ -91,13 +91,18 @@ async def import_file(
             field="content-type",
         )
     limit = ctx.settings.console_import_max_bytes
-    body = await request.body()
-    if len(body) > limit:
-        raise ApiProblem(
-            413,
-            "invalid_file",
-            caller.t(N_("The file is larger than %(limit)s bytes."), limit=limit),
-        )
+    too_large = ApiProblem(
+        413, "invalid_file", caller.t(N_("The file is larger than %(limit)s bytes."), limit=limit)
+    )
+    # Refused as soon as it is known to be too large: never held whole in memory.
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
     # The file's name appears in the row errors; it must end in the format's suffix.
     named = filename if filename and filename.lower().endswith(suffix) else f"{kind}{suffix}"
     name = safe_name(named)

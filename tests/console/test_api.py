@@ -352,6 +352,12 @@ async def test_ops_preview_then_import_a_file_others_get_404(
         "/api/imports/customers", headers=ops | {"Content-Type": "text/plain"}, content=text
     )
     problem(wrong, 415, "invalid_file")
+    huge = "id,name,email,has_credit_account\n" + "C-9,Nine,c9@x.test,false\n" * 300_000
+    problem(
+        await web.post("/api/imports/customers", headers=ops | csv_type, content=huge),
+        413,
+        "invalid_file",
+    )
     done = await web.post("/api/imports/customers", headers=ops | csv_type, content=text)
     assert done.status_code == 200 and (done.json()["inserted"], done.json()["updated"]) == (1, 1)
     async with sessions() as s:
