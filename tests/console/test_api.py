@@ -304,6 +304,14 @@ async def test_claim_release_reassign_and_the_cursor(
     assert problem(to_nobody, 422, "unknown_user")["field"] == "to"
     moved = await web.post(f"/api/tasks/{ids['staff']}/reassign", headers=pa1, json={"to": "ps-1"})
     assert moved.status_code == 200 and moved.json()["assignee_user"] == "ps-1", moved.text
+    # A task someone else holds is not theirs to decide: refused before the workflow is asked.
+    fin1 = bearer(await token_for(sessions, "fin-1"))
+    fin2 = bearer(await token_for(sessions, "fin-2"))
+    assert (await web.post(f"/api/tasks/{ids['finance']}/claim", headers=fin1)).status_code == 200
+    held = await web.post(
+        f"/api/tasks/{ids['finance']}/decide", headers=fin2, json={"action": "approve"}
+    )
+    assert "fin-1 holds this task" in problem(held, 409, "task_held")["detail"]
     released = await web.post(f"/api/tasks/{ids['staff']}/release", headers=pa1)
     assert released.status_code == 200 and released.json()["assignee_user"] is None
     assert (await task_row(sessions, ids["staff"])).assignee_user is None
