@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     console_session_idle: timedelta = timedelta(minutes=30)
     console_session_max: timedelta = timedelta(hours=12)
     console_signin_link_ttl: timedelta = timedelta(minutes=15)
+    # The console's imports page: the largest file accepted, where uploads wait between the
+    # preview and the confirmation, and how long a preview may be confirmed.
+    console_import_max_bytes: int = Field(5 * 1024 * 1024, ge=1024)
+    console_import_dir: Path = VAR_DIR / "imports"
+    console_import_ttl: timedelta = timedelta(minutes=30)
     # The console's /dev/mailbox page shows every email the dev SMTP sink received, to anyone
     # who reaches the console: only the dev stack (`partnerflow dev`) turns it on.
     dev_mailbox: bool = False

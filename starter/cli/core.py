@@ -1,7 +1,6 @@
 """Platform commands: dev, worker, web, db, import, demo-data, tasks, show, mail."""
 
 import asyncio
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -13,10 +12,8 @@ from infra.smtp_sink import read_mail_dir
 from infra.tables import HumanTask
 from starter.cli.output import console, emit, report_error
 from starter.cli.runner import JSON_HELP, run_async
-from starter.imports.base import IMPORTERS, run_import
 from starter.services.context import AppContext, load_settings
 from starter.services.core import (
-    AFTER_IMPORT,
     _mail_rows,
     _task_dict,
     describe_workflow,
@@ -109,33 +106,10 @@ def register(app: typer.Typer) -> None:
 
     app.add_typer(db_app, name="db")
 
-    kinds = ", ".join(sorted(IMPORTERS))
+    # `import` (and its --dry-run) lives in its own module; registered here to keep its place.
+    from starter.cli import imports as cli_imports
 
-    @app.command("import")
-    def import_(
-        kind: Annotated[str, typer.Argument(help=f"What the file holds: {kinds}.")],
-        file: Annotated[Path, typer.Argument(help="A .csv file (header row) or .json list.")],
-        as_json: Json = False,
-    ) -> None:
-        """Import reference data. Every row is validated first; one bad row refuses the
-        whole file (row number, field and reason) and nothing is written."""
-
-        async def body(ctx: AppContext) -> None:
-            importer = IMPORTERS.get(kind)
-            if importer is None:
-                raise BadInputError(f"KIND: unknown kind {kind!r}; choose one of {kinds}")
-            result = await run_import(ctx.sessions, importer, file)
-            after = AFTER_IMPORT.get(kind)
-            if after is not None:
-                await after(ctx, result)
-            emit(
-                result.__dict__,
-                as_json,
-                f"{result.kind}: {result.rows} rows ({result.inserted} new, "
-                f"{result.updated} updated)" + "".join(f"\n  {n}" for n in result.notes),
-            )
-
-        run_async(as_json, body)
+    cli_imports.register(app)
 
     @app.command("demo-data")
     def demo_data(as_json: Json = False) -> None:

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from infra.metrics_db import record_import
@@ -24,6 +26,14 @@ from starter.services.errors import BadInputError
 M = TypeVar("M", bound=BaseModel)
 
 MAX_ERRORS_SHOWN = 20
+# Rows written between two progress reports (one transaction either way).
+CHUNK_ROWS = 200
+
+# Session info key: (table, primary keys of this chunk that are not in the database).
+ABSENT = "partnerflow_import_absent"
+
+# Told (rows written, rows in the file) while an import writes; 0 first, the total last.
+Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -73,6 +83,11 @@ class ImportResult:
             self.inserted += 1
         else:
             self.updated += 1
+
+    def note(self, text: str) -> None:
+        """Adds a note once (rows are written in chunks, each may add the same note)."""
+        if text not in self.notes:
+            self.notes.append(text)
 
     # Facts for follow-up work after the commit (e.g. customers whose email changed).
     extra: dict[str, Any] = field(default_factory=dict)
@@ -174,7 +189,12 @@ class Importer(Generic[M]):
     """An import kind: its row model, extra whole-file checks, and how to write rows.
 
     ``check`` sees every validated row and the database, and returns further RowErrors
-    (unknown references, duplicates in the file). ``write`` runs in one transaction.
+    (unknown references, duplicates in the file). ``write`` runs in one transaction, called
+    once per chunk of rows when ``transactional`` (it only writes to that transaction, so a
+    preview can run it and roll back); otherwise once, with every row (it starts workflows).
+    ``key`` gives a row's primary key in ``table``, the table it upserts into: a preview
+    names the file's row of each change, and each chunk's existing rows are loaded with one
+    query instead of one per row.
     """
 
     kind: str
@@ -182,22 +202,84 @@ class Importer(Generic[M]):
     write: Callable[[AsyncSession, list[M], ImportResult], Awaitable[None]]
     check: Callable[[AsyncSession, list[M]], Awaitable[list[RowError]]] | None = None
     help: str = ""
+    key: Callable[[M], tuple[Any, ...]] | None = None
+    table: type[Any] | None = None
+    transactional: bool = True
+
+
+async def check_rows(s: AsyncSession, importer: Importer[Any], path: Path, rows: list[Any]) -> None:
+    """Runs the importer's whole-file checks; raises ImportRefusedError listing every problem."""
+    if importer.check is not None:
+        errors = await importer.check(s, rows)
+        if errors:
+            raise ImportRefusedError(path, errors)
+
+
+async def write_rows(
+    s: AsyncSession,
+    importer: Importer[Any],
+    rows: list[Any],
+    result: ImportResult,
+    progress: Progress | None = None,
+) -> None:
+    """Writes the rows in chunks (one transaction), telling ``progress`` after each chunk."""
+    total = len(rows)
+    if progress is not None:
+        progress(0, total)
+    if not importer.transactional:
+        await importer.write(s, rows, result)
+    else:
+        # Nothing is flushed until every chunk is written: on SQLite the first INSERT or
+        # UPDATE takes the database's write lock until the commit, and the workers and the
+        # console (each page touches its session row) must not wait for a whole large file.
+        with s.no_autoflush:
+            for start in range(0, total, CHUNK_ROWS):
+                chunk = rows[start : start + CHUNK_ROWS]
+                # Held until the chunk is written: the session keeps loaded rows weakly only.
+                loaded = await _load_existing(s, importer, chunk)
+                try:
+                    await importer.write(s, chunk, result)
+                finally:
+                    s.info.pop(ABSENT, None)
+                del loaded
+                if progress is not None and start + CHUNK_ROWS < total:
+                    progress(start + CHUNK_ROWS, total)
+    if progress is not None:
+        progress(total, total)
+
+
+async def _load_existing(s: AsyncSession, importer: Importer[Any], chunk: list[Any]) -> list[Any]:
+    """Loads the chunk's existing rows into the session, and notes the keys that have none,
+    so that ``upsert_row`` asks the database nothing more (one query per 200 rows instead of
+    one per row: 20,000 new customers in seconds rather than a minute)."""
+    if importer.table is None or importer.key is None or not chunk:
+        return []
+    columns = list(sa_inspect(importer.table).primary_key)
+    keys = [importer.key(r) for r in chunk]
+    if len(columns) == 1:
+        where = columns[0].in_([k[0] for k in keys])
+    else:
+        where = tuple_(*columns).in_(keys)
+    found = list((await s.scalars(select(importer.table).where(where))).all())
+    known = {tuple(sa_inspect(row).identity or ()) for row in found}
+    s.info[ABSENT] = (importer.table, {k for k in keys if k not in known})
+    return found
 
 
 async def run_import(
-    sessions: async_sessionmaker[AsyncSession], importer: Importer[Any], path: Path
+    sessions: async_sessionmaker[AsyncSession],
+    importer: Importer[Any],
+    path: Path,
+    progress: Progress | None = None,
 ) -> ImportResult:
     """Reads, validates, checks and writes a file; all or nothing. Each run is recorded
-    (kind, ok or refused) for the imports metric."""
+    (kind, ok or refused) for the imports metric; ``progress`` hears of the rows written."""
     try:
         rows = validate_rows(path, importer.model, read_rows(path))
         result = ImportResult(kind=importer.kind, file=str(path), rows=len(rows))
         async with sessions.begin() as s:
-            if importer.check is not None:
-                errors = await importer.check(s, rows)
-                if errors:
-                    raise ImportRefusedError(path, errors)
-            await importer.write(s, rows, result)
+            await check_rows(s, importer, path, rows)
+            await write_rows(s, importer, rows, result, progress)
     except BadInputError as exc:
         await record_import(sessions, importer.kind, "refused", f"{path.name}: {exc.rule or exc}")
         raise
@@ -230,7 +312,13 @@ async def upsert_row(s: AsyncSession, table: type[Any], key: Any, values: dict[s
 
     Every import and the demo data write this way, so that a re-import updates what changed.
     """
-    row = await s.get(table, key)
+    absent = s.info.get(ABSENT)
+    known_absent = (
+        absent is not None
+        and absent[0] is table
+        and (key if isinstance(key, tuple) else (key,)) in absent[1]
+    )
+    row = None if known_absent else await s.get(table, key)
     if row is None:
         s.add(table(**values))
         return True

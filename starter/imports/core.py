@@ -71,7 +71,7 @@ async def _write_customers(s: AsyncSession, rows: list[CustomerRow], result: Imp
     }
     await _upsert(s, Customer, [r.model_dump() for r in rows], result)
     changed = {r.id: r.email for r in rows if r.id in before and before[r.id] != r.email}
-    result.extra["email_changed"] = changed
+    result.extra.setdefault("email_changed", {}).update(changed)
 
 
 PARTNERS = register_importer(
@@ -80,6 +80,8 @@ PARTNERS = register_importer(
         PartnerRow,
         _write_partners,
         _check_partners,
+        key=lambda r: (r.id,),
+        table=Partner,
         help="Partner accounts: id, company_name, uscc, contact_email, type, status, ...",
     )
 )
@@ -89,6 +91,8 @@ USERS = register_importer(
         UserRow,
         _write_users,
         _check_users,
+        key=lambda r: (r.id,),
+        table=User,
         help="Users: id, name, email, role, partner_id | customer_id (vendor staff have neither).",
     )
 )
@@ -98,6 +102,8 @@ CUSTOMERS = register_importer(
         CustomerRow,
         _write_customers,
         _check_customers,
+        key=lambda r: (r.id,),
+        table=Customer,
         help="Customer accounts and the facts the binding rules read.",
     )
 )

@@ -95,7 +95,7 @@ async def _write_consumption(
 ) -> None:
     for r in rows:
         await _upsert(s, ConsumptionLineRow, r.line_id, r.model_dump(), result)
-    result.notes.append(
+    result.note(
         "payouts already calculated keep their statement; a FROZEN one is recalculated at release"
     )
 
@@ -115,7 +115,7 @@ async def _write_bill_status(
 ) -> None:
     for r in rows:
         await _upsert(s, PartnerBillStatus, (r.partner_id, r.period), r.model_dump(), result)
-    result.extra["paid"] = [
+    result.extra.setdefault("paid", []).extend(
         {
             "partner_id": r.partner_id,
             "period": r.period,
@@ -123,7 +123,7 @@ async def _write_bill_status(
         }
         for r in rows
         if r.all_paid
-    ]
+    )
 
 
 async def _check_rates(s: AsyncSession, rows: list[RateRow]) -> list[RowError]:
@@ -134,7 +134,7 @@ async def _write_rates(s: AsyncSession, rows: list[RateRow], result: ImportResul
     for r in rows:
         values = {"partner_type": r.partner_type.value, "site": r.site.value, "rate": r.rate}
         await _upsert(s, IncentiveRate, (r.partner_type.value, r.site.value), values, result)
-    result.notes.append("new rates apply to statements calculated from now on")
+    result.note("new rates apply to statements calculated from now on")
 
 
 CONSUMPTION = register_importer(
@@ -143,6 +143,8 @@ CONSUMPTION = register_importer(
         ConsumptionRow,
         _write_consumption,
         _check_consumption,
+        key=lambda r: (r.line_id,),
+        table=ConsumptionLineRow,
         help="Consumption lines: line_id, customer_id, consumed_on, amount, payment_kind, site, "
         "product_line.",
     )
@@ -155,6 +157,8 @@ BILL_STATUS = register_importer(
         BillStatusRow,
         _write_bill_status,
         _check_bill_status,
+        key=lambda r: (r.partner_id, r.period),
+        table=PartnerBillStatus,
         help="Partner bill status per month: partner_id, period (YYYY-MM), all_paid, paid_on.",
     )
 )
@@ -166,6 +170,8 @@ RATES = register_importer(
         RateRow,
         _write_rates,
         _check_rates,
+        key=lambda r: (r.partner_type.value, r.site.value),
+        table=IncentiveRate,
         help="Incentive rates: partner_type, site (china|overseas), rate (e.g. 0.0500).",
     )
 )

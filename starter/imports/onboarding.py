@@ -113,6 +113,7 @@ APPLICATIONS = register_importer(
         ApplicationRow,
         _start_applications,
         _check_applications,
+        transactional=False,
         help="Partner applications: company_name, uscc, contact_email, contact_name, type, "
         "submitted_by; each starts an onboarding workflow",
     )

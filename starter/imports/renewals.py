@@ -55,7 +55,7 @@ async def _write_subscriptions(
             setattr(row, k, v)
         row.updated_at = now
         result.updated += 1
-    result.extra["expiry_extended"] = extended
+    result.extra.setdefault("expiry_extended", {}).update(extended)
 
 
 SUBSCRIPTIONS = register_importer(
@@ -64,6 +64,7 @@ SUBSCRIPTIONS = register_importer(
         SubscriptionRow,
         _write_subscriptions,
         _check_subscriptions,
+        key=lambda r: (r.order_id,),
         help="Yearly/monthly orders: order_id, customer_id, product, amount, billing, "
         "expires_at (with time zone), auto_renew. A later expiry completes its renewal task.",
     )

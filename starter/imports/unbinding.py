@@ -119,6 +119,8 @@ VOUCHERS = register_importer(
         VoucherRow,
         _write_vouchers,
         _check_vouchers,
+        key=lambda r: (r.id,),
+        table=CustomerVoucher,
         help="Vouchers and cash coupons customers hold: id, customer_id, kind "
         "(voucher|cash_coupon), issuer (partner|vendor), issuer_partner_id, balance, status.",
     )
