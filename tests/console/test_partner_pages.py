@@ -13,12 +13,13 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from domain.certification import CertificateKind
 from domain.parties import Actor, Role
 from infra.config import Settings
 from infra.db import utcnow
-from infra.tables import IncentiveInvoice, IncentivePayout
+from infra.tables import IncentiveInvoice, IncentivePayout, User
 from starter.services import commands_partner as facts
 from starter.services.context import AppContext
 from tests.console.helpers import Sessions, session_for
@@ -238,3 +239,22 @@ async def test_payout_case_page_shows_statement_lines_invoices_decision_and_paym
     # Another partner's user: the case (and its statement) is not found.
     await session_for(other_web, settings, "ps-2")
     assert (await other_web.get(f"/cases/{PAYOUT}")).status_code == 404
+
+
+async def test_partner_page_in_chinese(
+    web: httpx.AsyncClient, sessions: Sessions, settings: Settings, ops: Actor
+) -> None:
+    async with sessions.begin() as s:
+        await s.execute(update(User).where(User.id == "pa-1").values(locale="zh-CN"))
+    await session_for(web, settings, "pa-1")
+    page = await web.get("/partners/P-1")
+    assert page.status_code == 200
+    for words in (
+        "统一社会信用代码",
+        "商业信息认证",
+        "各路径级别尚缺的条件",
+        "员工证书",
+        "伙伴发展路径",
+    ):
+        assert words in page.text
+    assert "What each path level still needs" not in page.text
