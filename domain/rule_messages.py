@@ -161,6 +161,20 @@ RULE_MESSAGES: dict[str, str] = {
     "bank_unavailable": N_("The bank service is unavailable; try again later."),
     "demo_data_in_production": N_("Demo data cannot be loaded in production."),
     "payment_gateway_unavailable": N_("The payment gateway is unavailable; try again later."),
+    # The JSON API
+    "claim_refused": N_("The task cannot be claimed, released or reassigned now."),
+    "decision_refused": N_("A business rule refused the decision; nothing was recorded."),
+    "http_error": N_("The request cannot be served."),
+    "invalid_cursor": N_("The cursor is not one this API gave out; start again without it."),
+    "invoice_not_accepted": N_("The invoice was not accepted."),
+    "method_not_allowed": N_("This method is not allowed here."),
+    "task_closed": N_("This task is closed; nothing was recorded."),
+    "task_held": N_("Someone else holds this task; nothing was recorded."),
+    "token_expired": N_("This API token has expired; make a new one."),
+    "token_invalid": N_("This API token is not valid (unknown, or its user is inactive)."),
+    "token_missing": N_("Send a personal API token: “Authorization: Bearer <token>”."),
+    "token_revoked": N_("This API token was revoked; make a new one."),
+    "unknown_token": N_("There is no API token with this id."),
 }
 
 # ``<area>_<status>`` ids: a decision on a workflow that has already ended.

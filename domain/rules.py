@@ -167,13 +167,41 @@ CLI = frozenset(
     }
 )
 
+# The JSON API (starter/console/api*.py): personal tokens, task decisions, pagination.
+API = frozenset(
+    {
+        "claim_refused",
+        "decision_refused",
+        "http_error",
+        "invalid_cursor",
+        "invoice_not_accepted",
+        "method_not_allowed",
+        "task_closed",
+        "task_held",
+        "token_expired",
+        "token_invalid",
+        "token_missing",
+        "token_revoked",
+        "unknown_token",
+    }
+)
+
 # "<area>_<status>": a decision on a workflow that has already ended ("invitation_accepted").
 STATUS_AREAS = frozenset(
     {"invitation", "request", "payout", "renewal", "authorization", "application"}
 )
 
 RULES = (
-    GENERAL | ACTORS | GUARD | INVITATIONS | UNBINDING | INCENTIVES | RENEWALS | ONBOARDING | CLI
+    GENERAL
+    | ACTORS
+    | GUARD
+    | INVITATIONS
+    | UNBINDING
+    | INCENTIVES
+    | RENEWALS
+    | ONBOARDING
+    | CLI
+    | API
 )
 
 

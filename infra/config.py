@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     console_session_idle: timedelta = timedelta(minutes=30)
     console_session_max: timedelta = timedelta(hours=12)
     console_signin_link_ttl: timedelta = timedelta(minutes=15)
+    # Personal API tokens (`partnerflow token create`) last this long unless `--expires` says
+    # otherwise; never longer than 366 days.
+    api_token_ttl: timedelta = timedelta(days=90)
     # The console's imports page: the largest file accepted, where uploads wait between the
     # preview and the confirmation, and how long a preview may be confirmed.
     console_import_max_bytes: int = Field(5 * 1024 * 1024, ge=1024)

@@ -4,6 +4,7 @@ Each workflow area keeps its own tables in its own module; the shared ones (part
 bindings, human tasks, audit, email outbox) live in ``core``.
 """
 
+from infra.tables.api import ApiToken
 from infra.tables.console import (
     ConsoleCredential,
     ConsoleSession,
@@ -56,6 +57,7 @@ from infra.tables.unbinding import (
 
 __all__ = [
     "AgreementSignature",
+    "ApiToken",
     "AuditEvent",
     "BalanceRecovery",
     "BankVerification",

@@ -60,6 +60,9 @@ def _register() -> None:
     from starter.console import cli as console_cli
 
     console_cli.register(app)
+    from starter.cli import tokens as cli_tokens
+
+    cli_tokens.register(app)
     cli_core.register(app)
 
 

@@ -17,6 +17,7 @@ from infra.mailer import TEMPLATE_DIR
 from starter.console import lang, routes_auth, routes_codec, routes_dev, routes_start, routes_tasks
 from starter.console import routes_cases as routes_cases
 from starter.console import routes_pages as routes_pages
+from starter.console.api import register as register_api
 from starter.console.routes_imports import register as register_imports
 from starter.console.web import Console
 from starter.web.links import create_app as create_link_app
@@ -64,6 +65,7 @@ def create_console_app(
     lang.register(app, console)
     # Before the link server's mount: its /codec routes know the token only.
     routes_codec.register(app, console)
+    register_api(app, console)
     # The link server keeps its paths (/a/{token}, /healthz, /readyz, /metrics): emailed
     # links already sent keep working, and a link still needs no sign-in.
     app.router.routes.append(Mount("", app=links))

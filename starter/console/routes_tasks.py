@@ -12,11 +12,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from domain.parties import Actor
 from infra import i18n
 from infra.db import utcnow
 from infra.i18n import N_
 from infra.tables import AuditEvent, HumanTask
+from starter.console import deciding as dc
 from starter.console import inbox as ib
 from starter.console import tasks as tk
 from starter.console.csrf import CsrfError
@@ -61,23 +61,6 @@ async def timeline(c: Console, workflow_id: str) -> list[AuditEvent]:
                     .order_by(AuditEvent.occurred_at, AuditEvent.id)
                 )
             ).all()
-        )
-
-
-async def record_comment(c: Console, task: HumanTask, actor: Actor, nonce: str, text: str) -> None:
-    """The decider's comment on the timeline, under the decider's name (once per decision)."""
-    from infra.db import insert_ignore
-
-    async with c.sessions.begin() as s:
-        await s.execute(
-            insert_ignore(s, AuditEvent, ["idempotency_key"]).values(
-                idempotency_key=f"{task.workflow_id}:comment:{nonce}"[:200],
-                workflow_id=task.workflow_id,
-                event="comment",
-                actor=actor.user_id[:64],
-                detail=f"{actor.name or actor.user_id} on '{task.title}': {text}"[:2000],
-                occurred_at=utcnow(),
-            )
         )
 
 
@@ -227,7 +210,12 @@ def register(app: FastAPI, c: Console) -> None:
         action = next((a for a in kind.actions if a.name == action_name), None)
         if action is None or task.status != "open":
             return c.not_found(request, viewer)
-        if task.assignee_user not in (None, viewer.actor.user_id):
+        nonce = form.get("nonce") or tk.new_nonce()
+        try:
+            result = await dc.decide_task(
+                c.sessions, await c.client(), viewer.actor, task, action, form, nonce
+            )
+        except dc.TaskHeldError as exc:
             return await task_page(
                 request,
                 viewer,
@@ -237,13 +225,10 @@ def register(app: FastAPI, c: Console) -> None:
                     request,
                     viewer,
                     N_("%(user)s holds this task; nothing was recorded."),
-                    user=task.assignee_user,
+                    user=exc.holder,
                 ),
                 hint=N_("Ask them to release it, or ask ops to reassign it to you."),
             )
-        nonce = form.get("nonce") or tk.new_nonce()
-        try:
-            body = tk.payload(action, viewer.actor, form, nonce)
         except tk.FormError as exc:
             return await task_page(
                 request,
@@ -256,9 +241,6 @@ def register(app: FastAPI, c: Console) -> None:
                     request, viewer, N_("Some fields need attention; nothing was recorded.")
                 ),
             )
-        client = await c.client()
-        try:
-            result = await tk.decide(client, task.workflow_id, action, body, nonce)
         except RefusedError as exc:
             return await task_page(
                 request,
@@ -279,9 +261,24 @@ def register(app: FastAPI, c: Console) -> None:
                 hint=N_("Nothing was recorded; try again in a moment."),
                 values=form,
             )
-        status = str(result.get("status") or "")
-        if status == "REFUSED" and not action.saying_no:
-            reason = result.get("reason") or "a business rule refused it"
+        except dc.OutcomeRefusedError as exc:
+            if exc.invoice:  # an invoice that verification refused
+                return await task_page(
+                    request,
+                    viewer,
+                    task,
+                    422,
+                    refusal=c.t(
+                        request,
+                        viewer,
+                        N_("The invoice was not accepted: %(problems)s"),
+                        problems=sentence(exc.reason),
+                    ),
+                    hint=N_(
+                        "Correct the invoice details (or issue a new invoice) and submit again."
+                    ),
+                    values=form,
+                )
             return await task_page(
                 request,
                 viewer,
@@ -292,29 +289,11 @@ def register(app: FastAPI, c: Console) -> None:
                     viewer,
                     N_("%(action)s refused: %(reason)s"),
                     action=c.t(request, viewer, action.label),
-                    reason=sentence(str(reason)),
+                    reason=sentence(exc.reason),
                 ),
                 hint=DEFAULT_HINT,
             )
-        if result.get("accepted") is False:  # an invoice that verification refused
-            problems = "; ".join(str(p.get("message")) for p in result.get("problems") or [])
-            return await task_page(
-                request,
-                viewer,
-                task,
-                422,
-                refusal=c.t(
-                    request,
-                    viewer,
-                    N_("The invoice was not accepted: %(problems)s"),
-                    problems=sentence(problems or "see the rules"),
-                ),
-                hint=N_("Correct the invoice details (or issue a new invoice) and submit again."),
-                values=form,
-            )
-        comment = form.get("comment", "").strip()[:1000]
-        if comment:
-            await record_comment(c, task, viewer.actor, nonce, comment)
+        status = str(result.get("status") or "")
         label = c.t(request, viewer, action.label)
         done = (
             c.t(
