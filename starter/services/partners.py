@@ -1,8 +1,9 @@
 """Partners as the console and the API show them: ``partnerflow partner show`` within the
 reader's scope, and the list of partners a reader may open.
 
-Scope first: ops and ecosystem managers see every partner; a partner's own users see that
-partner only; anyone else sees none. A partner outside the scope is "not found", like one
+Scope first, the rule the start forms and the API use (``commands_base.Parties``): vendor
+staff (ops, ecosystem managers, finance) see every partner; a partner's own users see that
+partner only; a customer sees none. A partner outside the scope is "not found", like one
 that does not exist.
 """
 
@@ -13,14 +14,15 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import func, or_, select
 
-from domain.parties import PARTNER_ROLES, Actor, Role
+from domain.parties import PARTNER_ROLES, VENDOR_ROLES, Actor
 from infra.tables import Partner, PathMembership
+from starter.services.commands_base import Parties
 from starter.services.context import AppContext
 from starter.services.errors import BadInputError
 from starter.services.onboarding import partner_report
 
-# Vendor roles that work on partners as a whole (onboarding, paths, certification facts).
-ALL_PARTNERS = frozenset({Role.OPS, Role.ECOSYSTEM_MANAGER})
+# The roles that see every partner.
+ALL_PARTNERS = VENDOR_ROLES
 MAX_PARTNERS = 500
 
 
@@ -41,9 +43,7 @@ class PartnerRow(BaseModel):
 
 def partner_in_scope(actor: Actor, partner_id: str) -> bool:
     """Whether ``actor`` may see partner ``partner_id`` (see the module's docstring)."""
-    if actor.role in ALL_PARTNERS:
-        return True
-    return actor.role in PARTNER_ROLES and actor.partner_id == partner_id
+    return Parties(partner_id=partner_id).visible_to(actor)
 
 
 def may_list_partners(actor: Actor) -> bool:

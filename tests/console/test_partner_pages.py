@@ -23,10 +23,12 @@ from infra.tables import IncentiveInvoice, IncentivePayout, User
 from starter.services import commands_partner as facts
 from starter.services.context import AppContext
 from tests.console.helpers import Sessions, session_for
-from tests.factories import add_partner, add_user
+from tests.console.test_cases import invitation
+from tests.factories import add_customer, add_partner, add_user
 
 PARTNER = re.compile(r'data-partner="([^"]+)"')
 PAYOUT = "incentive-P-1-2026-10"
+INVITE = "invitation-P-1-C-1"
 
 
 @pytest.fixture
@@ -116,14 +118,18 @@ async def test_partner_list_for_vendor_roles_and_own_partner_only_for_partner_us
     assert other.text.replace("P-1", "P-9") == missing.text  # the language switch's "next"
 
 
-async def test_finance_has_no_partner_pages_and_anonymous_readers_sign_in(
-    web: httpx.AsyncClient, settings: Settings, ops: Actor
+async def test_customers_have_no_partner_pages_and_anonymous_readers_sign_in(
+    web: httpx.AsyncClient, sessions: Sessions, settings: Settings, ops: Actor
 ) -> None:
     anonymous = await web.get("/partners/P-1")
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/signin")
-    await session_for(web, settings, "fin-1")
+    await add_customer(sessions, "C-1")
+    await session_for(web, settings, "C-1")
     assert (await web.get("/partners")).status_code == 404
     assert (await web.get("/partners/P-1")).status_code == 404
+    # Finance is vendor staff: every partner, as the API's rule (commands_base.Parties).
+    await session_for(web, settings, "fin-1")
+    assert (await web.get("/partners/P-2")).status_code == 200
 
 
 async def test_case_pages_link_the_partner_for_those_who_may_open_it(
@@ -134,11 +140,16 @@ async def test_case_pages_link_the_partner_for_those_who_may_open_it(
     ops: Actor,
 ) -> None:
     await _payout(sessions)
-    await session_for(web, settings, "ops-1")
+    await add_customer(sessions, "C-1")
+    async with sessions.begin() as s:
+        s.add(invitation(INVITE, "P-1", "C-1", "PENDING", utcnow()))
+    await session_for(web, settings, "fin-1")
     listed = await web.get("/cases")
     assert 'href="/partners/P-1"' in listed.text
-    await session_for(other_web, settings, "fin-1")
-    shown = await other_web.get(f"/cases/{PAYOUT}")
+    assert 'href="/partners/P-1"' in (await web.get(f"/cases/{PAYOUT}")).text
+    # The customer follows its invitation, but the partner's page is not for it.
+    await session_for(other_web, settings, "C-1")
+    shown = await other_web.get(f"/cases/{INVITE}")
     assert shown.status_code == 200 and 'href="/partners/P-1"' not in shown.text
 
 
