@@ -104,7 +104,7 @@ async def test_case_page_and_list_in_chromium(
         await page.get_by_label("Customer id").fill("C-2")
         await page.get_by_role("button", name="Filter").click()
         await expect(page.locator("tr[data-case]")).to_have_count(2)
-        await page.locator(f'tr[data-case="{wid}"] a').click()
+        await page.locator(f'tr[data-case="{wid}"] a[href="/cases/{wid}"]').click()
         await expect(page.locator("#waiting-for")).to_contain_text("Waiting for:")
         timeline = page.locator("ol.merged")
         await expect(timeline.locator("li.email.mail-bounced")).to_contain_text(
