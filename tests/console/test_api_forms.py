@@ -24,7 +24,7 @@ from tests.console.helpers import Sessions
 from tests.console.test_api import bearer, problem, token_for
 from tests.console.test_start_forms import partner, uid
 from tests.factories import add_customer
-from tests.harness import new_task_queue
+from tests.harness import eventually, new_task_queue
 from worker import build_worker
 
 pytestmark = pytest.mark.devserver
@@ -76,6 +76,11 @@ async def test_a_partner_user_invites_follows_the_case_and_cancels_it(
     bad = {"partner": pid, "customer": cid, "validity": "forever"}
     forever = await api.post("/api/start/invite", headers=me, json=bad)
     assert problem(forever, 422, "invalid_input")["field"] == "validity"
+    bad["validity"] = "99999d"
+    too_long = problem(
+        await api.post("/api/start/invite", headers=me, json=bad), 422, "invalid_input"
+    )
+    assert too_long["errors"][0]["detail"] == "99999d is longer than 366 days", too_long
     nobody = await api.post(
         "/api/start/invite", headers=me, json={"partner": pid, "customer": "C-404"}
     )
@@ -105,8 +110,13 @@ async def test_a_partner_user_invites_follows_the_case_and_cancels_it(
     assert started.json()["message"] == f"Invitation sent to {cid.lower()}@customer.test."
     assert started.json()["result"]["status"] == "PENDING"
 
-    listed = (await api.get("/api/cases", headers=me, params={"partner": pid})).json()
-    assert [c["workflow_id"] for c in listed["items"]] == [wid] and listed["next_cursor"] is None
+    async def listed() -> None:
+        # The start answers once the checks pass; the invitation's row is written by the
+        # workflow's next activity, a moment later (under load: after this request).
+        page = (await api.get("/api/cases", headers=me, params={"partner": pid})).json()
+        assert [c["workflow_id"] for c in page["items"]] == [wid] and page["next_cursor"] is None
+
+    await eventually(listed)
     one = await api.get(f"/api/cases/{wid}", headers=me)
     assert one.status_code == 200 and one.json()["status"] == "PENDING", one.text
     shown = await api.get(f"/api/workflows/{wid}", headers=me)
