@@ -11,13 +11,18 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import uvicorn
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, async_playwright, expect
 from temporalio.client import Client
 
 from infra.config import Settings
 from starter.console.app import create_console_app
 
 CHROMIUM = Path("/usr/bin/chromium")
+
+# Playwright's assertions wait 5 s by default; a page here waits on a worker and a server that
+# share two cores with the rest of the suite (a journey failed once at load 10 waiting for its
+# page). Still a bound: a page that never shows what is expected fails.
+expect.set_options(timeout=20_000)
 ARGS = [
     "--headless",
     "--no-sandbox",

@@ -140,7 +140,7 @@ async def test_import_invite_follow_the_case_and_find_it(
         events = page.locator('[data-kind="event"]')
         assert "accepted" in " ".join(await events.all_inner_texts())
 
-    await eventually(accepted)
+    await eventually(accepted, interval=0.5)
     await expect(page.locator("#waiting-for")).to_contain_text("Waiting for nobody")
     shot = tmp_path / "journey-case.png"
     await page.screenshot(path=str(shot), full_page=True)
