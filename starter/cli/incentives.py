@@ -29,12 +29,11 @@ from starter.services.context import (
 )
 from starter.services.errors import BadInputError
 from starter.services.incentives import (
-    _handle,
     _release_frozen,
+    payout_show,
     payout_update,
     read_invoice,
     submit_invoice,
-    view_from_db,
 )
 from workflows.incentive import IncentivePayoutWorkflow
 
@@ -236,11 +235,7 @@ def register(app: typer.Typer) -> None:
         """A payout: statement, status, invoice list, invoices, decision and payment."""
 
         async def body(ctx: AppContext) -> None:
-            client = await ctx.client()
-            try:
-                view = await _handle(client, payout).query(IncentivePayoutWorkflow.status)
-            except Exception:
-                view = await view_from_db(ctx, payout)  # finished, or no worker to answer
+            view = await payout_show(ctx, payout)
             emit(view, as_json, lambda: _print_view(view))
 
         run_async(as_json, body)

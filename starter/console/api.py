@@ -23,6 +23,8 @@ from starter.console import (
     api_commands,
     api_imports,
     api_partners,
+    api_payouts,
+    api_schedules,
     api_tasks,
     api_workflows,
 )
@@ -38,6 +40,8 @@ ROUTERS = (
     api_workflows.router,
     api_partners.router,
     api_imports.router,
+    api_payouts.router,
+    api_schedules.router,
 )
 METHODS = ("get", "post", "put", "patch", "delete")
 

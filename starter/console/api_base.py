@@ -251,7 +251,12 @@ def exception_handlers() -> dict[int | type[Exception], Handler]:
 
     async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            FieldProblem(field=_field_of(e.get("loc", ())), detail=str(e.get("msg", "")))
+            # pydantic prefixes a validator's own message with "Value error, ": the
+            # message itself is the one a person reads (as on the console's forms).
+            FieldProblem(
+                field=_field_of(e.get("loc", ())),
+                detail=str(e.get("msg", "")).removeprefix("Value error, "),
+            )
             for e in exc.errors()
         ]
         locale = locale_of(request)

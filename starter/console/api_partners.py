@@ -1,36 +1,51 @@
-"""``/api/partners/{id}``: what ``partnerflow partner show`` shows (``partner_report``): the
-account, its users, applications, development paths and certifications, and what each path
-level still needs.
+"""``/api/partners``: the partners the caller may open, and one partner as ``partnerflow
+partner show`` shows it (``partner_report``): the account, its users, applications,
+development paths and certifications, and what each path level still needs.
 
-Scope: vendor staff see every partner, a partner's users their own; anyone else, and a
-partner that does not exist, get 404 (``commands_base.Parties``, the start forms' rule).
+Scope: the console's partner pages' (``starter.services.partners``): vendor staff see every
+partner, a partner's users their own; anyone else, and a partner that does not exist, get
+404.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from infra.i18n import N_
-from infra.tables import Partner
 from starter.console.api_base import PROBLEMS, CallerDep, ContextDep, not_found
-from starter.services.commands_base import Parties
 from starter.services.jsonable import to_jsonable
-from starter.services.onboarding import partner_report
+from starter.services.partners import (
+    MAX_PARTNERS,
+    PartnerNotFoundError,
+    PartnerRow,
+    list_partners,
+    partner_for,
+)
 
 router = APIRouter(prefix="/partners", tags=["partners"], responses=PROBLEMS)
+
+
+@router.get("", response_model=list[PartnerRow], summary=N_("The partners you may open"))
+async def get_partners(
+    caller: CallerDep,
+    ctx: ContextDep,
+    q: Annotated[str | None, Query(max_length=200, description="Id or company name.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PARTNERS)] = 100,
+) -> list[PartnerRow]:
+    """Every partner for vendor staff, your own for a partner's users (by id); empty for
+    anyone else."""
+    return await list_partners(ctx, caller.actor, q, limit)
 
 
 @router.get("/{partner_id}", summary=N_("One partner (as `partner show`)"))
 async def get_partner(partner_id: str, caller: CallerDep, ctx: ContextDep) -> dict[str, Any]:
     """The partner's account, users, paths and certifications, and what each path level
     still needs; 404 outside your scope."""
-    if not Parties(partner_id=partner_id).visible_to(caller.actor):
-        raise not_found(caller.locale)
-    async with ctx.sessions() as s:
-        exists = await s.get(Partner, partner_id) is not None
-    if not exists:
-        raise not_found(caller.locale)
-    report: dict[str, Any] = to_jsonable(await partner_report(ctx, partner_id))
-    return report
+    try:
+        report = await partner_for(ctx, caller.actor, partner_id)
+    except PartnerNotFoundError:
+        raise not_found(caller.locale) from None
+    shown: dict[str, Any] = to_jsonable(report)
+    return shown

@@ -16,6 +16,7 @@ from infra.config import Settings
 from infra.mailer import TEMPLATE_DIR
 from starter.console import lang, routes_auth, routes_codec, routes_dev, routes_start, routes_tasks
 from starter.console import routes_cases as routes_cases
+from starter.console import routes_pages as routes_pages
 from starter.console.api import register as register_api
 from starter.console.routes_imports import register as register_imports
 from starter.console.web import Console
@@ -58,6 +59,7 @@ def create_console_app(
     routes_tasks.register(app, console)
     routes_start.register(app, console)
     routes_cases.register(app, console)
+    routes_pages.register(app, console)
     routes_dev.register(app, console)
     register_imports(app, console)
     lang.register(app, console)

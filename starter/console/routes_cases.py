@@ -37,6 +37,8 @@ from starter.services.cases import (
 )
 from starter.services.commands import action_url, actions_for
 from starter.services.context import AppContext
+from starter.services.errors import CliError
+from starter.services.incentives import payout_show
 
 # The GET parameters of the filter form (the fields of CaseFilters a person sets).
 PARAMS = ("type", "status", "partner", "customer", "overdue", "started_from", "started_to")
@@ -237,10 +239,19 @@ def register(app: FastAPI, c: Console) -> None:
             (w, ib.due_text(w.due_at, now, viewer.locale, viewer.timezone)[0])
             for w in view.waiting_for
         ]
+        payout = None
+        if view.type == "IncentivePayoutWorkflow":
+            # ``partnerflow payout show``: the statement lines and invoices (lists the
+            # generic facts leave out); the case's scope was checked above.
+            try:
+                payout = await payout_show(c.ctx, workflow_id)
+            except CliError:
+                payout = None
         return c.page(
             request,
             "case",
             viewer,
+            payout=payout,
             title=f"{i18n.gettext(viewer.locale, view.type_label)} {view.workflow_id}",
             view=view,
             entries=list(zip(view.timeline, hints, strict=True)),

@@ -70,7 +70,7 @@ ROLE_TYPES: dict[Role, tuple[str, ...]] = {
     Role.FINANCE: ("IncentivePayoutWorkflow",),
     Role.ECOSYSTEM_MANAGER: ("OnboardingWorkflow", "DevelopmentPathWorkflow"),
 }
-SORTS = ("started", "type", "status", "partner", "customer", "due")
+SORTS = ("started", "type", "status", "partner", "customer", "due", "expires")
 Sort = Literal[
     "started",
     "-started",
@@ -84,6 +84,8 @@ Sort = Literal[
     "-customer",
     "due",
     "-due",
+    "expires",
+    "-expires",
 ]
 MAX_PER_PAGE = 500
 
@@ -162,6 +164,8 @@ class CaseRow(BaseModel):
     due_at: datetime | None = None
     overdue: bool = False
     open_tasks: int = 0
+    # a renewal's order expiry (empty for the other types)
+    expires_at: datetime | None = None
 
 
 class Page(BaseModel):
@@ -194,6 +198,7 @@ def _branch(
     started: Any,
     *,
     distributor: Any = None,
+    expires: Any = None,
     where: ColumnElement[bool] | None = None,
 ) -> Select[Any]:
     q = select(
@@ -204,6 +209,7 @@ def _branch(
         (distributor if distributor is not None else null()).label("distributor_id"),
         func.upper(status).label("status"),
         started.label("started_at"),
+        (expires if expires is not None else null()).label("expires_at"),
     )
     return q.where(where) if where is not None else q
 
@@ -216,7 +222,8 @@ def _latest(model: Any) -> ColumnElement[bool]:
 
 def cases_union() -> Subquery:
     """Every case as (type, workflow_id, partner_id, customer_id, distributor_id, status,
-    started_at): one row per workflow id, its newest run."""
+    started_at, expires_at): one row per workflow id, its newest run; ``expires_at`` is the
+    renewal's order expiry (``partnerflow renewals list`` sorts by it), else empty."""
     inv, bcr, pay, ren = Invitation, BindingChangeRequest, IncentivePayout, RenewalTask
     auth, onb, path = CustomerAuthorization, OnboardingApplication, PathMembership
     return union_all(
@@ -253,6 +260,7 @@ def cases_union() -> Subquery:
             ren.customer_id,
             ren.status,
             ren.created_at,
+            expires=ren.expires_at,
             where=ren.workflow_started.is_(True),
         ),
         _branch(
@@ -357,6 +365,7 @@ async def query_cases(
         "partner": u.c.partner_id,
         "customer": u.c.customer_id,
         "due": due,
+        "expires": u.c.expires_at,
     }
     name = filters.sort.lstrip("-")
     key: Any = columns[name]
@@ -398,6 +407,7 @@ async def query_cases(
                 due_at=due_at,
                 overdue=due_at is not None and due_at < now,
                 open_tasks=r["open_tasks"] or 0,
+                expires_at=_aware(r["expires_at"]),
             )
         )
     return Page(items=items, total=total, page=filters.page, per_page=filters.per_page)

@@ -44,6 +44,7 @@ from starter.imports.base import (
     ImportResult,
     read_text,
 )
+from starter.services.cases import CaseNotFoundError, case_row
 from starter.services.context import AppContext, start_checked, temporal_errors
 from starter.services.errors import BadInputError, RefusedError
 from workflows.incentive import IncentivePayoutWorkflow
@@ -192,6 +193,25 @@ def read_invoice(path: Path) -> InvoiceDetails:
             f"{'.'.join(str(p) for p in e['loc']) or 'invoice'}: {e['msg']}" for e in exc.errors()
         ]
         raise BadInputError(f"--file {path.name}: " + "; ".join(parts)) from None
+
+
+async def payout_show(ctx: AppContext, payout_id: str) -> PayoutView:
+    """A payout as ``partnerflow payout show`` prints it: the running workflow's ``status``
+    query, else (finished, or no worker to answer) what the database recorded."""
+    client = await ctx.client()
+    try:
+        return await _handle(client, payout_id).query(IncentivePayoutWorkflow.status)
+    except Exception:
+        return await view_from_db(ctx, payout_id)
+
+
+async def payout_for(ctx: AppContext, actor: Actor, payout_id: str) -> PayoutView:
+    """``payout_show`` within ``actor``'s scope (the cases' scope: the partner's users,
+    finance, ops); CaseNotFoundError outside it or for no such payout (the same answer)."""
+    row = await case_row(ctx.sessions, actor, payout_id)
+    if row is None or row.type != "IncentivePayoutWorkflow":
+        raise CaseNotFoundError(payout_id)
+    return await payout_show(ctx, payout_id)
 
 
 async def view_from_db(ctx: AppContext, payout_id: str) -> PayoutView:

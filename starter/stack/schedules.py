@@ -32,6 +32,7 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from infra.config import Settings
+from infra.i18n import N_
 from starter.cli.output import console, emit
 from starter.cli.runner import JSON_HELP, run_async
 from starter.services.context import AppContext, temporal_errors
@@ -116,7 +117,7 @@ def _renewal_scan(settings: Settings) -> BaseModel:
 SCHEDULES: list[ScheduleEntry] = [
     ScheduleEntry(
         id="incentive-monthly",
-        description="Starts last month's incentive payout for every ACTIVE partner.",
+        description=N_("Starts last month's incentive payout for every ACTIVE partner."),
         workflow="IncentiveMonthlyRunWorkflow",
         spec=lambda s: monthly(s, s.incentive_schedule_day_of_month, s.incentive_schedule_hour),
         arg=_incentive_run,
@@ -124,7 +125,7 @@ SCHEDULES: list[ScheduleEntry] = [
     ),
     ScheduleEntry(
         id="renewal-scan-daily",
-        description="Finds big orders near expiry and starts their renewal tasks.",
+        description=N_("Finds big orders near expiry and starts their renewal tasks."),
         workflow="RenewalScanWorkflow",
         spec=lambda s: daily(s, s.renewal_scan_hour, s.renewal_scan_minute),
         arg=_renewal_scan,
@@ -200,6 +201,20 @@ def _entry(schedule_id: str) -> ScheduleEntry:
     raise BadInputError(f"SCHEDULE: no schedule {schedule_id!r}; the schedules are {known}")
 
 
+async def trigger_schedule(client: Client, schedule_id: str) -> None:
+    """Runs the schedule's workflow now; RefusedError when it was never applied."""
+    entry = _entry(schedule_id)
+    try:
+        await client.get_schedule_handle(entry.id).trigger()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise RefusedError(
+                f"schedule {entry.id} does not exist yet; run `partnerflow schedules apply` first",
+                rule="schedule_missing",
+            ) from None
+        raise CliError(f"schedules trigger: Temporal refused: {exc.message}") from None
+
+
 schedules_app = typer.Typer(
     help="Temporal Schedules that start PartnerFlow's periodic workflows.", no_args_is_help=True
 )
@@ -252,17 +267,7 @@ def register(app: typer.Typer) -> None:
 
         async def body(ctx: AppContext) -> None:
             entry = _entry(schedule_id)
-            client = await ctx.client()
-            try:
-                await client.get_schedule_handle(entry.id).trigger()
-            except RPCError as exc:
-                if exc.status == RPCStatusCode.NOT_FOUND:
-                    raise RefusedError(
-                        f"schedule {entry.id} does not exist yet; run "
-                        "`partnerflow schedules apply` first",
-                        rule="schedule_missing",
-                    ) from None
-                raise CliError(f"schedules trigger: Temporal refused: {exc.message}") from None
+            await trigger_schedule(await ctx.client(), entry.id)
             emit({"id": entry.id, "triggered": True}, as_json, f"{entry.id}: triggered")
 
         run_async(as_json, body)

@@ -23,6 +23,11 @@ from tests.console.helpers import PASSWORD
 from tests.harness import queue_worker
 
 CHROMIUM = Path("/usr/bin/chromium")
+
+# Playwright's assertions wait 5 s by default; a page here waits on a worker and a server that
+# share two cores with the rest of the suite (a journey failed once at load 10 waiting for its
+# page). Still a bound: a page that never shows what is expected fails.
+expect.set_options(timeout=20_000)
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -143,6 +148,13 @@ async def sign_in(page: Page, site: str, account: str) -> None:
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Sign in", exact=True).click()
     await expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
+
+
+async def signed_in(browser: Browser, site: str, account: str, width: int = 1280) -> Page:
+    """A new page of ``account``, signed in, in a window ``width`` px wide."""
+    page = await new_page(browser, width)
+    await sign_in(page, site, account)
+    return page
 
 
 def keep_screenshot(source: Path, name: str) -> None:

@@ -62,6 +62,11 @@ async def test_a_partner_user_invites_follows_the_case_and_cancels_it(
     bad = {"partner": pid, "customer": cid, "validity": "forever"}
     forever = await api.post("/api/start/invite", headers=me, json=bad)
     assert problem(forever, 422, "invalid_input")["field"] == "validity"
+    bad["validity"] = "99999d"
+    too_long = problem(
+        await api.post("/api/start/invite", headers=me, json=bad), 422, "invalid_input"
+    )
+    assert too_long["errors"][0]["detail"] == "99999d is longer than 366 days", too_long
     nobody = await api.post(
         "/api/start/invite", headers=me, json={"partner": pid, "customer": "C-404"}
     )

@@ -19,7 +19,7 @@ from domain.parties import Role
 from infra.config import Settings
 from infra.smtp_sink import MailSink
 from infra.tables import Customer
-from tests.console.browser import free_port, keep_screenshot, new_page, served, sign_in
+from tests.console.browser import free_port, keep_screenshot, served, signed_in
 from tests.console.helpers import Sessions, with_password
 from tests.console.test_cases import outbox, rows, start_invitation
 from tests.factories import add_user
@@ -27,13 +27,6 @@ from tests.factories import add_user
 pytestmark = pytest.mark.timeout(240)
 PORTS = range(21100, 21200)  # this module's share of the machine's ports
 __all__ = ["rows"]  # the fixture, used here too
-
-
-async def signed_in(browser: Browser, site: str, width: int) -> Page:
-    """A page of ops-1, signed in, in a window ``width`` px wide."""
-    page = await new_page(browser, width)
-    await sign_in(page, site, "ops-1")
-    return page
 
 
 async def fits(page: Page, width: int) -> None:
@@ -70,7 +63,7 @@ async def test_case_page_and_list_in_chromium(
 
     port = free_port(PORTS)
     async with served(settings, client, port, tmp_path / "mail") as site:
-        page = await signed_in(browser, site, 1280)
+        page = await signed_in(browser, site, "ops-1", 1280)
         await page.get_by_role("link", name="Cases", exact=True).first.click()
         await expect(page.get_by_role("heading", name="Cases")).to_be_visible()
         await expect(page.locator(f'tr[data-case="{wid}"]')).to_be_visible()
@@ -81,7 +74,7 @@ async def test_case_page_and_list_in_chromium(
         await page.get_by_label("Customer id").fill("C-2")
         await page.get_by_role("button", name="Filter").click()
         await expect(page.locator("tr[data-case]")).to_have_count(2)
-        await page.locator(f'tr[data-case="{wid}"] a').click()
+        await page.locator(f'tr[data-case="{wid}"] a[href="/cases/{wid}"]').click()
         await expect(page.locator("#waiting-for")).to_contain_text("Waiting for:")
         timeline = page.locator("ol.merged")
         await expect(timeline.locator("li.email.mail-bounced")).to_contain_text(
@@ -95,7 +88,7 @@ async def test_case_page_and_list_in_chromium(
         await page.screenshot(path=str(tmp_path / "case.png"), full_page=True)
         keep_screenshot(tmp_path / "case.png", "console-case.png")
 
-        phone = await signed_in(browser, site, 390)
+        phone = await signed_in(browser, site, "ops-1", 390)
         await phone.goto(f"{site}/cases")
         await fits(phone, 390)
         await phone.screenshot(path=str(tmp_path / "cases-390.png"), full_page=True)
