@@ -42,3 +42,37 @@ def error_text(err: Mapping[str, Any], translate: Callable[[str], str]) -> str:
     if isinstance(cause, MarkedError):
         return cause.translated(translate)
     return str(err.get("msg", "")).removeprefix("Value error, ")
+
+
+class MarkedText(str):
+    """An English text (the string itself, what the CLI prints and JSON carries) that keeps
+    its marked message and values, so that a page can show it in its reader's language
+    (``infra.i18n.term``, the templates' ``term`` filter)."""
+
+    message: str
+    params: dict[str, Any]
+
+    def __new__(cls, message: str, **params: Any) -> MarkedText:
+        """``message % params`` as the string; both kept."""
+        text = super().__new__(cls, message % params if params else message)
+        text.message = message
+        text.params = params
+        return text
+
+    @classmethod
+    def worded(cls, english: str, message: str, params: dict[str, Any]) -> MarkedText:
+        """A text whose English was already worded (pydantic's ``Value error, ...``): kept
+        as it is, the marked message for other readers."""
+        text = str.__new__(cls, english)
+        text.message = message
+        text.params = params
+        return text
+
+    def translated(self, translate: Callable[[str], str]) -> str:
+        """The message through ``translate``, with its values put in."""
+        text = translate(self.message)
+        return text % self.params if self.params else text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Copies and pickles keep the message and the values, not only the English.
+        return (MarkedText.worded, (str(self), self.message, self.params))

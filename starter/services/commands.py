@@ -222,6 +222,9 @@ FRIENDLY = {
     "decimal_max_digits": N_("Too many digits."),
     "time_delta_parsing": N_("Enter a duration like 7d, 36h, 15m, 90s or P7D."),
     "time_delta_type": N_("Enter a duration like 7d, 36h, 15m, 90s or P7D."),
+    "bool_parsing": N_("Enter true or false."),
+    "bool_type": N_("Enter true or false."),
+    "less_than_equal": N_("Must be at most %(limit)s."),
 }
 
 
@@ -245,7 +248,9 @@ def field_errors(
             friendly = FRIENDLY.get(err["type"])
             if friendly is not None:
                 limits = err.get("ctx") or {}
-                limit = next((limits[k] for k in ("ge", "gt", "max_length") if k in limits), "")
+                limit = next(
+                    (limits[k] for k in ("ge", "le", "gt", "max_length") if k in limits), ""
+                )
                 msg = (
                     translate(friendly) % {"limit": limit}
                     if "%(" in friendly
