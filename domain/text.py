@@ -69,9 +69,15 @@ class MarkedText(str):
         return text
 
     def translated(self, translate: Callable[[str], str]) -> str:
-        """The message through ``translate``, with its values put in."""
+        """The message through ``translate``, with its values put in (a value that is a
+        ``MarkedText`` itself, a term such as a path's name, translated too)."""
         text = translate(self.message)
-        return text % self.params if self.params else text
+        if not self.params:
+            return text
+        return text % {
+            k: v.translated(translate) if isinstance(v, MarkedText) else v
+            for k, v in self.params.items()
+        }
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Copies and pickles keep the message and the values, not only the English.
