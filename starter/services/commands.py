@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from domain.parties import Actor
+from domain.rule_messages import RULE_MESSAGES
 from domain.text import error_text
 from infra.i18n import N_
 from infra.tables import BindingChangeRequest, IncentivePayout, Invitation, OnboardingApplication
@@ -262,8 +263,19 @@ def field_errors(
     if found:
         name = OPTION_FIELDS.get(found.group(1), found.group(1).replace("-", "_"))
         if name in names:
-            return {name: found.group(2)}
-    return {"": exc.message}
+            return {name: _by_rule(exc, found.group(2), translate)}
+    return {"": _by_rule(exc, exc.message, translate)}
+
+
+def _by_rule(exc: BadInputError, text: str, translate: Callable[[str], str]) -> str:
+    """A service's refusal of an input: the detailed English as raised for an English
+    reader, the rule's message (``domain.rule_messages``) in another language, as
+    ``infra.i18n.refusal_message`` gives refusals."""
+    message = RULE_MESSAGES.get(exc.rule or "")
+    if message is None:
+        return text
+    translated = translate(message)
+    return text if translated == message else translated
 
 
 def cli_input(model: type[M], **options: Any) -> M:

@@ -147,3 +147,22 @@ async def test_an_api_field_error_is_chinese_for_a_zh_cn_token(
     details = {e["field"]: e["detail"] for e in body["errors"]}
     assert details.get("validity") == "99999d 超过了 366 天", body
     assert details.get("customer", "").startswith("ID 由 1 至 64 个字母"), body
+
+
+async def test_a_start_form_shows_its_field_errors_in_chinese(
+    web: httpx.AsyncClient, settings: Settings, sessions: Sessions, tasks: dict[str, int]
+) -> None:
+    await zh_cn(sessions, "ps-1")
+    token = await as_(web, settings, "ps-1")
+    bad = await web.post(
+        "/start/invite",
+        data={"csrf": token, "customer": "C 1", "validity": "99999d", "mode": "resale"},
+    )
+    assert bad.status_code == 422, bad.text[-2000:]
+    assert "99999d 超过了 366 天" in bad.text and "ID 由 1 至 64 个字母" in bad.text
+    assert "longer than" not in bad.text and "ids are 1-64" not in bad.text
+    # A service's refusal of a field (no such customer): the rule's message in Chinese.
+    missing = await web.post("/start/invite", data={"csrf": token, "customer": "C-404"})
+    assert missing.status_code == 422 and 'id="e-customer"' in missing.text, missing.text[-2000:]
+    assert "no customer with id" not in missing.text
+    assert i18n.gettext("zh-CN", "The customer does not exist.") in missing.text
