@@ -23,7 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.registry import Deps, build_deps
-from infra.config import Settings
+from infra.config import Settings, get_settings
 from infra.db import make_sessions
 from infra.smtp_sink import MailSink
 from infra.temporal import SEARCH_ATTRIBUTES
@@ -33,6 +33,7 @@ from tests.harness import (
     fresh_database,
     new_task_queue,
     postgres_reason,
+    queue_worker,
 )
 from worker import build_worker
 
@@ -190,6 +191,32 @@ def settings(mailbox: MailSink, tmp_path: Path) -> Settings:
 def deps(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> Deps:
     """Real activity dependencies: the test database, the SMTP sink, the link signer."""
     return build_deps(settings, sessions)
+
+
+@pytest.fixture
+def cli_env(
+    dev_env: WorkflowEnvironment, settings: Settings, tmp_path: Path
+) -> Iterator[dict[str, str]]:
+    """Environment variables that point the CLI at the dev server, the test database and a
+    fresh task queue (see dev_worker)."""
+    env = {
+        "PARTNERFLOW_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+        "PARTNERFLOW_DATABASE_URL": settings.database_url,
+        "PARTNERFLOW_TASK_QUEUE": new_task_queue(),
+        "PARTNERFLOW_VAR_DIR": str(tmp_path / "var"),
+    }
+    get_settings.cache_clear()  # the CLI reads its settings from env
+    yield env
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+async def dev_worker(
+    dev_env: WorkflowEnvironment, deps: Deps, cli_env: dict[str, str]
+) -> AsyncIterator[None]:
+    """A worker on the CLI's task queue of the dev server (see queue_worker)."""
+    async with queue_worker(dev_env.client, deps, cli_env["PARTNERFLOW_TASK_QUEUE"]):
+        yield
 
 
 @pytest.fixture

@@ -1,13 +1,16 @@
-"""Rows for tests: partners, users and customers with sensible defaults."""
+"""Rows for tests: partners, users, customers and bindings with sensible defaults."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.parties import Actor, Role
-from infra.tables import Customer, Partner, User
+from domain.parties import Actor, AssociationMode, Role
+from infra.tables import Binding, Customer, Partner, User
 
 
 async def add_partner(
@@ -70,6 +73,35 @@ async def add_customer(
         row = Customer(**values)
         s.add(row)
     return row
+
+
+async def add_binding(
+    sessions: async_sessionmaker[AsyncSession],
+    partner_id: str = "P-1",
+    customer_id: str = "C-1",
+    mode: AssociationMode | str = AssociationMode.RESALE,
+    allocated: str = "0",
+    **kw: Any,
+) -> int:
+    """An active binding, as an accepted invitation leaves it; returns its id. ``kw`` sets
+    other columns (an id, when a workflow id is derived from it; when it started)."""
+    values: dict[str, Any] = dict(
+        idempotency_key=f"test:{partner_id}:{customer_id}:{uuid.uuid4().hex[:6]}",
+        partner_id=partner_id,
+        customer_id=customer_id,
+        mode=AssociationMode(mode).value,
+        status="active",
+        awaiting_budget=False,
+        allocated_balance=Decimal(allocated),
+        created_by="test",
+        started_at=datetime(2026, 1, 5, tzinfo=UTC),
+    )
+    values.update(kw)
+    async with sessions.begin() as s:
+        row = Binding(**values)
+        s.add(row)
+        await s.flush()
+        return int(row.id)
 
 
 def customer_actor(cid: str) -> Actor:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import sys
@@ -13,13 +14,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import WorkflowHandle
+from temporalio.client import Client, WorkflowHandle
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner
 
+from activities.registry import Deps
 from infra.codec import data_converter
 from infra.config import Settings
 from infra.db import Base, make_engine
+from starter.cli import app as cli_app
+from worker import build_worker
 
 T = TypeVar("T")
 
@@ -140,6 +145,29 @@ async def eventually(
 def new_task_queue() -> str:
     """A fresh task queue so tests never steal each other's tasks."""
     return f"tq-{uuid.uuid4().hex[:10]}"
+
+
+@asynccontextmanager
+async def queue_worker(client: Client, deps: Deps, queue: str | None = None) -> AsyncIterator[str]:
+    """A worker on ``queue`` (a fresh one by default) of ``client``; yields the queue. The dev
+    server is shared by the whole run, so what still runs on the queue at the end is
+    terminated."""
+    queue = queue or new_task_queue()
+    async with build_worker(client, deps, task_queue=queue):
+        yield queue
+        async for wf in client.list_workflows(
+            f"TaskQueue = '{queue}' AND ExecutionStatus = 'Running'"
+        ):
+            await client.get_workflow_handle(wf.id, run_id=wf.run_id).terminate("test over")
+
+
+async def run_cli(env: dict[str, str], *args: str) -> tuple[int, Any]:
+    """Runs ``partnerflow ARGS --json`` in a thread (the command runs its own event loop);
+    the exit code and the JSON it printed (None when it printed nothing)."""
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli_app, [*args, "--json"], env=env, catch_exceptions=False
+    )
+    return result.exit_code, json.loads(result.stdout) if result.stdout.strip() else None
 
 
 def dump(obj: Any) -> str:

@@ -14,6 +14,7 @@ from infra.tables import Customer
 from starter.imports.base import CHUNK_ROWS, ImportRefusedError
 from starter.services import imports
 from starter.services.context import AppContext
+from tests.factories import add_binding
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -153,22 +154,9 @@ async def test_chunks_keep_every_extra_and_report_progress(ctx: AppContext, tmp_
 async def test_allocations_preview_the_binding_they_change(
     ctx: AppContext, sessions: Sessions, tmp_path: Path
 ) -> None:
-    from infra.db import utcnow
-    from infra.tables import Binding
-
     for kind, name, text in FILES[:2]:
         await imports.run(ctx, kind, write(tmp_path, name, text))
-    async with sessions.begin() as s:
-        s.add(
-            Binding(
-                idempotency_key="b-1",
-                partner_id="P-2",
-                customer_id="C-2",
-                mode="resale",
-                created_by="pa-2",
-                started_at=utcnow(),
-            )
-        )
+    await add_binding(sessions, "P-2", "C-2", "resale")
     text = "partner_id,customer_id,allocated_balance\nP-2,C-2,800.00\n"
     preview = await imports.preview(ctx, "resale-allocations", write(tmp_path, "a.csv", text))
     assert (preview.inserts, preview.updates, preview.unchanged) == (0, 1, 0)

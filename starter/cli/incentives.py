@@ -3,14 +3,12 @@ and the imports the payout reads (``import consumption|bill-status|incentive-rat
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from domain.incentives import (
-    InvoiceSubmission,
     InvoiceVerification,
     PayoutMethod,
     PayoutView,
@@ -28,15 +26,14 @@ from starter.services.context import (
     AppContext,
     decided_by_someone_else,
     operator,
-    temporal_errors,
 )
-from starter.services.errors import BadInputError, RefusedError
+from starter.services.errors import BadInputError
 from starter.services.incentives import (
-    _handle,
     _release_frozen,
-    finished_refusal,
     payout_show,
+    payout_update,
     read_invoice,
+    submit_invoice,
 )
 from workflows.incentive import IncentivePayoutWorkflow
 
@@ -186,25 +183,7 @@ def register(app: typer.Typer) -> None:
 
         async def body(ctx: AppContext) -> None:
             details = read_invoice(file)
-            actor = await ctx.actor(as_user)
-            client = await ctx.client()
-            nonce = f"invoice-{uuid.uuid4()}"
-            try:
-                async with temporal_errors("payout invoice"):
-                    result = await _handle(client, payout).execute_update(
-                        IncentivePayoutWorkflow.submit_invoice,
-                        InvoiceSubmission(actor=actor, invoice=details, nonce=nonce),
-                        id=nonce,
-                    )
-            except RefusedError as exc:
-                await finished_refusal(ctx, payout, "submit an invoice", exc)
-                raise
-            if not result.accepted:
-                raise RefusedError(
-                    "; ".join(p.message for p in result.problems),
-                    rule=result.problems[0].rule,
-                    details=result,
-                )
+            result = await submit_invoice(ctx, await ctx.actor(as_user), payout, details)
             emit(result, as_json, lambda: _print_verification(result))
 
         run_async(as_json, body)
@@ -224,23 +203,21 @@ def register(app: typer.Typer) -> None:
                 if action == "reject" and not (reason or "").strip():
                     raise BadInputError("--reason: a rejection needs a reason for the partner")
                 actor = await ctx.actor(as_user)
-                client = await ctx.client()
-                nonce = f"{action}-{uuid.uuid4()}"
                 update = (
                     IncentivePayoutWorkflow.approve
                     if action == "approve"
                     else IncentivePayoutWorkflow.reject
                 )
-                try:
-                    async with temporal_errors(f"payout {action}"):
-                        view = await _handle(client, payout).execute_update(
-                            update,
-                            Decision(operator=operator(), actor=actor, comment=reason, nonce=nonce),
-                            id=nonce,
-                        )
-                except RefusedError as exc:
-                    await finished_refusal(ctx, payout, action, exc)
-                    raise
+                view: PayoutView = await payout_update(
+                    ctx,
+                    payout,
+                    action,
+                    action,
+                    update,
+                    lambda nonce: Decision(
+                        operator=operator(), actor=actor, comment=reason, nonce=nonce
+                    ),
+                )
                 emit(view, as_json, lambda: _print_view(view))
                 other = decided_by_someone_else(
                     f"payout {payout}", view.status.value, view.decided_by, view.decided_at, actor

@@ -34,6 +34,7 @@ from starter.services.commands_partner import (
     RecordCertificateInput,
     RecordSolutionsInput,
 )
+from starter.services.commands_steps import refuse_wrong_amount
 from starter.services.commands_vendor import PathInviteInput
 from starter.services.commands_vendor import path_invite as path_invite_command
 from starter.services.context import (
@@ -273,18 +274,7 @@ def register(app: typer.Typer) -> None:
                 ) from None
             view = await application_update(ctx, application, "enter_amount", entry)
             emit(view, as_json, lambda: _print_application(view))
-            if view.status == OnboardingStatus.AWAITING_AMOUNT:
-                raise RefusedError(
-                    f"that is not the deposited amount; {view.bank_entries_left} entries left "
-                    "before the certification locks",
-                    rule="wrong_amount",
-                )
-            if view.status == OnboardingStatus.BANK_LOCKED:
-                raise RefusedError(
-                    "that is not the deposited amount; the certification is now locked: "
-                    "ops have been asked to unlock it",
-                    rule="bank_locked",
-                )
+            refuse_wrong_amount(view)
 
         run_async(as_json, body)
 

@@ -16,13 +16,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from infra.db import utcnow
 from infra.i18n import N_
 from starter.console.api_base import PROBLEMS, ApiProblem, CallerDep, ContextDep, not_found
-from starter.console.routes_cases import CSV_MAX_ROWS, csv_lines
+from starter.console.routes_cases import csv_download
 from starter.services.case_view import CaseView, case
 from starter.services.cases import (
-    MAX_PER_PAGE,
     CaseFilters,
     CaseNotFoundError,
     CaseRow,
@@ -92,20 +90,7 @@ async def cases(
 async def cases_csv(caller: CallerDep, ctx: ContextDep, filters: Filters) -> StreamingResponse:
     """Every case matching the filters (all pages, at most 50,000 rows), the console's
     columns; cells that would start a spreadsheet formula are quoted."""
-    rows: list[CaseRow] = []
-    wanted = filters.model_copy(update={"page": 1, "per_page": MAX_PER_PAGE})
-    while len(rows) < CSV_MAX_ROWS:
-        got = await list_cases(ctx, caller.actor, wanted)
-        rows.extend(got.items)
-        if not got.has_next:
-            break
-        wanted = wanted.model_copy(update={"page": wanted.page + 1})
-    stamp = utcnow().strftime("%Y%m%d-%H%M")
-    return StreamingResponse(
-        csv_lines(rows[:CSV_MAX_ROWS]),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="cases-{stamp}.csv"'},
-    )
+    return await csv_download(ctx, caller.actor, filters)
 
 
 @router.get("/{workflow_id}", response_model=CaseView, summary=N_("One case: status, timeline"))

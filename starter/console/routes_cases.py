@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 
+from domain.parties import Actor
 from infra import i18n
 from infra.db import utcnow
 from infra.i18n import N_
@@ -35,6 +36,7 @@ from starter.services.cases import (
     list_cases,
 )
 from starter.services.commands import action_url, actions_for
+from starter.services.context import AppContext
 from starter.services.errors import CliError
 from starter.services.incentives import payout_show
 
@@ -104,6 +106,30 @@ def cell(text: str | None) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
+async def csv_download(
+    ctx: AppContext, actor: Actor, filters: CaseFilters, headers: dict[str, str] | None = None
+) -> StreamingResponse:
+    """Every case of the list as it is shown, from the first page (the filters' page is
+    ignored), at most CSV_MAX_ROWS, as a CSV attachment; ``headers`` are added."""
+    rows: list[CaseRow] = []
+    wanted = filters.model_copy(update={"page": 1, "per_page": MAX_PER_PAGE})
+    while len(rows) < CSV_MAX_ROWS:
+        got = await list_cases(ctx, actor, wanted)
+        rows.extend(got.items)
+        if not got.has_next:
+            break
+        wanted = wanted.model_copy(update={"page": wanted.page + 1})
+    stamp = utcnow().strftime("%Y%m%d-%H%M")
+    return StreamingResponse(
+        csv_lines(rows[:CSV_MAX_ROWS]),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="cases-{stamp}.csv"',
+            **(headers or {}),
+        },
+    )
+
+
 def csv_lines(rows: list[CaseRow]) -> Iterator[str]:
     """The export: one header line, then one line per case (UTC times, ISO 8601)."""
     buffer = io.StringIO()
@@ -137,6 +163,20 @@ def csv_lines(rows: list[CaseRow]) -> Iterator[str]:
 def register(app: FastAPI, c: Console) -> None:
     """Adds ``/cases``, ``/cases.csv`` and ``/cases/{workflow_id}``."""
 
+    def list_page(request: Request, viewer: Viewer, status: int = 200, **context: Any) -> Response:
+        """The list page; ``context`` is what differs between the list and its errors."""
+        return c.page(
+            request,
+            "cases",
+            viewer,
+            status,
+            title=N_("Cases"),
+            types=TYPES,
+            sorts=SORTS,
+            query_of=query_of,
+            **context,
+        )
+
     @app.get("/cases")
     async def cases(request: Request) -> Response:
         viewer = await c.viewer(request)
@@ -146,21 +186,16 @@ def register(app: FastAPI, c: Console) -> None:
             filters, raw = filters_from(request, viewer)
         except ValidationError as exc:
             raw = {k: request.query_params.get(k, "") for k in (*PARAMS, "sort")}
-            return c.page(
+            return list_page(
                 request,
-                "cases",
                 viewer,
                 422,
-                title=N_("Cases"),
                 error=N_("Some filters need attention; the list is not shown."),
                 errors=field_errors(exc),
                 raw=raw,
                 page=None,
                 rows=[],
-                types=TYPES,
-                sorts=SORTS,
                 sort="-started",
-                query_of=query_of,
             )
         page = await list_cases(c.ctx, viewer.actor, filters)
         now = utcnow()
@@ -168,19 +203,8 @@ def register(app: FastAPI, c: Console) -> None:
             (r, ib.due_text(r.due_at, now, viewer.locale, viewer.timezone)[0] if r.due_at else "")
             for r in page.items
         ]
-        return c.page(
-            request,
-            "cases",
-            viewer,
-            title=N_("Cases"),
-            errors={},
-            raw=raw,
-            page=page,
-            rows=rows,
-            types=TYPES,
-            sorts=SORTS,
-            sort=filters.sort,
-            query_of=query_of,
+        return list_page(
+            request, viewer, errors={}, raw=raw, page=page, rows=rows, sort=filters.sort
         )
 
     @app.get("/cases.csv")
@@ -196,24 +220,7 @@ def register(app: FastAPI, c: Console) -> None:
                 status_code=422,
                 media_type="text/plain; charset=utf-8",
             )
-        # Every page of the list as it is shown, from the first (the form's page is ignored).
-        rows: list[CaseRow] = []
-        wanted = filters.model_copy(update={"page": 1, "per_page": MAX_PER_PAGE})
-        while len(rows) < CSV_MAX_ROWS:
-            got = await list_cases(c.ctx, viewer.actor, wanted)
-            rows.extend(got.items)
-            if not got.has_next:
-                break
-            wanted = wanted.model_copy(update={"page": wanted.page + 1})
-        stamp = utcnow().strftime("%Y%m%d-%H%M")
-        return StreamingResponse(
-            csv_lines(rows[:CSV_MAX_ROWS]),
-            media_type="text/csv; charset=utf-8",
-            headers={
-                "Content-Disposition": f'attachment; filename="cases-{stamp}.csv"',
-                "Cache-Control": "no-store",
-            },
-        )
+        return await csv_download(c.ctx, viewer.actor, filters, {"Cache-Control": "no-store"})
 
     @app.get("/cases/{workflow_id}")
     async def one_case(request: Request, workflow_id: str) -> Response:

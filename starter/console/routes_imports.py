@@ -10,6 +10,7 @@ steps call the imports service, as ``partnerflow import [--dry-run]`` does.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -141,6 +142,16 @@ def register(app: FastAPI, c: Console) -> None:
             shown=SHOWN_ROWS,
         )
 
+    async def run_step(
+        job: ImportJob, state: State, work: Callable[[ImportJob], Awaitable[State]]
+    ) -> Response:
+        """Runs the job's step in the background and sends the browser to the job's page
+        (POST-redirect-GET) once the step is done or SETTLE_SECONDS have passed: then the
+        page shows the step's progress."""
+        jobs.start(job, state, work)
+        await jobs.settle(job, SETTLE_SECONDS)
+        return RedirectResponse(f"/imports/{job.id}", status_code=303)
+
     @app.get("/imports")
     async def imports_form(request: Request) -> Response:
         got = await ops(request)
@@ -209,9 +220,7 @@ def register(app: FastAPI, c: Console) -> None:
             j.preview = await imports.preview(ctx, j.kind, j.path, j.progress)
             return "preview"
 
-        jobs.start(job, "checking", check)
-        await jobs.settle(job, SETTLE_SECONDS)
-        return RedirectResponse(f"/imports/{job.id}", status_code=303)
+        return await run_step(job, "checking", check)
 
     @app.post("/imports/confirm")
     async def confirm(request: Request) -> Response:
@@ -245,9 +254,7 @@ def register(app: FastAPI, c: Console) -> None:
             j.result = await imports.run(ctx, j.kind, j.path, j.progress)
             return "done"
 
-        jobs.start(job, "importing", write)
-        await jobs.settle(job, SETTLE_SECONDS)
-        return RedirectResponse(f"/imports/{job.id}", status_code=303)
+        return await run_step(job, "importing", write)
 
     @app.get("/imports/{job_id}")
     async def show(request: Request, job_id: str) -> Response:

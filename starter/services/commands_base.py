@@ -70,6 +70,17 @@ class Done:
     values: dict[str, str] = field(default_factory=dict)
     result: Any = None
 
+    @classmethod
+    def of(cls, view: Any, message: str, **values: str) -> Done:
+        """What a command that reached a workflow did: the workflow's case next, the flash
+        line filled from ``values``, and the workflow's view (``workflow_id``) as the answer."""
+        return cls(view.workflow_id, message, values, view)
+
+    @classmethod
+    def status_of(cls, view: Any, message: str) -> Done:
+        """Done.of with the workflow's id and its status now (``%(id)s``, ``%(status)s``)."""
+        return cls.of(view, message, id=view.workflow_id, status=view.status.value)
+
     def text(self, translate: Callable[[str], str] = lambda s: s) -> str:
         """The flash line in the reader's language."""
         return translate(self.message) % self.values if self.values else translate(self.message)

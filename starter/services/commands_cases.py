@@ -96,11 +96,8 @@ async def invitation_resend(ctx: AppContext, actor: Actor, i: InvitationResendIn
             else st.invitation_reminder_before,
         ),
     )
-    return Done(
-        view.workflow_id,
-        N_("Invitation sent again to %(email)s."),
-        {"email": view.sent_to or row.customer_id},
-        view,
+    return Done.of(
+        view, N_("Invitation sent again to %(email)s."), email=view.sent_to or row.customer_id
     )
 
 

@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.certification import (
     CertificateKind,
@@ -21,7 +22,7 @@ from domain.certification import (
 from domain.incentives import CertificationRecorded, PayoutStatus
 from domain.parties import Actor, Decision, Role
 from domain.types import Ident, Name, Text
-from infra.db import utcnow
+from infra.db import Base, utcnow
 from infra.i18n import N_
 from infra.tables import CloudServiceCase, IncentivePayout, Partner, StaffCertificateRow
 from starter.services.commands_base import CommandInput, Done, Kind, roles
@@ -51,13 +52,30 @@ def _require_ops(actor: Actor) -> None:
         raise RefusedError(f"only ops record partner facts, not {actor.describe()}", rule="not_ops")
 
 
+async def _partner(s: AsyncSession, partner_id: str) -> Partner:
+    """The partner's row; an unknown id is the --partner field's error."""
+    row = await s.get(Partner, partner_id)
+    if row is None:
+        raise BadInputError(f"--partner: no partner with id {partner_id!r}")
+    return row
+
+
+async def _add_fact(ctx: AppContext, partner_id: str, row: Base, refusal: RefusedError) -> None:
+    """Adds a fact row of an existing partner; one already recorded (its unique key) is
+    refused with ``refusal``."""
+    try:
+        async with ctx.sessions.begin() as s:
+            await _partner(s, partner_id)
+            s.add(row)
+    except IntegrityError:
+        raise refusal from None
+
+
 async def record_solutions(ctx: AppContext, actor: Actor, i: RecordSolutionsInput) -> Done:
     """Records the partner's certified solution counts; path requests re-read them."""
     _require_ops(actor)
     async with ctx.sessions.begin() as s:
-        row = await s.get(Partner, i.partner)
-        if row is None:
-            raise BadInputError(f"--partner: no partner with id {i.partner!r}")
+        row = await _partner(s, i.partner)
         row.certified_solutions, row.advanced_solutions = i.certified, i.advanced
     return Done(
         None,
@@ -89,27 +107,19 @@ class RecordCertificateInput(CommandInput):
 async def record_certificate(ctx: AppContext, actor: Actor, i: RecordCertificateInput) -> Done:
     """Records a staff member's certificate held on a personal account."""
     _require_ops(actor)
-    try:
-        async with ctx.sessions.begin() as s:
-            if await s.get(Partner, i.partner) is None:
-                raise BadInputError(f"--partner: no partner with id {i.partner!r}")
-            s.add(
-                StaffCertificateRow(
-                    partner_id=i.partner,
-                    holder=i.holder,
-                    holder_name=i.holder_name,
-                    kind=i.kind.value,
-                    number=i.number,
-                    issued_on=i.issued,
-                    expires_on=i.expires,
-                    recorded_by=actor.user_id,
-                    recorded_at=utcnow(),
-                )
-            )
-    except IntegrityError:
-        raise RefusedError(
-            f"certificate {i.number} is already recorded", rule="certificate_exists"
-        ) from None
+    row = StaffCertificateRow(
+        partner_id=i.partner,
+        holder=i.holder,
+        holder_name=i.holder_name,
+        kind=i.kind.value,
+        number=i.number,
+        issued_on=i.issued,
+        expires_on=i.expires,
+        recorded_by=actor.user_id,
+        recorded_at=utcnow(),
+    )
+    exists = RefusedError(f"certificate {i.number} is already recorded", rule="certificate_exists")
+    await _add_fact(ctx, i.partner, row, exists)
     return Done(
         None,
         N_("%(partner)s: %(kind)s %(number)s of %(holder)s recorded."),
@@ -137,23 +147,17 @@ class RecordCaseInput(CommandInput):
 async def record_case(ctx: AppContext, actor: Actor, i: RecordCaseInput) -> Done:
     """Records a cloud service case the partner delivered."""
     _require_ops(actor)
-    try:
-        async with ctx.sessions.begin() as s:
-            if await s.get(Partner, i.partner) is None:
-                raise BadInputError(f"--partner: no partner with id {i.partner!r}")
-            s.add(
-                CloudServiceCase(
-                    partner_id=i.partner,
-                    case_id=i.case_id,
-                    title=i.title,
-                    customer_name=i.customer,
-                    completed_on=i.completed,
-                    recorded_by=actor.user_id,
-                    recorded_at=utcnow(),
-                )
-            )
-    except IntegrityError:
-        raise RefusedError(f"case {i.case_id} is already recorded", rule="case_exists") from None
+    row = CloudServiceCase(
+        partner_id=i.partner,
+        case_id=i.case_id,
+        title=i.title,
+        customer_name=i.customer,
+        completed_on=i.completed,
+        recorded_by=actor.user_id,
+        recorded_at=utcnow(),
+    )
+    exists = RefusedError(f"case {i.case_id} is already recorded", rule="case_exists")
+    await _add_fact(ctx, i.partner, row, exists)
     return Done(
         None,
         N_("%(partner)s: case %(case)s recorded."),
@@ -177,7 +181,7 @@ async def certification_recorded(
     if actor.role != Role.OPS:
         raise RefusedError(f"{actor.describe()} is not ops", rule="not_ops")
     async with ctx.sessions() as s:
-        row = await s.get(Partner, i.partner)
+        row = await _partner(s, i.partner)
         held = (
             await s.scalars(
                 select(IncentivePayout.payout_id).where(
@@ -186,8 +190,6 @@ async def certification_recorded(
                 )
             )
         ).all()
-    if row is None:
-        raise BadInputError(f"--partner: no partner with id {i.partner!r}")
     if not row.business_certified:
         raise RefusedError(
             f"partner {i.partner} is not business-certified in PartnerFlow's data; record "
@@ -243,12 +245,7 @@ async def _path_step(ctx: AppContext, actor: Actor, i: PathStepInput, update: st
     view = await path_update(ctx, i.partner, i.path, update, d)
     if view.status == PathStatus.REFUSED:
         raise RefusedError(view.reason or "refused", rule="path_refused")
-    return Done(
-        view.workflow_id,
-        N_("Path %(id)s: %(status)s."),
-        {"id": view.workflow_id, "status": view.status.value},
-        view,
-    )
+    return Done.status_of(view, N_("Path %(id)s: %(status)s."))
 
 
 async def path_join(ctx: AppContext, actor: Actor, i: PathStepInput) -> Done:
@@ -267,12 +264,7 @@ async def path_certify(ctx: AppContext, actor: Actor, i: PathCertifyInput) -> Do
 
     ask = CertificationAsk(actor=actor, level=i.level)
     view = await path_update(ctx, i.partner, i.path, "request_certification", ask)
-    return Done(
-        view.workflow_id,
-        N_("Path %(id)s: %(status)s."),
-        {"id": view.workflow_id, "status": view.status.value},
-        view,
-    )
+    return Done.status_of(view, N_("Path %(id)s: %(status)s."))
 
 
 OPS = roles(Role.OPS)

@@ -113,17 +113,9 @@ async def invite(ctx: AppContext, actor: Actor, i: InviteInput) -> Done:
 
     view = await start_invitation(ctx, invitation_request(ctx, actor, i))
     if view.sent_to:
-        return Done(
-            view.workflow_id,
-            N_("Invitation sent to %(email)s."),
-            {"email": view.sent_to},
-            view,
-        )
-    return Done(
-        view.workflow_id,
-        N_("Invitation %(id)s created: hand its link to the customer."),
-        {"id": view.workflow_id},
-        view,
+        return Done.of(view, N_("Invitation sent to %(email)s."), email=view.sent_to)
+    return Done.of(
+        view, N_("Invitation %(id)s created: hand its link to the customer."), id=view.workflow_id
     )
 
 
@@ -225,12 +217,7 @@ async def authorization_request(
             request_window=s.authorization_request_window,
         ),
     )
-    return Done(
-        view.workflow_id,
-        N_("Authorization %(id)s: %(status)s."),
-        {"id": view.workflow_id, "status": view.status.value},
-        view,
-    )
+    return Done.status_of(view, N_("Authorization %(id)s: %(status)s."))
 
 
 GROUP_CUSTOMERS = N_("Customers")

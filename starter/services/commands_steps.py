@@ -5,16 +5,15 @@ CLI calls."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
 from pydantic import Field
 
-from domain.incentives import InvoiceSubmission, PayoutApplication, PayoutMethod
+from domain.incentives import PayoutApplication, PayoutMethod, PayoutView
 from domain.invoices import InvoiceDetails, InvoiceType
-from domain.onboarding import AmountEntry, BusinessInfo, OnboardingStatus
+from domain.onboarding import AmountEntry, BusinessInfo, OnboardingStatus, OnboardingView
 from domain.parties import Actor, Decision, Role
 from domain.types import Money, Name, Text
 from infra.i18n import N_
@@ -76,11 +75,8 @@ async def certify_bank(ctx: AppContext, actor: Actor, i: CertifyBankInput) -> Do
         )
         raise BadInputError(f"--{field.replace('_', '-')}: {err['msg']}") from None
     view = await application_update(ctx, i.workflow_id, "submit_business_info", info)
-    return Done(
-        view.workflow_id,
-        N_("Business information submitted; enter the amount deposited into the account."),
-        {},
-        view,
+    return Done.of(
+        view, N_("Business information submitted; enter the amount deposited into the account.")
     )
 
 
@@ -96,12 +92,9 @@ class EnterAmountInput(CaseInput):
     )
 
 
-async def enter_amount(ctx: AppContext, actor: Actor, i: EnterAmountInput) -> Done:
-    """Enters the deposited amount; three wrong entries lock the certification."""
-    from starter.services.onboarding import application_update
-
-    entry = AmountEntry(actor=actor, amount=i.amount)
-    view = await application_update(ctx, i.workflow_id, "enter_amount", entry)
+def refuse_wrong_amount(view: OnboardingView) -> None:
+    """Raises the refusal of a wrong amount entry, by what the application says now (still
+    awaiting the amount: entries left; locked: ops must unlock); a right one passes."""
     if view.status == OnboardingStatus.AWAITING_AMOUNT:
         raise RefusedError(
             f"that is not the deposited amount; {view.bank_entries_left} entries left "
@@ -114,6 +107,15 @@ async def enter_amount(ctx: AppContext, actor: Actor, i: EnterAmountInput) -> Do
             "ops have been asked to unlock it",
             rule="bank_locked",
         )
+
+
+async def enter_amount(ctx: AppContext, actor: Actor, i: EnterAmountInput) -> Done:
+    """Enters the deposited amount; three wrong entries lock the certification."""
+    from starter.services.onboarding import application_update
+
+    entry = AmountEntry(actor=actor, amount=i.amount)
+    view = await application_update(ctx, i.workflow_id, "enter_amount", entry)
+    refuse_wrong_amount(view)
     return status_done(view.workflow_id, view.status.value, view)
 
 
@@ -177,21 +179,17 @@ class PayoutApplyInput(CaseInput):
 
 async def payout_apply(ctx: AppContext, actor: Actor, i: PayoutApplyInput) -> Done:
     """Applies for the payout, choosing how to be paid."""
-    from starter.services.incentives import _handle, finished_refusal
+    from starter.services.incentives import payout_update
     from workflows.incentive import IncentivePayoutWorkflow
 
-    client = await ctx.client()
-    nonce = f"apply-{uuid.uuid4()}"
-    try:
-        async with temporal_errors("payout apply"):
-            view = await _handle(client, i.workflow_id).execute_update(
-                IncentivePayoutWorkflow.apply,
-                PayoutApplication(actor=actor, method=i.method, nonce=nonce),
-                id=nonce,
-            )
-    except RefusedError as exc:
-        await finished_refusal(ctx, i.workflow_id, "apply", exc)
-        raise
+    view: PayoutView = await payout_update(
+        ctx,
+        i.workflow_id,
+        "apply",
+        "apply",
+        IncentivePayoutWorkflow.apply,
+        lambda nonce: PayoutApplication(actor=actor, method=i.method, nonce=nonce),
+    )
     return status_done(view.workflow_id, view.status.value, view)
 
 
@@ -220,28 +218,10 @@ class PayoutInvoiceInput(CaseInput):
 
 async def payout_invoice(ctx: AppContext, actor: Actor, i: PayoutInvoiceInput) -> Done:
     """Submits an invoice; every verification rule is checked and each problem reported."""
-    from starter.services.incentives import _handle, finished_refusal
-    from workflows.incentive import IncentivePayoutWorkflow
+    from starter.services.incentives import submit_invoice
 
     details = InvoiceDetails.model_validate(i.model_dump(exclude={"workflow_id"}))
-    client = await ctx.client()
-    nonce = f"invoice-{uuid.uuid4()}"
-    try:
-        async with temporal_errors("payout invoice"):
-            result = await _handle(client, i.workflow_id).execute_update(
-                IncentivePayoutWorkflow.submit_invoice,
-                InvoiceSubmission(actor=actor, invoice=details, nonce=nonce),
-                id=nonce,
-            )
-    except RefusedError as exc:
-        await finished_refusal(ctx, i.workflow_id, "submit an invoice", exc)
-        raise
-    if not result.accepted:
-        raise RefusedError(
-            "; ".join(p.message for p in result.problems),
-            rule=result.problems[0].rule,
-            details=result,
-        )
+    result = await submit_invoice(ctx, actor, i.workflow_id, details)
     return Done(
         i.workflow_id,
         N_("Invoice %(number)s accepted; remaining %(remaining)s CNY."),

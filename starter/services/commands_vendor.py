@@ -54,11 +54,10 @@ async def onboard(ctx: AppContext, actor: Actor, i: OnboardInput) -> Done:
 
     form = application_form(i.company, i.uscc, i.email, i.partner_type, i.contact_name)
     view = await start_application(ctx, form, actor)
-    return Done(
-        view.workflow_id,
-        N_("Application %(id)s submitted; next: the business information."),
-        {"id": view.workflow_id},
+    return Done.of(
         view,
+        N_("Application %(id)s submitted; next: the business information."),
+        id=view.workflow_id,
     )
 
 
@@ -91,11 +90,11 @@ async def path_invite(ctx: AppContext, actor: Actor, i: PathInviteInput) -> Done
             calendar=work_calendar(s),
         ),
     )
-    return Done(
-        view.workflow_id,
-        N_("Partner %(partner)s invited to the %(path)s path."),
-        {"partner": i.partner, "path": i.path.value},
+    return Done.of(
         view,
+        N_("Partner %(partner)s invited to the %(path)s path."),
+        partner=i.partner,
+        path=i.path.value,
     )
 
 
@@ -127,12 +126,7 @@ async def payout_start(ctx: AppContext, actor: Actor, i: PayoutStartInput) -> Do
     if i.invoice_window is not None:
         defaults.invoice_window = i.invoice_window
     view = await start_payout(ctx, defaults.request(i.partner, i.period, actor.user_id))
-    return Done(
-        view.workflow_id,
-        N_("Payout %(id)s started: %(status)s."),
-        {"id": view.workflow_id, "status": view.status.value},
-        view,
-    )
+    return Done.status_of(view, N_("Payout %(id)s started: %(status)s."))
 
 
 class ScanInput(CommandInput):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from temporalio.client import WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -19,6 +21,8 @@ from domain.incentives import (
     AcceptedInvoice,
     BillPaid,
     IncentiveRequest,
+    InvoiceSubmission,
+    InvoiceVerification,
     PayoutDefaults,
     PayoutMethod,
     PayoutStatus,
@@ -41,7 +45,7 @@ from starter.imports.base import (
     read_text,
 )
 from starter.services.cases import CaseNotFoundError, case_row
-from starter.services.context import AppContext, start_checked
+from starter.services.context import AppContext, start_checked, temporal_errors
 from starter.services.errors import BadInputError, RefusedError
 from workflows.incentive import IncentivePayoutWorkflow
 
@@ -132,6 +136,48 @@ async def finished_refusal(ctx: AppContext, payout_id: str, what: str, exc: Refu
         f"cannot {what}: payout {payout_id} is {row.status}{reason}",
         rule=status_rule("payout", row.status),
     ) from None
+
+
+async def payout_update(
+    ctx: AppContext,
+    payout_id: str,
+    verb: str,
+    what: str,
+    update: Any,
+    payload: Callable[[str], BaseModel],
+) -> Any:
+    """Runs ``update`` on the payout with ``payload(nonce)``: the nonce is the update's id too,
+    so a retried request is applied once. ``verb`` names the command in Temporal errors
+    (``payout VERB``); after the payout ended, a refusal says how (``cannot WHAT: ...``)."""
+    client = await ctx.client()
+    nonce = f"{verb}-{uuid.uuid4()}"
+    try:
+        async with temporal_errors(f"payout {verb}"):
+            return await _handle(client, payout_id).execute_update(update, payload(nonce), id=nonce)
+    except RefusedError as exc:
+        await finished_refusal(ctx, payout_id, what, exc)
+        raise
+
+
+async def submit_invoice(
+    ctx: AppContext, actor: Actor, payout_id: str, details: InvoiceDetails
+) -> InvoiceVerification:
+    """Submits an invoice; refused (with every problem, rule of the first) unless accepted."""
+    result: InvoiceVerification = await payout_update(
+        ctx,
+        payout_id,
+        "invoice",
+        "submit an invoice",
+        IncentivePayoutWorkflow.submit_invoice,
+        lambda nonce: InvoiceSubmission(actor=actor, invoice=details, nonce=nonce),
+    )
+    if not result.accepted:
+        raise RefusedError(
+            "; ".join(p.message for p in result.problems),
+            rule=result.problems[0].rule,
+            details=result,
+        )
+    return result
 
 
 def read_invoice(path: Path) -> InvoiceDetails:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -30,7 +29,7 @@ from infra.tables.unbinding import (
     CustomerVoucher,
     VoucherDisposition,
 )
-from tests.factories import add_customer, add_partner, add_user
+from tests.factories import add_binding, add_customer, add_partner, add_user
 
 Sessions = async_sessionmaker[AsyncSession]
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -44,20 +43,9 @@ async def count(sessions: Sessions, table: type) -> int:
 async def bound(
     sessions: Sessions, mode: str = "resale", allocated: str = "800.00", partner: str = "P-1"
 ) -> int:
-    async with sessions.begin() as s:
-        row = Binding(
-            idempotency_key=f"k-{uuid.uuid4().hex[:8]}",
-            partner_id=partner,
-            customer_id="C-1",
-            mode=mode,
-            status="active",
-            allocated_balance=Decimal(allocated),
-            created_by="t",
-            started_at=NOW - timedelta(days=100),
-        )
-        s.add(row)
-        await s.flush()
-        return row.id
+    return await add_binding(
+        sessions, partner, "C-1", mode, allocated, started_at=NOW - timedelta(days=100)
+    )
 
 
 @pytest.fixture

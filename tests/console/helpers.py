@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
 
+from activities.registry import Deps
 from infra.config import Settings
 from infra.smtp_sink import MailSink
 from infra.tables import HumanTask
+from starter.console.app import create_console_app
 from starter.console.auth import set_password
 from starter.console.sessions import COOKIE, SessionStore
-from tests.harness import eventually
+from tests.harness import eventually, queue_worker
 
 Sessions = async_sessionmaker[AsyncSession]
 PASSWORD = "correct horse battery"
@@ -94,6 +99,18 @@ async def task_row(sessions: Sessions, task_id: int) -> HumanTask:
     return row
 
 
+async def closed_task(sessions: Sessions, task_id: int) -> HumanTask:
+    """The task's row once the workflow has closed it (it closes the task after the
+    decision's answer)."""
+
+    async def done() -> HumanTask:
+        row = await task_row(sessions, task_id)
+        assert row.status == "done", row.status
+        return row
+
+    return await eventually(done)
+
+
 async def decide(
     web: httpx.AsyncClient, task_id: int, action: str, **fields: str
 ) -> httpx.Response:
@@ -122,3 +139,27 @@ async def session_for(web: httpx.AsyncClient, settings: Settings, principal: str
     session_id = await store.create(principal)
     await ctx.close()
     web.cookies.set(COOKIE, store.cookie_value(session_id))
+
+
+@asynccontextmanager
+async def console_client(settings: Settings, client: Client) -> AsyncIterator[httpx.AsyncClient]:
+    """The console and its API over ASGI with a browser-like client (keeps cookies, does not
+    follow redirects)."""
+    app = create_console_app(settings, client=client)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://links.test"
+    ) as c:
+        yield c
+
+
+@asynccontextmanager
+async def dev_console(
+    settings: Settings, client: Client, deps: Deps
+) -> AsyncIterator[httpx.AsyncClient]:
+    """console_client, starting workflows on a worker of its own task queue (see
+    tests.harness.queue_worker)."""
+    async with (
+        queue_worker(client, deps) as queue,
+        console_client(settings.model_copy(update={"task_queue": queue}), client) as c,
+    ):
+        yield c

@@ -30,10 +30,10 @@ from starter.cli import app as cli_app
 from starter.console.api import ROUTERS, build_api
 from starter.console.web import Console
 from starter.services.tokens import create_token, digest, revoke_token
-from tests.console.helpers import Sessions, open_task, session_for, task_row
+from tests.console.helpers import Sessions, closed_task, open_task, session_for, task_row
 from tests.console.test_scope import add_tasks, people
 from tests.factories import add_partner, add_user
-from tests.harness import eventually, finished
+from tests.harness import finished
 from tests.workflows import test_incentive as incentive
 from tests.workflows import test_unbinding as unbinding
 from workflows.incentive import IncentivePayoutWorkflow
@@ -174,7 +174,7 @@ async def test_partner_admin_lists_and_decides_an_unbinding_other_partners_get_4
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "APPROVED"
     assert (await h.query(UnbindingWorkflow.status)).status == RequestStatus.APPROVED
-    closed = await eventually(lambda: _done(sessions, task.id))
+    closed = await closed_task(sessions, task.id)
     assert closed.decided_by == "pa-1"
     async with sessions() as s:
         comment = await s.scalar(
@@ -190,12 +190,6 @@ async def test_partner_admin_lists_and_decides_an_unbinding_other_partners_get_4
     events = [e["event"] for e in shown.json()["timeline"]]
     assert "comment" in events and shown.json()["tasks"][0]["decided_by"] == "pa-1"
     await finished(env, h)
-
-
-async def _done(sessions: Sessions, task_id: int) -> Any:
-    row = await task_row(sessions, task_id)
-    assert row.status == "done", row.status
-    return row
 
 
 async def test_business_refusals_are_problems_typed_by_their_rule(

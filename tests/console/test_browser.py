@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 from sqlalchemy import select, update
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
@@ -28,8 +28,15 @@ from domain.unbinding import RequestStatus
 from infra.config import Settings
 from infra.smtp_sink import MailSink
 from infra.tables import Customer
-from tests.console.browser import chromium, keep_screenshot, served
-from tests.console.helpers import PASSWORD, Sessions, open_task, with_password
+from tests.console.browser import (
+    free_port,
+    keep_screenshot,
+    new_page,
+    served,
+    sign_in,
+    site_settings,
+)
+from tests.console.helpers import Sessions, open_task, with_password
 from tests.factories import add_customer, add_partner, add_user
 from tests.harness import eventually, finished
 from tests.workflows import test_incentive as incentive
@@ -40,41 +47,16 @@ from workflows.unbinding import UnbindingWorkflow
 pytestmark = pytest.mark.timeout(240)
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def port() -> int:
     return free_port()
 
 
 @pytest.fixture
-def dir_sink(tmp_path: Path) -> Iterator[MailSink]:
-    """An SMTP sink that also keeps .eml files, as the dev stack's does."""
-    with MailSink(directory=tmp_path / "mail") as sink:
-        yield sink
-
-
-@pytest.fixture
 def settings(dir_sink: MailSink, tmp_path: Path, port: int) -> Settings:
     """The test settings, with emails going to the file-keeping sink and links to the
-    console this test serves."""
-    return Settings(
-        environment="test",
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'test.db'}",
-        smtp_host=dir_sink.host,
-        smtp_port=dir_sink.port,
-        link_secret="test-secret-" + "x" * 32,
-        public_base_url=f"http://127.0.0.1:{port}",
-        # The English flows; test_browser_zh shows the console in zh-CN.
-        default_locale="en",
-        _env_file=None,
-    )
+    console this test serves (English; test_browser_zh shows the console in zh-CN)."""
+    return site_settings(dir_sink, tmp_path, port)
 
 
 @pytest.fixture
@@ -84,26 +66,6 @@ async def site(
     assert dir_sink.handler.directory is not None
     async with served(settings, client, port, dir_sink.handler.directory) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    """One Chromium for the module (it takes seconds to start on a busy machine)."""
-    async with chromium() as b:
-        yield b
-
-
-async def new_page(browser: Browser) -> Page:
-    context = await browser.new_context(viewport={"width": 1280, "height": 860})
-    return await context.new_page()
-
-
-async def password_sign_in(page: Page, site: str, account: str) -> None:
-    await page.goto(f"{site}/signin")
-    await page.get_by_label("User id or email").fill(account)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in", exact=True).click()
-    await expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
 
 
 async def test_customer_signs_in_by_the_emailed_link_and_accepts_the_invitation(
@@ -127,7 +89,7 @@ async def test_customer_signs_in_by_the_emailed_link_and_accepts_the_invitation(
         task_queue=worker.task_queue,
     )
     task = await open_task(sessions, "invitation_decision")
-    page = await new_page(browser)
+    page = await new_page(browser, height=860)
 
     await page.goto(f"{site}/signin")
     await page.screenshot(path=tmp_path / "signin.png", full_page=True)
@@ -174,16 +136,16 @@ async def test_partner_admin_approves_a_customer_unbinding_and_a_wrong_scope_url
     await unbinding.wait_status(h, RequestStatus.PENDING)
     task = await open_task(sessions, "binding_change_approval")
 
-    page = await new_page(browser)
-    await password_sign_in(page, site, "pa-1")
+    page = await new_page(browser, height=860)
+    await sign_in(page, site, "pa-1")
     await page.locator(f'tr[data-task="{task.id}"]').get_by_role("link").click()
     await page.get_by_role("button", name="Approve").click()
     await expect(page.get_by_role("status")).to_contain_text("status is now approved")
     assert (await h.query(UnbindingWorkflow.status)).status == RequestStatus.APPROVED
 
     # Finance, signed in elsewhere, types the partner's task URL: 404, as for no task at all.
-    other = await new_page(browser)
-    await password_sign_in(other, site, "fin-9")
+    other = await new_page(browser, height=860)
+    await sign_in(other, site, "fin-9")
     answer = await other.goto(f"{site}/tasks/{task.id}")
     assert answer is not None and answer.status == 404
     await expect(other.get_by_role("heading", name="Not found")).to_be_visible()
@@ -206,8 +168,8 @@ async def test_finance_approves_a_payout(
     await incentive.reach(h, PayoutStatus.AWAITING_APPROVAL)
     task = await open_task(sessions, "incentive_approval")
 
-    page = await new_page(browser)
-    await password_sign_in(page, site, "fin-1")
+    page = await new_page(browser, height=860)
+    await sign_in(page, site, "fin-1")
     await page.locator(f'tr[data-task="{task.id}"]').get_by_role("link").click()
     await page.get_by_role("button", name="Claim").click()
     await expect(page.get_by_role("status")).to_contain_text("You claimed")
@@ -245,7 +207,7 @@ async def test_a_tampered_email_link_is_refused(
         return links[0]
 
     link = await eventually(accept_link)
-    page = await new_page(browser)
+    page = await new_page(browser, height=860)
     tampered = link[:-4] + ("AAAA" if not link.endswith("AAAA") else "BBBB")
     answer = await page.goto(tampered)
     assert answer is not None and answer.status == 400

@@ -4,7 +4,6 @@ preview: docs/console-imports.png."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from temporalio.client import Client
 from domain.parties import Role
 from infra.config import Settings
 from infra.tables import Customer
-from tests.console.browser import chromium, keep_screenshot, served
+from tests.console.browser import free_port, keep_screenshot, new_page, served, sign_in
 from tests.console.helpers import PASSWORD, Sessions, with_password
 from tests.factories import add_customer, add_user
 
@@ -26,21 +25,9 @@ pytestmark = pytest.mark.timeout(240)
 PORTS = range(21200, 21300)
 
 
-def free_port() -> int:
-    """A free port in PORTS."""
-    for port in PORTS:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
-
-
 @pytest.fixture
 def settings(settings: Settings, tmp_path: Path) -> Settings:
-    port = free_port()
+    port = free_port(PORTS)
     return settings.model_copy(
         update={
             "console_import_dir": tmp_path / "imports",
@@ -54,12 +41,6 @@ async def site(settings: Settings, client: Client, tmp_path: Path) -> AsyncItera
     port = int(settings.public_base_url.rsplit(":", 1)[1])
     async with served(settings, client, port, tmp_path / "mail") as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as b:
-        yield b
 
 
 async def test_ops_imports_customers_from_the_page(
@@ -78,13 +59,8 @@ async def test_ops_imports_customers_from_the_page(
         "C-102,Ningbo Harbour Logistics,cloud@harbour.test,false,true\n"
         "C-103,Xiamen Tea Exports,admin@tea-exports.test,false,false\n"
     )
-    context = await browser.new_context(viewport={"width": 1280, "height": 860})
-    page = await context.new_page()
-    await page.goto(f"{site}/signin")
-    await page.get_by_label("User id or email").fill("ops-1")
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in", exact=True).click()
-    await expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
+    page = await new_page(browser, height=860)
+    await sign_in(page, site, "ops-1")
 
     await page.get_by_role("link", name="Imports", exact=True).click()
     await expect(page.get_by_role("heading", name="Imports")).to_be_visible()
@@ -133,8 +109,7 @@ async def test_a_large_file_shows_progress_and_the_page_follows_it(
     file.write_text(
         "id,name,email\n" + "".join(f"C-{n},Name {n},c{n}@x.test\n" for n in range(6000))
     )
-    context = await browser.new_context(viewport={"width": 1280, "height": 860})
-    page = await context.new_page()
+    page = await new_page(browser, height=860)
     await page.goto(f"{site}/signin?next=/imports")
     await page.get_by_label("User id or email").fill("ops-1")
     await page.get_by_label("Password").fill(PASSWORD)

@@ -5,8 +5,6 @@ docs/console-cases.png."""
 
 from __future__ import annotations
 
-import socket
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 
@@ -21,42 +19,14 @@ from domain.parties import Role
 from infra.config import Settings
 from infra.smtp_sink import MailSink
 from infra.tables import Customer
-from tests.console.browser import chromium, keep_screenshot, served
-from tests.console.helpers import PASSWORD, Sessions, with_password
+from tests.console.browser import free_port, keep_screenshot, served, signed_in
+from tests.console.helpers import Sessions, with_password
 from tests.console.test_cases import outbox, rows, start_invitation
 from tests.factories import add_user
 
 pytestmark = pytest.mark.timeout(240)
 PORTS = range(21100, 21200)  # this module's share of the machine's ports
 __all__ = ["rows"]  # the fixture, used here too
-
-
-def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {PORTS}")
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as b:
-        yield b
-
-
-async def signed_in(browser: Browser, site: str, width: int) -> Page:
-    context = await browser.new_context(viewport={"width": width, "height": 900})
-    page = await context.new_page()
-    await page.goto(f"{site}/signin")
-    await page.get_by_label("User id or email").fill("ops-1")
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in", exact=True).click()
-    await expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
-    return page
 
 
 async def fits(page: Page, width: int) -> None:
@@ -91,9 +61,9 @@ async def test_case_page_and_list_in_chromium(
     await outbox(sessions, wid, "sent")
     settings.temporal_ui_url = "http://127.0.0.1:8233"
 
-    port = free_port()
+    port = free_port(PORTS)
     async with served(settings, client, port, tmp_path / "mail") as site:
-        page = await signed_in(browser, site, 1280)
+        page = await signed_in(browser, site, "ops-1", 1280)
         await page.get_by_role("link", name="Cases", exact=True).first.click()
         await expect(page.get_by_role("heading", name="Cases")).to_be_visible()
         await expect(page.locator(f'tr[data-case="{wid}"]')).to_be_visible()
@@ -118,7 +88,7 @@ async def test_case_page_and_list_in_chromium(
         await page.screenshot(path=str(tmp_path / "case.png"), full_page=True)
         keep_screenshot(tmp_path / "case.png", "console-case.png")
 
-        phone = await signed_in(browser, site, 390)
+        phone = await signed_in(browser, site, "ops-1", 390)
         await phone.goto(f"{site}/cases")
         await fits(phone, 390)
         await phone.screenshot(path=str(tmp_path / "cases-390.png"), full_page=True)

@@ -20,8 +20,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from domain.invitations import InvitationRequest
 from domain.parties import Actor, Role
 from infra.config import Settings
-from starter.console.app import create_console_app
-from tests.console.helpers import session_for
+from tests.console.helpers import console_client, session_for
 from tests.factories import add_partner, add_user
 from tests.ops.test_codec import payloads_in
 from workflows.invitation import InvitationWorkflow
@@ -36,10 +35,7 @@ SECRET = "u-staff@users.test"
 async def console(settings: Settings, client: Client) -> AsyncIterator[httpx.AsyncClient]:
     """A browser on the console, whose codec server also has a bearer token for the CLI."""
     with_token = settings.model_copy(update={"codec_token": SecretStr(TOKEN)})
-    app = create_console_app(with_token, client=client)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://links.test"
-    ) as c:
+    async with console_client(with_token, client) as c:
         yield c
 
 

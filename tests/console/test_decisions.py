@@ -24,9 +24,10 @@ from domain.renewals import RenewalStatus
 from domain.unbinding import RequestStatus
 from infra.config import Settings
 from infra.smtp_sink import MailSink
-from infra.tables import AuditEvent, HumanTask
+from infra.tables import AuditEvent
 from tests.console.helpers import (
     Sessions,
+    closed_task,
     csrf_in,
     decide,
     open_task,
@@ -90,7 +91,7 @@ async def test_customer_accepts_an_invitation_from_the_inbox_with_a_comment(
     assert "status is now accepted" in (await web.get("/")).text
     view = await client.get_workflow_handle(wid).query(InvitationWorkflow.status)
     assert view.status == InvitationStatus.ACCEPTED
-    closed = await eventually(lambda: _closed(sessions, task.id))
+    closed = await closed_task(sessions, task.id)
     assert closed.decided_by == "C-1"
     assert await comments(sessions, wid) == [
         (
@@ -101,12 +102,6 @@ async def test_customer_accepts_an_invitation_from_the_inbox_with_a_comment(
     # The task is gone from the inbox and listed as done; its page is closed for decisions.
     again = await web.get("/")
     assert f'href="/tasks/{task.id}"' not in again.text and "Done recently (1)" in again.text
-
-
-async def _closed(sessions: Sessions, task_id: int) -> HumanTask:
-    row = await task_row(sessions, task_id)
-    assert row.status == "done", row.status
-    return row
 
 
 async def test_customer_declines_with_a_reason(

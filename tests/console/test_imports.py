@@ -4,18 +4,15 @@ only; CSRF; the size limit. Real database, the console's own background steps.""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import func, select
-from temporalio.client import Client
 
 from domain.parties import Role
 from infra.config import Settings
 from infra.tables import Customer
-from starter.console.app import create_console_app
 from tests.console.helpers import Sessions, csrf_in, session_for
 from tests.factories import add_customer, add_partner, add_user
 from tests.harness import eventually
@@ -29,16 +26,6 @@ def settings(settings: Settings, tmp_path: Path) -> Settings:
     return settings.model_copy(
         update={"console_import_dir": tmp_path / "imports", "console_import_max_bytes": 64 * 1024}
     )
-
-
-@pytest.fixture
-async def web(settings: Settings, client: Client) -> AsyncIterator[httpx.AsyncClient]:
-    """The console with the settings above."""
-    app = create_console_app(settings, client=client)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://links.test"
-    ) as c:
-        yield c
 
 
 @pytest.fixture

@@ -11,22 +11,18 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 from temporalio.testing import WorkflowEnvironment
 
 from activities.registry import Deps
 from domain.parties import Role
-from infra.config import Settings
 from infra.smtp_sink import MailSink
-from tests.console.browser import chromium, keep_screenshot, served
+from tests.console.browser import console_site, keep_screenshot, new_page, sign_in
 from tests.console.helpers import Sessions, with_password
-from tests.console.test_start_browser import dir_sink, free_port, sign_in
+from tests.console.test_start_browser import PORTS
 from tests.console.test_start_forms import new_uscc
 from tests.factories import add_partner, add_user
-from tests.harness import eventually, new_task_queue
-from worker import build_worker
-
-__all__ = ["dir_sink"]  # the fixture, used here too
+from tests.harness import eventually
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.devserver]
 
@@ -37,40 +33,8 @@ async def site(
 ) -> AsyncIterator[str]:
     """The console on a free port with a worker on the dev server (the start services set
     search attributes, which the time-skipping server does not have)."""
-    port, queue = free_port(), new_task_queue()
-    settings = Settings(
-        environment="test",
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'test.db'}",
-        smtp_host=dir_sink.host,
-        smtp_port=dir_sink.port,
-        link_secret="test-secret-" + "x" * 32,
-        public_base_url=f"http://127.0.0.1:{port}",
-        default_locale="en",
-        task_queue=queue,
-        console_import_dir=tmp_path / "imports",
-        _env_file=None,
-    )
-    assert dir_sink.handler.directory is not None
-    async with (
-        build_worker(dev_env.client, deps, task_queue=queue),
-        served(settings, dev_env.client, port, dir_sink.handler.directory) as url,
-    ):
+    async with console_site(dev_env.client, deps, tmp_path, dir_sink, PORTS) as url:
         yield url
-        async for wf in dev_env.client.list_workflows(
-            f"TaskQueue = '{queue}' AND ExecutionStatus = 'Running'"
-        ):
-            await dev_env.client.get_workflow_handle(wf.id, run_id=wf.run_id).terminate("test over")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as b:
-        yield b
-
-
-async def new_page(browser: Browser) -> Page:
-    context = await browser.new_context(viewport={"width": 1280, "height": 900})
-    return await context.new_page()
 
 
 async def test_import_invite_follow_the_case_and_find_it(

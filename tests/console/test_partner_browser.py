@@ -4,54 +4,24 @@ page becomes docs/console-partner.png."""
 
 from __future__ import annotations
 
-import socket
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 from temporalio.client import Client
 
 from domain.parties import Actor
 from infra.config import Settings
 from infra.db import utcnow
 from infra.tables import PathCertification, PathMembership
-from tests.console.browser import chromium, keep_screenshot, served
-from tests.console.helpers import PASSWORD, Sessions, with_password
+from tests.console.browser import free_port, keep_screenshot, served, signed_in
+from tests.console.helpers import Sessions, with_password
 from tests.console.test_partner_pages import ops
 
 pytestmark = pytest.mark.timeout(240)
 PORTS = range(21400, 21500)  # this module's share of the machine's ports
 __all__ = ["ops"]  # the fixture, used here too
-
-
-def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {PORTS}")
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as b:
-        yield b
-
-
-async def signed_in(browser: Browser, site: str, width: int) -> Page:
-    context = await browser.new_context(viewport={"width": width, "height": 900})
-    page = await context.new_page()
-    await page.goto(f"{site}/signin")
-    await page.get_by_label("User id or email").fill("ops-1")
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in", exact=True).click()
-    await expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
-    return page
 
 
 async def test_partner_page_in_chromium(
@@ -92,8 +62,8 @@ async def test_partner_page_in_chromium(
                 decided_at=now - timedelta(days=18),
             )
         )
-    async with served(settings, client, free_port(), tmp_path / "mail") as site:
-        page = await signed_in(browser, site, 1280)
+    async with served(settings, client, free_port(PORTS), tmp_path / "mail") as site:
+        page = await signed_in(browser, site, "ops-1", 1280)
         await page.get_by_role("link", name="Partners", exact=True).click()
         await expect(page.get_by_role("heading", name="Partners")).to_be_visible()
         await page.get_by_role("link", name="Alpha Cloud Co., Ltd.").click()
@@ -107,7 +77,7 @@ async def test_partner_page_in_chromium(
         await page.screenshot(path=str(tmp_path / "partner.png"), full_page=True)
         keep_screenshot(tmp_path / "partner.png", "console-partner.png")
 
-        phone = await signed_in(browser, site, 390)
+        phone = await signed_in(browser, site, "ops-1", 390)
         await phone.goto(f"{site}/partners/P-1")
         await expect(phone.locator("#readiness")).to_be_visible()
         await phone.screenshot(path=str(tmp_path / "partner-390.png"), full_page=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -24,15 +23,13 @@ from domain.parties import Actor, Role
 from domain.uscc import check_character
 from infra.config import Settings
 from infra.smtp_sink import MailSink
-from infra.tables import Binding, Invitation, OnboardingApplication, Partner
+from infra.tables import Invitation, OnboardingApplication, Partner
 from infra.tables.unbinding import BindingChangeRequest
-from starter.console.app import create_console_app
 from starter.services.commands import KINDS, actions_for
-from tests.console.helpers import Sessions, csrf_in, session_for
-from tests.factories import add_customer, add_partner, add_user
-from tests.harness import eventually, new_task_queue
+from tests.console.helpers import Sessions, console_client, csrf_in, dev_console, session_for
+from tests.factories import add_binding, add_customer, add_partner, add_user
+from tests.harness import eventually
 from tests.workflows import test_incentive as incentive
-from worker import build_worker
 
 pytestmark = pytest.mark.devserver
 
@@ -42,20 +39,8 @@ async def web(
     settings: Settings, dev_env: WorkflowEnvironment, deps: Deps
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The console, starting workflows on this test's worker and task queue."""
-    queue = new_task_queue()
-    app = create_console_app(settings.model_copy(update={"task_queue": queue}), dev_env.client)
-    async with (
-        build_worker(dev_env.client, deps, task_queue=queue),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://links.test"
-        ) as c,
-    ):
+    async with dev_console(settings, dev_env.client, deps) as c:
         yield c
-        # Nothing this test started keeps running on the shared server.
-        async for wf in dev_env.client.list_workflows(
-            f"TaskQueue = '{queue}' AND ExecutionStatus = 'Running'"
-        ):
-            await dev_env.client.get_workflow_handle(wf.id, run_id=wf.run_id).terminate("test over")
 
 
 @pytest.fixture
@@ -63,10 +48,7 @@ async def other_web(
     settings: Settings, dev_env: WorkflowEnvironment
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A second browser (another person) on a console of the same database."""
-    app = create_console_app(settings, dev_env.client)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://links.test"
-    ) as c:
+    async with console_client(settings, dev_env.client) as c:
         yield c
 
 
@@ -110,22 +92,7 @@ async def partner(sessions: Sessions, role: Role = Role.PARTNER_STAFF) -> tuple[
 
 async def binding(sessions: Sessions, pid: str, cid: str, mode: str = "consulting") -> int:
     """An active binding with an id no other test's binding-change workflow uses."""
-    bid = random.randint(10**6, 10**9)
-    async with sessions.begin() as s:
-        s.add(
-            Binding(
-                id=bid,
-                idempotency_key=f"test:{pid}:{cid}",
-                partner_id=pid,
-                customer_id=cid,
-                mode=mode,
-                status="active",
-                awaiting_budget=False,
-                created_by="test",
-                started_at=datetime(2026, 1, 5, tzinfo=UTC),
-            )
-        )
-    return bid
+    return await add_binding(sessions, pid, cid, mode, id=random.randint(10**6, 10**9))
 
 
 async def test_the_start_page_lists_what_the_role_may_start(

@@ -5,57 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import WorkflowExecutionStatus
-from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
-from activities.registry import Deps
 from domain.parties import Role
-from infra.config import Settings, get_settings
 from starter.cli import app
 from tests.factories import add_customer, add_partner, add_user
-from tests.harness import new_task_queue
-from worker import build_worker
 
 pytestmark = pytest.mark.devserver
 Sessions = async_sessionmaker[AsyncSession]
 
 
 @pytest.fixture
-def cli_env(
-    dev_env: WorkflowEnvironment, settings: Settings, tmp_path: Path
-) -> Iterator[dict[str, str]]:
-    env = {
-        "PARTNERFLOW_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
-        "PARTNERFLOW_DATABASE_URL": settings.database_url,
-        "PARTNERFLOW_TASK_QUEUE": new_task_queue(),
-        "PARTNERFLOW_VAR_DIR": str(tmp_path / "var"),
-        "LC_ALL": "",
-        "LC_MESSAGES": "",
-        "LANG": "C.UTF-8",
-    }
-    get_settings.cache_clear()
-    yield env
-    get_settings.cache_clear()
-
-
-@pytest.fixture
-async def dev_worker(
-    dev_env: WorkflowEnvironment, deps: Deps, cli_env: dict[str, str]
-) -> AsyncIterator[None]:
-    async with build_worker(dev_env.client, deps, task_queue=cli_env["PARTNERFLOW_TASK_QUEUE"]):
-        yield
-        async for wf in dev_env.client.list_workflows(
-            f"TaskQueue = '{cli_env['PARTNERFLOW_TASK_QUEUE']}'"
-        ):
-            if wf.status == WorkflowExecutionStatus.RUNNING:
-                await dev_env.client.get_workflow_handle(wf.id).terminate("test over")
+def cli_env(cli_env: dict[str, str]) -> dict[str, str]:
+    """The CLI's environment with no language of its own: C.UTF-8 unless a test says."""
+    return {**cli_env, "LC_ALL": "", "LC_MESSAGES": "", "LANG": "C.UTF-8"}
 
 
 async def cli(env: dict[str, str], *args: str, as_json: bool = True) -> tuple[int, Any]:

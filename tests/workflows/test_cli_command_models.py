@@ -3,67 +3,18 @@ and output are the CLI's (ops record partner facts, invite to a path, release he
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-from typing import Any
-
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.testing import WorkflowEnvironment
-from typer.testing import CliRunner
 
-from activities.registry import Deps
 from domain.parties import Role
-from infra.config import Settings, get_settings
 from infra.tables import Partner
-from starter.cli import app
 from tests.console.test_start_forms import new_uscc, uid
 from tests.factories import add_partner, add_user
-from tests.harness import new_task_queue
-from worker import build_worker
+from tests.harness import run_cli
 
 pytestmark = pytest.mark.devserver
 
 Sessions = async_sessionmaker[AsyncSession]
-
-
-@pytest.fixture
-def cli_env(
-    dev_env: WorkflowEnvironment, settings: Settings, tmp_path: Path
-) -> Iterator[dict[str, str]]:
-    """Environment variables that point the CLI at the dev server and the test database."""
-    env = {
-        "PARTNERFLOW_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
-        "PARTNERFLOW_DATABASE_URL": settings.database_url,
-        "PARTNERFLOW_TASK_QUEUE": new_task_queue(),
-        "PARTNERFLOW_VAR_DIR": str(tmp_path / "var"),
-    }
-    get_settings.cache_clear()
-    yield env
-    get_settings.cache_clear()
-
-
-@pytest.fixture
-async def dev_worker(
-    dev_env: WorkflowEnvironment, deps: Deps, cli_env: dict[str, str]
-) -> AsyncIterator[None]:
-    queue = cli_env["PARTNERFLOW_TASK_QUEUE"]
-    async with build_worker(dev_env.client, deps, task_queue=queue):
-        yield
-        async for wf in dev_env.client.list_workflows(
-            f"TaskQueue = '{queue}' AND ExecutionStatus = 'Running'"
-        ):
-            await dev_env.client.get_workflow_handle(wf.id, run_id=wf.run_id).terminate("test over")
-
-
-async def cli(env: dict[str, str], *args: str) -> tuple[int, Any]:
-    """Runs ``partnerflow ARGS --json`` in a thread (the command runs its own event loop)."""
-    result = await asyncio.to_thread(
-        CliRunner().invoke, app, [*args, "--json"], env=env, catch_exceptions=False
-    )
-    return result.exit_code, json.loads(result.stdout) if result.stdout.strip() else None
 
 
 async def test_ops_record_partner_facts_from_the_cli(
@@ -74,35 +25,35 @@ async def test_ops_record_partner_facts_from_the_cli(
     await add_user(sessions, "ops-1", Role.OPS)
     await add_user(sessions, "ps-1", Role.PARTNER_STAFF, partner_id=pid)
     rec = ("partner", "record-solutions", pid, "--as")
-    code, out = await cli(cli_env, *rec, "ps-1", "--certified", "1", "--advanced", "0")
+    code, out = await run_cli(cli_env, *rec, "ps-1", "--certified", "1", "--advanced", "0")
     assert code == 1 and out["rule"] == "not_ops", out
-    code, out = await cli(cli_env, *rec, "ops-1", "--certified", "1", "--advanced", "2")
+    code, out = await run_cli(cli_env, *rec, "ops-1", "--certified", "1", "--advanced", "2")
     assert code == 2 and out["error"] == "--advanced: cannot exceed certified", out
-    code, out = await cli(cli_env, *rec, "ops-1", "--certified", "3", "--advanced", "1")
+    code, out = await run_cli(cli_env, *rec, "ops-1", "--certified", "3", "--advanced", "1")
     assert code == 0 and out["certified_solutions"] == 3 and out["recorded_by"] == "ops-1", out
     async with sessions() as s:
         row = await s.get(Partner, pid)
     assert row is not None and (row.certified_solutions, row.advanced_solutions) == (3, 1)
 
     cert = ("partner", "record-certificate", pid, "--as", "ops-1", "--holder", "li.lei")
-    code, out = await cli(cli_env, *cert, "--kind", "HCIP", "--number", "N-1", "--issued", "x")
+    code, out = await run_cli(cli_env, *cert, "--kind", "HCIP", "--number", "N-1", "--issued", "x")
     assert code == 2 and out["error"].startswith("--issued: 'x' is not a date"), out
-    code, out = await cli(cli_env, *cert, "--kind", "HCIP", "--number", "N-1")
+    code, out = await run_cli(cli_env, *cert, "--kind", "HCIP", "--number", "N-1")
     assert code == 0 and out == {
         "partner_id": pid,
         "holder": "li.lei",
         "kind": "HCIP",
         "number": "N-1",
     }
-    code, out = await cli(cli_env, *cert, "--kind", "HCIA", "--number", "N-1")
+    code, out = await run_cli(cli_env, *cert, "--kind", "HCIA", "--number", "N-1")
     assert code == 1 and out["rule"] == "certificate_exists", out
 
     case = ("partner", "record-case", pid, "--as", "ops-1", "--case-id", "K-1", "--title", "ERP")
-    code, out = await cli(cli_env, *case, "--completed", "2999-01-01")
+    code, out = await run_cli(cli_env, *case, "--completed", "2999-01-01")
     assert code == 2 and out["error"] == "--completed: the date is in the future", out
-    code, out = await cli(cli_env, *case, "--completed", "2026-05-01")
+    code, out = await run_cli(cli_env, *case, "--completed", "2026-05-01")
     assert code == 0 and out["case_id"] == "K-1", out
-    code, out = await cli(cli_env, "partner", "record-case", "P-NONE", "--as", "ops-1",
+    code, out = await run_cli(cli_env, "partner", "record-case", "P-NONE", "--as", "ops-1",
                           "--case-id", "K-2", "--title", "ERP", "--completed", "2026-05-01")  # fmt: skip
     assert code == 2 and "no partner with id 'P-NONE'" in out["error"], out
 
@@ -115,11 +66,11 @@ async def test_path_invite_and_certification_recorded_from_the_cli(
     await add_user(sessions, "ops-1", Role.OPS)
     await add_user(sessions, f"{pid}-admin", Role.PARTNER_ADMIN, partner_id=pid)
     invite = ("path", "invite", "--partner", pid, "--path", "software", "--as", "ops-1")
-    code, out = await cli(cli_env, *invite, "--validity", "400d")
+    code, out = await run_cli(cli_env, *invite, "--validity", "400d")
     assert code == 2 and out["rule"] == "invalid_duration", out
     assert out["error"] == "--validity: 400d is longer than 366 days", out
-    code, out = await cli(cli_env, *invite)
+    code, out = await run_cli(cli_env, *invite)
     assert code == 0 and out["workflow_id"] == f"path-{pid}-software", out
-    code, out = await cli(cli_env, "payout", "certification-recorded", "--partner", pid,
+    code, out = await run_cli(cli_env, "payout", "certification-recorded", "--partner", pid,
                           "--as", "ops-1")  # fmt: skip
     assert code == 0 and out == {"partner_id": pid, "signalled": []}, out

@@ -19,10 +19,8 @@ from starter.cli import app
 from tests.factories import add_customer, add_partner, add_user
 from tests.harness import eventually
 from tests.workflows.test_unbinding import Sessions
-from tests.workflows.test_unbinding_cli import cli_env, dev_worker
 
 pytestmark = pytest.mark.devserver
-__all__ = ["cli_env", "dev_worker"]  # fixtures shared with the unbinding CLI test
 
 
 async def run(env: dict[str, str], *args: str) -> tuple[int, str]:

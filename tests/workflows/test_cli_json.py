@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -21,32 +20,15 @@ from typer.testing import CliRunner
 from activities.registry import Deps
 from domain.parties import Role
 from domain.rules import SNAKE_CASE, is_registered
-from infra.config import Settings, get_settings
 from infra.tables import Customer
 from starter.cli import app
 from tests.factories import add_customer, add_partner, add_user
-from tests.harness import new_task_queue
 from worker import build_worker
 
 pytestmark = pytest.mark.devserver
 
 Sessions = async_sessionmaker[AsyncSession]
 USCC = "91350100M000100Y43"
-
-
-@pytest.fixture
-def cli_env(
-    dev_env: WorkflowEnvironment, settings: Settings, tmp_path: Path
-) -> Iterator[dict[str, str]]:
-    env = {
-        "PARTNERFLOW_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
-        "PARTNERFLOW_DATABASE_URL": settings.database_url,
-        "PARTNERFLOW_TASK_QUEUE": new_task_queue(),
-        "PARTNERFLOW_VAR_DIR": str(tmp_path / "var"),
-    }
-    get_settings.cache_clear()
-    yield env
-    get_settings.cache_clear()
 
 
 @pytest.fixture

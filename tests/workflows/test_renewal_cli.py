@@ -3,10 +3,7 @@ scan, claim, feedback, a re-import that completes the task, and an authorization
 
 from __future__ import annotations
 
-import asyncio
-import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,50 +12,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
-from typer.testing import CliRunner
 
-from activities.registry import Deps
 from domain.parties import AssociationMode
-from infra.config import Settings, get_settings
 from infra.db import utcnow
 from infra.tables import Subscription
-from starter.cli import app
-from tests.harness import eventually, new_task_queue
+from tests.harness import eventually, run_cli
 from tests.workflows.test_renewal_fixtures import setup_party
-from worker import build_worker
 
 pytestmark = pytest.mark.devserver
 
 Sessions = async_sessionmaker[AsyncSession]
-
-
-@pytest.fixture
-def cli_env(dev_env: WorkflowEnvironment, settings: Settings) -> Iterator[dict[str, str]]:
-    """Environment variables that point the CLI at the dev server and the test database."""
-    env = {
-        "PARTNERFLOW_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
-        "PARTNERFLOW_DATABASE_URL": settings.database_url,
-        "PARTNERFLOW_TASK_QUEUE": new_task_queue(),
-    }
-    get_settings.cache_clear()
-    yield env
-    get_settings.cache_clear()
-
-
-@pytest.fixture
-async def dev_worker(
-    dev_env: WorkflowEnvironment, deps: Deps, cli_env: dict[str, str]
-) -> AsyncIterator[None]:
-    async with build_worker(dev_env.client, deps, task_queue=cli_env["PARTNERFLOW_TASK_QUEUE"]):
-        yield
-
-
-async def cli(env: dict[str, str], *args: str) -> tuple[int, Any]:
-    """Runs ``partnerflow ARGS --json`` in a thread (the command runs its own event loop)."""
-    result = await asyncio.to_thread(
-        CliRunner().invoke, app, [*args, "--json"], env=env, catch_exceptions=False
-    )
-    return result.exit_code, json.loads(result.stdout) if result.stdout.strip() else None
 
 
 def _csv(path: Path, rows: list[tuple[str, str, str, str, str]]) -> Path:
@@ -87,31 +50,35 @@ async def test_import_scan_claim_feedback_and_renewal_by_import(
         (small, cid, "OBS bucket", "1200.00", f"yearly,{expiry.isoformat()},false"),
     ]
     bad = [*good, (f"O-{run}-3", "C-nobody", "ECS", "-5", "weekly,2027-01-01T00:00:00,false")]
-    code, out = await cli(cli_env, "import", "subscriptions", str(_csv(tmp_path / "bad.csv", bad)))
+    code, out = await run_cli(
+        cli_env, "import", "subscriptions", str(_csv(tmp_path / "bad.csv", bad))
+    )
     assert code == 2 and out["rule"] == "invalid_rows", out
     assert {d["field"] for d in out["details"]} >= {"amount", "billing", "expires_at"}
     async with sessions() as s:
         assert (await s.scalars(select(Subscription))).all() == []
 
-    code, out = await cli(cli_env, "import", "subscriptions", str(_csv(tmp_path / "s.csv", good)))
+    code, out = await run_cli(
+        cli_env, "import", "subscriptions", str(_csv(tmp_path / "s.csv", good))
+    )
     assert code == 0 and out["inserted"] == 2, out
 
-    code, out = await cli(cli_env, "renewals", "scan", "--as-of", f"{now:%Y-%m-%d}")
+    code, out = await run_cli(cli_env, "renewals", "scan", "--as-of", f"{now:%Y-%m-%d}")
     assert code == 0 and (out["candidates"], out["started"]) == (1, 1), out
     task = f"renewal-{big}-{expiry:%Y%m%d}"
 
     async def listed() -> list[dict[str, Any]]:
-        code, out = await cli(cli_env, "renewals", "list", "--as", party.staff.user_id)
+        code, out = await run_cli(cli_env, "renewals", "list", "--as", party.staff.user_id)
         assert code == 0 and [t["status"] for t in out] == ["OPEN"], out
         return out  # type: ignore[no-any-return]
 
     assert (await eventually(listed))[0]["workflow_id"] == task
 
-    code, out = await cli(cli_env, "renewal", "claim", task, "--as", party.staff.user_id)
+    code, out = await run_cli(cli_env, "renewal", "claim", task, "--as", party.staff.user_id)
     assert code == 0 and out["status"] == "CLAIMED", out
-    code, out = await cli(cli_env, "renewal", "claim", task, "--as", party.staff2.user_id)
+    code, out = await run_cli(cli_env, "renewal", "claim", task, "--as", party.staff2.user_id)
     assert code == 1 and "already claimed" in out["error"], out
-    code, out = await cli(
+    code, out = await run_cli(
         cli_env,
         "renewal",
         "feedback",
@@ -122,7 +89,7 @@ async def test_import_scan_claim_feedback_and_renewal_by_import(
         party.staff.user_id,
     )
     assert code == 2 and out["error"].startswith("--reason"), out
-    code, out = await cli(
+    code, out = await run_cli(
         cli_env, "renewal", "feedback", task, "--outcome", "will_renew", "--as", party.staff.user_id
     )
     assert code == 0 and out["status"] == "WILL_RENEW", out
@@ -130,7 +97,7 @@ async def test_import_scan_claim_feedback_and_renewal_by_import(
     # The customer renewed: the next billing export moves the expiry a year later.
     later = expiry + timedelta(days=365)
     renewed = [(big, cid, "GaussDB cluster", "80000.00", f"yearly,{later.isoformat()},false")]
-    code, out = await cli(
+    code, out = await run_cli(
         cli_env, "import", "subscriptions", str(_csv(tmp_path / "r.csv", renewed))
     )
     assert code == 0 and out["updated"] == 1, out
@@ -149,18 +116,22 @@ async def test_import_scan_claim_feedback_and_renewal_by_import(
         "--as",
         party.staff.user_id,
     )
-    code, out = await cli(cli_env, *ask)
+    code, out = await run_cli(cli_env, *ask)
     assert code == 1 and out["rule"] == "commitment_letter_required", out
-    code, out = await cli(cli_env, *ask, "--accept-commitment-letter")
+    code, out = await run_cli(cli_env, *ask, "--accept-commitment-letter")
     assert code == 0 and out["status"] == "AWAITING_CUSTOMER", out
     auth = out["workflow_id"]
-    code, out = await cli(cli_env, "authorization", "approve", auth, "--as", party.staff.user_id)
+    code, out = await run_cli(
+        cli_env, "authorization", "approve", auth, "--as", party.staff.user_id
+    )
     assert code == 1 and "only customer" in out["error"], out
-    code, out = await cli(cli_env, "authorization", "approve", auth, "--as", cid)
+    code, out = await run_cli(cli_env, "authorization", "approve", auth, "--as", cid)
     assert code == 0 and out["status"] == "APPROVED", out
-    code, out = await cli(cli_env, *ask)
+    code, out = await run_cli(cli_env, *ask)
     assert code == 0 and out["status"] == "APPROVED" and out["workflow_id"] == auth, out
-    code, out = await cli(cli_env, "authorization", "revoke", auth, "--as", cid, "--reason", "done")
+    code, out = await run_cli(
+        cli_env, "authorization", "revoke", auth, "--as", cid, "--reason", "done"
+    )
     assert code == 0 and out["status"] == "REVOKED", out
 
 
@@ -185,12 +156,14 @@ async def test_partner_payment_refused_by_the_cli_precheck(
     expiry = (now + timedelta(days=5)).replace(microsecond=0)
     order = f"O-{run}"
     rows = [(order, cid, "ECS", "50000.00", f"monthly,{expiry.isoformat()},false")]
-    code, out = await cli(cli_env, "import", "subscriptions", str(_csv(tmp_path / "s.csv", rows)))
+    code, out = await run_cli(
+        cli_env, "import", "subscriptions", str(_csv(tmp_path / "s.csv", rows))
+    )
     assert code == 0, out
-    code, out = await cli(cli_env, "renewals", "scan")
+    code, out = await run_cli(cli_env, "renewals", "scan")
     assert code == 0 and out["started"] >= 1, out
     task = f"renewal-{order}-{expiry:%Y%m%d}"
-    code, out = await cli(
+    code, out = await run_cli(
         cli_env,
         "renewal",
         "feedback",
@@ -202,6 +175,6 @@ async def test_partner_payment_refused_by_the_cli_precheck(
     )
     assert code == 1 and out["rule"] == "partner_payment", out
     assert "cloud reseller" in out["error"]
-    code, out = await cli(cli_env, "renewal", "claim", "renewal-nope-20270101", "--as", "x")
+    code, out = await run_cli(cli_env, "renewal", "claim", "renewal-nope-20270101", "--as", "x")
     assert code == 2, out
     await dev_env.client.get_workflow_handle(task).terminate("test done")

@@ -22,7 +22,8 @@ from domain.renewals import (
     renewal_workflow_id,
 )
 from infra.smtp_sink import MailSink
-from infra.tables import Binding, Subscription
+from infra.tables import Subscription
+from tests import factories
 from tests.factories import add_customer, add_partner, add_user
 from tests.harness import eventually
 from workflows.renewal import RenewalWorkflow
@@ -49,18 +50,7 @@ async def add_binding(
     at: datetime,
 ) -> None:
     """An active binding, as the invitation workflow would have created it."""
-    async with sessions.begin() as s:
-        s.add(
-            Binding(
-                idempotency_key=f"test-binding-{partner_id}-{customer_id}",
-                partner_id=partner_id,
-                customer_id=customer_id,
-                mode=mode.value,
-                status="active",
-                created_by="test",
-                started_at=at,
-            )
-        )
+    await factories.add_binding(sessions, partner_id, customer_id, mode, started_at=at)
 
 
 async def setup_party(

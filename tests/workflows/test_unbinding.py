@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -28,7 +27,7 @@ from infra.tables.unbinding import (
     CustomerVoucher,
     VoucherDisposition,
 )
-from tests.factories import add_customer, add_partner, add_user, customer_actor
+from tests.factories import add_binding, add_customer, add_partner, add_user, customer_actor
 from tests.harness import eventually, finished, save_history
 from workflows.invitation import InvitationWorkflow
 from workflows.unbinding import UnbindingWorkflow
@@ -47,31 +46,6 @@ class Parties:
     staff: Actor
     customer: Actor
     binding_id: int
-
-
-async def add_binding(
-    sessions: Sessions,
-    partner_id: str = "P-1",
-    customer_id: str = "C-1",
-    mode: AssociationMode = AssociationMode.RESALE,
-    allocated: str = "0",
-) -> int:
-    """An active binding, as an accepted invitation leaves it."""
-    async with sessions.begin() as s:
-        row = Binding(
-            idempotency_key=f"test:{partner_id}:{customer_id}:{uuid.uuid4().hex[:6]}",
-            partner_id=partner_id,
-            customer_id=customer_id,
-            mode=mode.value,
-            status="active",
-            awaiting_budget=False,
-            allocated_balance=Decimal(allocated),
-            created_by="test",
-            started_at=datetime(2026, 1, 5, tzinfo=UTC),
-        )
-        s.add(row)
-        await s.flush()
-        return row.id
 
 
 async def add_parties(

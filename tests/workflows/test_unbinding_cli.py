@@ -4,63 +4,20 @@ PartnerId/CustomerId, which the time-skipping server does not know): staff refus
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-from typing import Any
-
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
-from typer.testing import CliRunner
 
-from activities.registry import Deps
 from domain.parties import AssociationMode, Role
-from infra.config import Settings, get_settings
 from infra.tables import Binding
 from infra.tables.unbinding import BindingChangeRequest
-from starter.cli import app
-from tests.factories import add_customer, add_partner, add_user
-from tests.harness import new_task_queue
-from tests.workflows.test_unbinding import add_binding, rows
-from worker import build_worker
+from tests.factories import add_binding, add_customer, add_partner, add_user
+from tests.harness import run_cli
+from tests.workflows.test_unbinding import rows
 
 pytestmark = pytest.mark.devserver
 
 Sessions = async_sessionmaker[AsyncSession]
-
-
-@pytest.fixture
-def cli_env(
-    dev_env: WorkflowEnvironment, settings: Settings, tmp_path: Path
-) -> Iterator[dict[str, str]]:
-    """Environment variables that point the CLI at the dev server and the test database."""
-    env = {
-        "PARTNERFLOW_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
-        "PARTNERFLOW_DATABASE_URL": settings.database_url,
-        "PARTNERFLOW_TASK_QUEUE": new_task_queue(),
-        "PARTNERFLOW_VAR_DIR": str(tmp_path / "var"),
-    }
-    get_settings.cache_clear()
-    yield env
-    get_settings.cache_clear()
-
-
-@pytest.fixture
-async def dev_worker(
-    dev_env: WorkflowEnvironment, deps: Deps, cli_env: dict[str, str]
-) -> AsyncIterator[None]:
-    async with build_worker(dev_env.client, deps, task_queue=cli_env["PARTNERFLOW_TASK_QUEUE"]):
-        yield
-
-
-async def cli(env: dict[str, str], *args: str) -> tuple[int, Any]:
-    """Runs ``partnerflow ARGS --json`` in a thread (the command runs its own event loop)."""
-    result = await asyncio.to_thread(
-        CliRunner().invoke, app, [*args, "--json"], env=env, catch_exceptions=False
-    )
-    return result.exit_code, json.loads(result.stdout) if result.stdout.strip() else None
 
 
 async def test_unbind_from_the_cli_then_invite_again(
@@ -72,33 +29,33 @@ async def test_unbind_from_the_cli_then_invite_again(
     await add_customer(sessions, "C-CLI3")
     b = await add_binding(sessions, "P-CLI3", "C-CLI3", AssociationMode.CONSULTING)
 
-    code, out = await cli(cli_env, "unbind", "--binding", str(b), "--as", "ps-cli3")
+    code, out = await run_cli(cli_env, "unbind", "--binding", str(b), "--as", "ps-cli3")
     assert code == 1 and out["rule"] == "partner_admin_only", out
     assert "only a partner_admin of P-CLI3" in out["error"]
     assert await rows(sessions, BindingChangeRequest) == []
 
-    code, out = await cli(cli_env, "unbind", "--binding", "999", "--as", "pa-cli3")
+    code, out = await run_cli(cli_env, "unbind", "--binding", "999", "--as", "pa-cli3")
     assert code == 2 and "--binding" in out["error"], out
 
-    code, out = await cli(
+    code, out = await run_cli(
         cli_env, "unbind", "--binding", str(b), "--as", "pa-cli3", "--reason", "contract ended"
     )
     assert code == 0 and out["status"] == "PENDING", out
     wf_id = out["workflow_id"]
     assert wf_id == f"binding-change-{b}"
 
-    code, out = await cli(cli_env, "tasks", "--as", "C-CLI3")
+    code, out = await run_cli(cli_env, "tasks", "--as", "C-CLI3")
     assert code == 0 and [t["workflow_id"] for t in out] == [wf_id], out
-    code, out = await cli(cli_env, "tasks", "--as", "ps-cli3")
+    code, out = await run_cli(cli_env, "tasks", "--as", "ps-cli3")
     assert code == 0 and out == [], out
 
-    code, out = await cli(cli_env, "unbind", "--binding", str(b), "--as", "C-CLI3")
+    code, out = await run_cli(cli_env, "unbind", "--binding", str(b), "--as", "C-CLI3")
     assert code == 1 and out["rule"] == "already_running" and wf_id in out["error"], out
 
-    code, out = await cli(cli_env, "request", "approve", wf_id, "--as", "ps-cli3")
+    code, out = await run_cli(cli_env, "request", "approve", wf_id, "--as", "ps-cli3")
     assert code == 1 and out["rule"] == "customer_decides", out
 
-    code, out = await cli(cli_env, "request", "approve", wf_id, "--as", "C-CLI3")
+    code, out = await run_cli(cli_env, "request", "approve", wf_id, "--as", "C-CLI3")
     assert code == 0 and out["status"] == "APPROVED" and out["decided_by"] == "C-CLI3", out
     (binding,) = await rows(sessions, Binding)
     assert (binding.status, binding.ended_by) == ("ended", "C-CLI3")
@@ -107,11 +64,11 @@ async def test_unbind_from_the_cli_then_invite_again(
     # once the workflow is over, a late decision is answered from the database
     await dev_env.client.get_workflow_handle(wf_id).result()
     (request,) = await rows(sessions, BindingChangeRequest)
-    code, out = await cli(cli_env, "request", "reject", str(request.id), "--as", "C-CLI3")
+    code, out = await run_cli(cli_env, "request", "reject", str(request.id), "--as", "C-CLI3")
     assert code == 1 and out["rule"] == "request_approved", out
     assert "already approved by C-CLI3" in out["error"]
 
-    code, out = await cli(
+    code, out = await run_cli(
         cli_env,
         "invite",
         "--partner",
@@ -124,5 +81,7 @@ async def test_unbind_from_the_cli_then_invite_again(
         "consulting",
     )
     assert code == 0 and out["status"] == "PENDING", out
-    code, out = await cli(cli_env, "invitation", "cancel", out["workflow_id"], "--as", "ps-cli3")
+    code, out = await run_cli(
+        cli_env, "invitation", "cancel", out["workflow_id"], "--as", "ps-cli3"
+    )
     assert code == 0, out

@@ -32,12 +32,11 @@ from infra.smtp_sink import MailSink
 from infra.tables import AuditEvent, Binding, EmailOutbox, HumanTask
 from infra.tables.unbinding import BalanceRecovery, BindingChangeRequest
 from starter.web.links import create_app
-from tests.factories import add_customer, customer_actor
+from tests.factories import add_binding, add_customer, customer_actor
 from tests.harness import eventually, finished, new_task_queue
 from tests.workflows.test_unbinding import (
     CUSTOMER_MAIL,
     Parties,
-    add_binding,
     add_parties,
     change,
     rows,
