@@ -16,10 +16,10 @@ from infra.tables import User
 from starter.imports.base import ImportRefusedError, validate_rows
 from tests.console.helpers import Sessions, csrf_in
 from tests.console.test_api import bearer, token_for
-from tests.console.test_imports import CUSTOMERS, follow, ops_web, settings, upload, web
+from tests.console.test_imports import CUSTOMERS, follow, ops_web, settings, upload
 from tests.console.test_zh_refusals import english_left
 
-__all__ = ["ops_web", "settings", "web"]  # fixtures, used by name
+__all__ = ["ops_web", "settings"]  # fixtures, used by name
 
 BAD = CUSTOMERS + "C-1,One,c1@x.test,false\nC 2,Two,not-an-email,maybe\n"
 # Checked once every row is valid: a repeated id.
