@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from domain.onboarding import WorkCalendar
 from domain.parties import Actor, PartnerSnapshot
+from domain.text import N_, MarkedText
 from domain.types import DECISION_TIMEOUT, BusinessDuration
 
 
@@ -110,6 +112,41 @@ class Shortfall(BaseModel):
     needed: int
     have: int
     message: str
+    # ``message`` as a marked text and its values, so that a page shows it in its reader's
+    # language (``marked``); ``terms`` names the values that are terms too (a path, a level).
+    template: str = ""
+    params: dict[str, str | int] = Field(default_factory=dict)
+    terms: list[str] = Field(default_factory=list)
+
+    def marked(self) -> MarkedText:
+        """``message`` (its English unchanged) with the marked text for other readers."""
+        if not self.template:
+            return MarkedText.worded(self.message, self.message, {})
+        params: dict[str, Any] = {
+            k: MarkedText(str(v)) if k in self.terms else v for k, v in self.params.items()
+        }
+        return MarkedText.worded(self.message, self.template, params)
+
+
+def _shortfall(
+    rule: str,
+    needed: int,
+    got: int,
+    template: str,
+    terms: tuple[str, ...] = (),
+    /,
+    **params: Any,
+) -> Shortfall:
+    """A Shortfall whose English message is ``template % params``."""
+    return Shortfall(
+        rule=rule,
+        needed=needed,
+        have=got,
+        message=template % params,
+        template=template,
+        params=params,
+        terms=list(terms),
+    )
 
 
 def valid_certificates(certs: list[StaffCertificate], today: date) -> list[StaffCertificate]:
@@ -157,26 +194,36 @@ def software_shortfalls(
         need, have = rule.role_min_solutions, facts.certified_solutions
         if have < need:
             return [
-                Shortfall(
-                    rule="software_role_solutions",
-                    needed=need,
+                _shortfall(
+                    "software_role_solutions",
+                    need,
+                    have,
+                    N_(
+                        "role certification needs >= %(need)s certified cloud software "
+                        "solution(s); partner %(partner)s has %(have)s: %(more)s more to certify"
+                    ),
+                    need=need,
+                    partner=facts.partner_id,
                     have=have,
-                    message=f"role certification needs >= {need} certified cloud software "
-                    f"solution(s); partner {facts.partner_id} has {have}: "
-                    f"{need - have} more to certify",
+                    more=need - have,
                 )
             ]
         return []
     need, have = rule.differentiation_min_advanced, facts.advanced_solutions
     if have < need:
         return [
-            Shortfall(
-                rule="software_differentiation_advanced",
-                needed=need,
+            _shortfall(
+                "software_differentiation_advanced",
+                need,
+                have,
+                N_(
+                    "differentiation certification needs >= %(need)s advanced certified "
+                    "solution(s); partner %(partner)s has %(have)s: %(more)s more to certify"
+                ),
+                need=need,
+                partner=facts.partner_id,
                 have=have,
-                message=f"differentiation certification needs >= {need} advanced certified "
-                f"solution(s); partner {facts.partner_id} has {have}: "
-                f"{need - have} more to certify",
+                more=need - have,
             )
         ]
     return []
@@ -189,24 +236,38 @@ def service_shortfalls(facts: PathFacts, rule: ServiceThresholds, today: date) -
     persons, total = len(per_person), sum(per_person.values())
     if persons < rule.min_persons:
         out.append(
-            Shortfall(
-                rule="service_persons",
-                needed=rule.min_persons,
+            _shortfall(
+                "service_persons",
+                rule.min_persons,
+                persons,
+                N_(
+                    "certificates must be held by >= %(need)s person(s) on their personal "
+                    "accounts; %(have)s do: %(more)s more person(s)"
+                ),
+                need=rule.min_persons,
                 have=persons,
-                message=f"certificates must be held by >= {rule.min_persons} person(s) on their "
-                f"personal accounts; {persons} do: {rule.min_persons - persons} more person(s)",
+                more=rule.min_persons - persons,
             )
         )
     if total < rule.min_certificates:
         out.append(
-            Shortfall(
-                rule="service_certificates",
-                needed=rule.min_certificates,
+            _shortfall(
+                "service_certificates",
+                rule.min_certificates,
+                total,
+                N_(
+                    "role certification needs >= %(need)s certificate(s) (an HCSA+HCSP pair on "
+                    "one account counts as one, an HCIP stands in for an HCIA); %(have)s "
+                    "count: %(more)s more"
+                )
+                if rule.hcip_stands_in_for_hcia
+                else N_(
+                    "role certification needs >= %(need)s certificate(s) (an HCSA+HCSP pair on "
+                    "one account counts as one); %(have)s count: %(more)s more"
+                ),
+                need=rule.min_certificates,
                 have=total,
-                message=f"role certification needs >= {rule.min_certificates} certificate(s) "
-                f"(an HCSA+HCSP pair on one account counts as one"
-                f"{', an HCIP stands in for an HCIA' if rule.hcip_stands_in_for_hcia else ''}); "
-                f"{total} count: {rule.min_certificates - total} more",
+                more=rule.min_certificates - total,
             )
         )
     valid = valid_certificates(facts.certificates, today)
@@ -214,23 +275,33 @@ def service_shortfalls(facts: PathFacts, rule: ServiceThresholds, today: date) -
     hcip = sum(1 for c in valid if c.kind == CertificateKind.HCIP)
     if hcia == 0 and rule.hcips_without_hcia and hcip < rule.hcips_without_hcia:
         out.append(
-            Shortfall(
-                rule="service_hcips_without_hcia",
-                needed=rule.hcips_without_hcia,
+            _shortfall(
+                "service_hcips_without_hcia",
+                rule.hcips_without_hcia,
+                hcip,
+                N_(
+                    "with no HCIA held, %(need)s HCIPs are needed; %(have)s held: add an HCIA "
+                    "or %(more)s more HCIP(s)"
+                ),
+                need=rule.hcips_without_hcia,
                 have=hcip,
-                message=f"with no HCIA held, {rule.hcips_without_hcia} HCIPs are needed; "
-                f"{hcip} held: add an HCIA or {rule.hcips_without_hcia - hcip} more HCIP(s)",
+                more=rule.hcips_without_hcia - hcip,
             )
         )
     cases = len(recent_cases(facts.cases, today, rule.case_window_days))
     if cases < rule.min_cloud_cases:
         out.append(
-            Shortfall(
-                rule="service_cloud_cases",
-                needed=rule.min_cloud_cases,
+            _shortfall(
+                "service_cloud_cases",
+                rule.min_cloud_cases,
+                cases,
+                N_(
+                    "role certification needs >= %(need)s cloud service case(s) completed in "
+                    "the last %(days)s days; %(have)s recorded"
+                ),
+                need=rule.min_cloud_cases,
+                days=rule.case_window_days,
                 have=cases,
-                message=f"role certification needs >= {rule.min_cloud_cases} cloud service "
-                f"case(s) completed in the last {rule.case_window_days} days; {cases} recorded",
             )
         )
     return out
@@ -242,22 +313,30 @@ def level_problem(
     """Whether ``level`` exists on the path and the levels before it are held."""
     levels = LEVELS[path]
     if level not in levels:
-        return Shortfall(
-            rule="no_such_level",
-            needed=0,
-            have=0,
-            message=f"the {path.value} path has no {level.value} certification "
-            f"(levels: {', '.join(lv.value for lv in levels)})",
+        return _shortfall(
+            "no_such_level",
+            0,
+            0,
+            N_("the %(path)s path has no %(level)s certification (levels: %(levels)s)"),
+            ("path", "level"),
+            path=path.value,
+            level=level.value,
+            levels=", ".join(lv.value for lv in levels),
         )
     before = levels[: levels.index(level)]
     missing = [lv for lv in before if lv not in held]
     if missing:
-        return Shortfall(
-            rule="earlier_level_first",
-            needed=len(before),
-            have=len(before) - len(missing),
-            message=f"{level.value} certification comes after "
-            f"{', '.join(lv.value for lv in missing)} certification on the {path.value} path",
+        return _shortfall(
+            "earlier_level_first",
+            len(before),
+            len(before) - len(missing),
+            N_(
+                "%(level)s certification comes after %(missing)s certification on the %(path)s path"
+            ),
+            ("level", "missing", "path"),
+            level=level.value,
+            missing=", ".join(lv.value for lv in missing),
+            path=path.value,
         )
     return None
 

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from domain.invoices import InvoiceDetails, InvoiceProblem
 from domain.parties import Actor, PartnerSnapshot, PartnerStatus, Role
 from domain.performance import ZERO, Statement
+from domain.text import N_, MarkedError
 from domain.types import DECISION_TIMEOUT, BusinessDuration, BusinessOffset
 
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -22,7 +23,7 @@ _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 def _period(v: str) -> str:
     if not _PERIOD.match(v):
-        raise ValueError("a period is a month written YYYY-MM, e.g. 2026-10")
+        raise MarkedError(N_("a period is a month written YYYY-MM, e.g. 2026-10"))
     return v
 
 

@@ -17,24 +17,25 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from domain.parties import Actor, PartnerType, Role
 from domain.reference import Email
+from domain.text import N_, MarkedError
 from domain.types import DECISION_TIMEOUT, BusinessDuration, BusinessOffset, Name, Text
-from domain.uscc import normalize_uscc, uscc_problem
+from domain.uscc import normalize_uscc, uscc_error
 
 _BANK_ACCOUNT = re.compile(r"^\d{8,30}$")
 
 
 def _uscc(v: str) -> str:
     v = normalize_uscc(v)
-    problem = uscc_problem(v)
-    if problem:
-        raise ValueError(problem)
+    problem = uscc_error(v)
+    if problem is not None:
+        raise problem
     return v
 
 
 def _bank_account(v: str) -> str:
     v = v.replace(" ", "").replace("-", "")
     if not _BANK_ACCOUNT.match(v):
-        raise ValueError("a bank account number is 8 to 30 digits")
+        raise MarkedError(N_("a bank account number is 8 to 30 digits"))
     return v
 
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from domain.parties import CustomerFacts, PartnerStatus, PartnerType, Role
+from domain.text import N_, MarkedError
 from domain.types import Email, Ident, Name
 
 __all__ = ["CustomerRow", "Email", "Ident", "PartnerRow", "UserRow"]
@@ -22,7 +23,7 @@ def _locale(value: str | None) -> str | None:
         return "zh-CN"
     if tag == "en" or tag.startswith("en-"):
         return "en"
-    raise ValueError(f"locale must be zh-CN or en, not {value!r}")
+    raise MarkedError(N_("locale must be zh-CN or en, not %(value)s"), value=repr(value))
 
 
 def _timezone(value: str | None) -> str | None:
@@ -32,8 +33,9 @@ def _timezone(value: str | None) -> str | None:
     try:
         ZoneInfo(value.strip())
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown time zone {value!r} (use an IANA name like Asia/Shanghai)"
+        raise MarkedError(
+            N_("unknown time zone %(value)s (use an IANA name like Asia/Shanghai)"),
+            value=repr(value),
         ) from None
     return value.strip()
 
@@ -67,7 +69,7 @@ class PartnerRow(_Row):
     @model_validator(mode="after")
     def _advanced_within_certified(self) -> PartnerRow:
         if self.advanced_solutions > self.certified_solutions:
-            raise ValueError("advanced_solutions cannot exceed certified_solutions")
+            raise MarkedError(N_("advanced_solutions cannot exceed certified_solutions"))
         return self
 
 
@@ -88,12 +90,17 @@ class UserRow(_Row):
     def _party_matches_role(self) -> UserRow:
         if self.role in (Role.PARTNER_ADMIN, Role.PARTNER_STAFF):
             if not self.partner_id or self.customer_id:
-                raise ValueError(f"a {self.role.value} needs partner_id and no customer_id")
+                raise MarkedError(
+                    N_("a %(role)s needs partner_id and no customer_id"), role=self.role.value
+                )
         elif self.role == Role.CUSTOMER:
             if not self.customer_id or self.partner_id:
-                raise ValueError("a customer user needs customer_id and no partner_id")
+                raise MarkedError(N_("a customer user needs customer_id and no partner_id"))
         elif self.partner_id or self.customer_id:
-            raise ValueError(f"vendor staff ({self.role.value}) have no partner_id or customer_id")
+            raise MarkedError(
+                N_("vendor staff (%(role)s) have no partner_id or customer_id"),
+                role=self.role.value,
+            )
         return self
 
 

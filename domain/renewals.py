@@ -23,6 +23,7 @@ from domain.parties import (
     PartnerType,
 )
 from domain.reference import Ident
+from domain.text import N_, MarkedError
 from domain.types import DECISION_TIMEOUT, BusinessDuration, BusinessOffset, Money, Name
 
 DAY = timedelta(days=1)
@@ -213,7 +214,7 @@ class RenewalTimings(BaseModel):
     @classmethod
     def _positive(cls, v: list[timedelta]) -> list[timedelta]:
         if any(d <= timedelta(0) for d in v):
-            raise ValueError("reminder offsets must be positive durations")
+            raise MarkedError(N_("reminder offsets must be positive durations"))
         return v
 
 
@@ -285,7 +286,7 @@ class SubscriptionRow(BaseModel):
     @classmethod
     def _aware(cls, v: datetime) -> datetime:
         if v.tzinfo is None:
-            raise ValueError("expires_at needs a time zone, e.g. 2027-03-31T23:59:59+08:00")
+            raise MarkedError(N_("expires_at needs a time zone, e.g. 2027-03-31T23:59:59+08:00"))
         return v.astimezone(UTC)
 
 

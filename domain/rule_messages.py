@@ -170,6 +170,11 @@ RULE_MESSAGES: dict[str, str] = {
     "method_not_allowed": N_("This method is not allowed here."),
     "task_closed": N_("This task is closed; nothing was recorded."),
     "task_held": N_("Someone else holds this task; nothing was recorded."),
+    "task_not_held": N_("Nobody holds this task; it is already in the queue."),
+    "reassign_not_allowed": N_(
+        "Only ops, ecosystem managers and partner admins can reassign tasks."
+    ),
+    "reassignee_out_of_scope": N_("That user cannot act on this task; it waits for another queue."),
     "token_expired": N_("This API token has expired; make a new one."),
     "token_invalid": N_("This API token is not valid (unknown, or its user is inactive)."),
     "token_missing": N_("Send a personal API token: “Authorization: Bearer <token>”."),

@@ -15,6 +15,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, TypeAdapter, ValidationError
 
+from domain.text import N_, MarkedError
+
 # Longest business duration anywhere (a validity, a window, a lead time): a year and a day.
 # Beyond it nothing in the partner programme makes sense, and ``now + d`` stays far from
 # datetime's limits.
@@ -29,6 +31,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SHORT = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _BARE = re.compile(r"^\d+(?:\.\d+)?$")
 _ISO = TypeAdapter(timedelta)
+_NEEDS_UNIT = N_("%(value)s needs a unit, e.g. 7d, 36h, 15m, 90s or P7D")
 
 
 def control_characters(value: str) -> list[str]:
@@ -43,9 +46,11 @@ def control_characters(value: str) -> list[str]:
 def _no_control(value: str) -> str:
     found = control_characters(value)
     if found:
-        raise ValueError(
-            f"contains control characters ({', '.join(dict.fromkeys(found))}); "
-            "line breaks and tabs are not allowed here"
+        raise MarkedError(
+            N_(
+                "contains control characters (%(found)s); line breaks and tabs are not allowed here"
+            ),
+            found=", ".join(dict.fromkeys(found)),
         )
     return value
 
@@ -53,25 +58,25 @@ def _no_control(value: str) -> str:
 def _name(value: str) -> str:
     value = _no_control(value).strip()
     if not value:
-        raise ValueError("must not be empty")
+        raise MarkedError(N_("must not be empty"))
     if len(value) > MAX_NAME_LENGTH:
-        raise ValueError(f"at most {MAX_NAME_LENGTH} characters")
+        raise MarkedError(N_("at most %(limit)s characters"), limit=MAX_NAME_LENGTH)
     return value
 
 
 def _email(value: str) -> str:
     value = _no_control(value).strip()
     if len(value) > MAX_EMAIL_LENGTH:
-        raise ValueError(f"at most {MAX_EMAIL_LENGTH} characters")
+        raise MarkedError(N_("at most %(limit)s characters"), limit=MAX_EMAIL_LENGTH)
     if not _EMAIL.match(value):
-        raise ValueError("not an email address (name@example.com)")
+        raise MarkedError(N_("not an email address (name@example.com)"))
     return value
 
 
 def _ident(value: str) -> str:
     value = value.strip()
     if not _ID.match(value):
-        raise ValueError("ids are 1-64 letters, digits, '.', '_' or '-'")
+        raise MarkedError(N_("ids are 1-64 letters, digits, '.', '_' or '-'"))
     return value
 
 
@@ -98,14 +103,14 @@ def parse_duration(value: object, *, bare_unit: str | None = None) -> timedelta:
         return value
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         if bare_unit is None:
-            raise ValueError(f"{value} needs a unit, e.g. 7d, 36h, 15m, 90s or P7D")
+            raise MarkedError(_NEEDS_UNIT, value=value)
         value = f"{value}{bare_unit}"
     if not isinstance(value, str):
-        raise ValueError("expected a duration like 7d, 36h, 15m, 90s or P7D")
+        raise MarkedError(N_("expected a duration like 7d, 36h, 15m, 90s or P7D"))
     text = value.strip()
     if _BARE.match(text):
         if bare_unit is None:
-            raise ValueError(f"{text!r} needs a unit, e.g. 7d, 36h, 15m, 90s or P7D")
+            raise MarkedError(_NEEDS_UNIT, value=repr(text))
         text = f"{text}{bare_unit}"
     short = _SHORT.match(text.lower())
     try:
@@ -114,16 +119,24 @@ def parse_duration(value: object, *, bare_unit: str | None = None) -> timedelta:
         if text[:1].upper() == "P" or text[:2].upper() == "-P":
             return _ISO.validate_python(text.upper())
     except (OverflowError, ValidationError):
-        raise ValueError(f"{text!r} is not a duration this system can hold") from None
-    raise ValueError(f"{text!r} is not a duration like 7d, 36h, 15m, 90s or P7D (ISO 8601)")
+        raise MarkedError(
+            N_("%(value)s is not a duration this system can hold"), value=repr(text)
+        ) from None
+    raise MarkedError(
+        N_("%(value)s is not a duration like 7d, 36h, 15m, 90s or P7D (ISO 8601)"), value=repr(text)
+    )
 
 
 def check_duration(value: timedelta, *, allow_zero: bool = False) -> timedelta:
     """Refuses a duration outside (0, 366 days] (or [0, 366 days] with ``allow_zero``)."""
     if value < timedelta(0) or (value == timedelta(0) and not allow_zero):
-        raise ValueError(f"must be {'zero or ' if allow_zero else ''}positive")
+        raise MarkedError(N_("must be zero or positive") if allow_zero else N_("must be positive"))
     if value > MAX_DURATION:
-        raise ValueError(f"{format_duration(value)} is longer than {MAX_DURATION.days} days")
+        raise MarkedError(
+            N_("%(value)s is longer than %(limit)s days"),
+            value=format_duration(value),
+            limit=MAX_DURATION.days,
+        )
     return value
 
 

@@ -19,6 +19,7 @@ from domain.parties import (
     PartnerSnapshot,
     Role,
 )
+from domain.text import N_, MarkedError
 from domain.types import DECISION_TIMEOUT, BusinessDuration, BusinessOffset
 
 ZERO = Decimal("0.00")
@@ -103,9 +104,9 @@ class ChangeRequest(BaseModel):
     @model_validator(mode="after")
     def _target_mode_only_for_switch(self) -> ChangeRequest:
         if self.kind == ChangeKind.SWITCH_MODE and self.to_mode is None:
-            raise ValueError("a switch_mode request needs to_mode (consulting or resale)")
+            raise MarkedError(N_("a switch_mode request needs to_mode (consulting or resale)"))
         if self.kind == ChangeKind.UNBIND and self.to_mode is not None:
-            raise ValueError("an unbind request has no to_mode")
+            raise MarkedError(N_("an unbind request has no to_mode"))
         return self
 
 

@@ -7,6 +7,8 @@ The alphabet is the digits and the capital letters without I, O, S, V and Z.
 
 from __future__ import annotations
 
+from domain.text import N_, MarkedError
+
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 LENGTH = 18
 # Weight of position i (0-based) is 3**i mod 31.
@@ -29,21 +31,46 @@ def check_character(first17: str) -> str:
 
 def uscc_problem(code: str) -> str | None:
     """What is wrong with ``code`` (already normalized), or None when it is a valid USCC."""
+    error = uscc_error(code)
+    return None if error is None else str(error)
+
+
+def uscc_error(code: str) -> MarkedError | None:
+    """``uscc_problem`` as a marked message, so that a page can show it in its reader's
+    language (its ``str()`` is the English sentence)."""
     if len(code) != LENGTH:
-        return f"a unified social credit code has {LENGTH} characters; {code!r} has {len(code)}"
+        return MarkedError(
+            N_("a unified social credit code has %(length)s characters; %(code)s has %(count)s"),
+            length=LENGTH,
+            code=repr(code),
+            count=len(code),
+        )
     bad = sorted({ch for ch in code if ch not in _VALUE})
     if bad:
-        return (
-            f"{code!r} contains {', '.join(repr(c) for c in bad)}: a unified social credit code "
-            "uses digits and capital letters except I, O, S, V and Z"
+        return MarkedError(
+            N_(
+                "%(code)s contains %(bad)s: a unified social credit code uses digits and "
+                "capital letters except I, O, S, V and Z"
+            ),
+            code=repr(code),
+            bad=", ".join(repr(c) for c in bad),
         )
     if not code[2:8].isdigit():
-        return f"{code!r}: characters 3 to 8 (the administrative division code) must be digits"
+        return MarkedError(
+            N_("%(code)s: characters 3 to 8 (the administrative division code) must be digits"),
+            code=repr(code),
+        )
     expected = check_character(code[:17])
     if code[17] != expected:
-        return (
-            f"{code!r} has a wrong check character: the last character should be {expected!r} "
-            f"for the first 17, not {code[17]!r}; check the code on the business licence"
+        return MarkedError(
+            N_(
+                "%(code)s has a wrong check character: the last character should be "
+                "%(expected)s for the first 17, not %(found)s; check the code on the business "
+                "licence"
+            ),
+            code=repr(code),
+            expected=repr(expected),
+            found=repr(code[17]),
         )
     return None
 

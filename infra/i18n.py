@@ -21,6 +21,7 @@ from babel.numbers import format_decimal
 from babel.support import Translations
 
 from domain.rule_messages import RULE_MESSAGES, STATUS_AREA_NAMES, STATUS_MESSAGE
+from domain.text import MarkedText
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 LOCALES = ("zh-CN", "en")
@@ -128,6 +129,14 @@ TERMS = (
 def gettext(locale: str, message: str) -> str:
     """``message`` in ``locale`` (the English msgid itself when there is no translation)."""
     return str(translations(locale).gettext(message))
+
+
+def term(locale: str, value: object) -> str:
+    """A marked English text in ``locale``: a ``MarkedText`` (an import's row error or note,
+    a missing item of a threshold) with its values put in, else the text's own entry."""
+    if isinstance(value, MarkedText):
+        return value.translated(lambda message: gettext(locale, message))
+    return gettext(locale, str(value)) if value else ""
 
 
 def cli_locale(option: str | None, environ: Mapping[str, str]) -> str:

@@ -99,7 +99,7 @@ def install_locale(env: Environment, locale: str) -> None:
 
     env.filters["when"] = when
     env.filters["money"] = lambda value: i18n.format_money(value, locale)
-    env.filters["term"] = lambda value: i18n.gettext(locale, str(value)) if value else ""
+    env.filters["term"] = lambda value: i18n.term(locale, value)
 
 
 def message_id_for(key: str, domain: str) -> str:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.parties import Actor
+from domain.text import error_text
 from infra import i18n
 from infra.i18n import N_
 from starter.console.lang import accept_language, user_language
@@ -250,16 +251,16 @@ def exception_handlers() -> dict[int | type[Exception], Handler]:
         return problem_response(request, exc)
 
     async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        locale = locale_of(request)
         errors = [
-            # pydantic prefixes a validator's own message with "Value error, ": the
-            # message itself is the one a person reads (as on the console's forms).
+            # The door types' marked messages in the caller's language; another validator's
+            # message without pydantic's "Value error, " prefix (as on the console's forms).
             FieldProblem(
                 field=_field_of(e.get("loc", ())),
-                detail=str(e.get("msg", "")).removeprefix("Value error, "),
+                detail=error_text(e, lambda s: i18n.gettext(locale, s)),
             )
             for e in exc.errors()
         ]
-        locale = locale_of(request)
         detail = _t(locale, N_("Some fields need attention; nothing was recorded."))
         first = errors[0].field if errors else None
         return problem_response(
@@ -283,8 +284,11 @@ def exception_handlers() -> dict[int | type[Exception], Handler]:
         return problem_response(request, not_found(locale_of(request)))
 
     async def on_claim(request: Request, exc: ClaimError) -> JSONResponse:
-        # The claim rules' messages are English sentences with the names in them.
-        return problem_response(request, ApiProblem(409, "claim_refused", str(exc)))
+        # The refusal's own rule id; its sentence (names and status in it) in the
+        # caller's language.
+        locale = locale_of(request)
+        detail = exc.translated(lambda s: i18n.gettext(locale, s))
+        return problem_response(request, ApiProblem(409, exc.rule, detail))
 
     return {
         ApiProblem: on_problem,

@@ -16,6 +16,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from infra import i18n
 from infra.i18n import N_
 from starter.console.api_base import (
     PROBLEMS,
@@ -70,7 +71,7 @@ async def run_kind(kind: Kind, body: CommandInput, caller: Caller, ctx: AppConte
     except OutOfScopeError:
         raise not_found(caller.locale) from None
     except BadInputError as exc:
-        errors = kind_field_errors(kind, exc)
+        errors = kind_field_errors(kind, exc, lambda s: i18n.gettext(caller.locale, s))
         named = [FieldProblem(field=k, detail=v) for k, v in errors.items() if k]
         problem = from_cli_error(exc, caller.locale)
         raise ApiProblem(

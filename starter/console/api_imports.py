@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from domain.parties import Role
+from infra import i18n
 from infra.i18n import N_
 from starter.console.api_base import (
     PROBLEMS,
@@ -110,12 +111,17 @@ async def import_file(
         path = Path(folder) / name
         path.write_bytes(body)
         try:
-            if dry_run:
-                return dict(to_jsonable(asdict(await imports.preview(ctx, kind, path))))
-            return dict(to_jsonable(asdict(await imports.run(ctx, kind, path))))
+            done = await (imports.preview if dry_run else imports.run)(ctx, kind, path)
+            answer = asdict(done)
+            # The importers' notes in the caller's language (the CLI prints them in English).
+            answer["notes"] = [i18n.term(caller.locale, n) for n in done.notes]
+            return dict(to_jsonable(answer))
         except ImportRefusedError as exc:
             errors = [
-                FieldProblem(field=f"row {e.row}.{e.field}", detail=e.reason) for e in exc.errors
+                FieldProblem(
+                    field=f"row {e.row}.{e.field}", detail=i18n.term(caller.locale, e.reason)
+                )
+                for e in exc.errors
             ]
             problem = from_cli_error(exc, caller.locale)
             raise ApiProblem(422, "invalid_rows", problem.detail, errors=errors) from None

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from infra import i18n
 from infra.i18n import N_
 from starter.console.api_base import PROBLEMS, CallerDep, ContextDep, not_found
 from starter.services.jsonable import to_jsonable
@@ -47,5 +48,10 @@ async def get_partner(partner_id: str, caller: CallerDep, ctx: ContextDep) -> di
         report = await partner_for(ctx, caller.actor, partner_id)
     except PartnerNotFoundError:
         raise not_found(caller.locale) from None
+    # What each level still needs, in the caller's language (the CLI prints the English).
+    report["missing_for_certification"] = {
+        path: {level: [i18n.term(caller.locale, m) for m in items] for level, items in by.items()}
+        for path, by in report["missing_for_certification"].items()
+    }
     shown: dict[str, Any] = to_jsonable(report)
     return shown

@@ -158,7 +158,7 @@ def register(app: FastAPI, c: Console) -> None:
                 hint=HINTS.get(exc.rule or "", DEFAULT_HINT),
             )
         except BadInputError as exc:
-            errors = field_errors(kind, exc)
+            errors = field_errors(kind, exc, lambda s: i18n.gettext(viewer.locale, s))
             top = sentence(errors[""]) if "" in errors else attention
             return form_page(request, viewer, kind, values, 422, errors, top)
         except CliError as exc:

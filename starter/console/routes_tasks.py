@@ -64,6 +64,13 @@ async def timeline(c: Console, workflow_id: str) -> list[AuditEvent]:
         )
 
 
+def claim_refusal(viewer: Viewer, exc: ib.ClaimError | CliError) -> str:
+    """A refused claim, release or reassignment in the viewer's language."""
+    if isinstance(exc, ib.ClaimError):
+        return exc.translated(lambda s: i18n.gettext(viewer.locale, s))
+    return i18n.refusal_message(exc.rule or "", exc.message, viewer.locale)
+
+
 def register(app: FastAPI, c: Console) -> None:
     """Adds the inbox and task routes."""
 
@@ -155,7 +162,8 @@ def register(app: FastAPI, c: Console) -> None:
         try:
             task = await ib.claim(c.sessions, viewer.actor, task_id, c.client)
         except (ib.ClaimError, CliError) as exc:
-            return await task_page(request, viewer, task, 409, refusal=sentence(str(exc)))
+            message = claim_refusal(viewer, exc)
+            return await task_page(request, viewer, task, 409, refusal=sentence(message))
         return await back(
             viewer,
             f"/tasks/{task_id}",
@@ -171,7 +179,8 @@ def register(app: FastAPI, c: Console) -> None:
         try:
             await ib.release(c.sessions, viewer.actor, task_id)
         except ib.ClaimError as exc:
-            return await task_page(request, viewer, task, 409, refusal=sentence(str(exc)))
+            message = claim_refusal(viewer, exc)
+            return await task_page(request, viewer, task, 409, refusal=sentence(message))
         return await back(
             viewer,
             "/",
@@ -189,7 +198,11 @@ def register(app: FastAPI, c: Console) -> None:
             to = await c.ctx.actor(to_id)
             await ib.reassign(c.sessions, viewer.actor, task_id, to)
         except (ib.ClaimError, CliError) as exc:
-            message = str(exc) if isinstance(exc, ib.ClaimError) else f"no user {to_id!r}"
+            message = (
+                claim_refusal(viewer, exc)
+                if isinstance(exc, ib.ClaimError)
+                else c.t(request, viewer, N_("There is no user %(user)s."), user=repr(to_id))
+            )
             return await task_page(request, viewer, task, 409, refusal=sentence(message))
         moved = c.t(
             request,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -20,6 +20,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from domain.text import N_, MarkedError, MarkedText
 from infra.metrics_db import record_import
 from starter.services.errors import BadInputError
 
@@ -28,6 +29,12 @@ M = TypeVar("M", bound=BaseModel)
 MAX_ERRORS_SHOWN = 20
 # Rows written between two progress reports (one transaction either way).
 CHUNK_ROWS = 200
+
+# Row errors several importers give (marked: the imports page translates them).
+NO_PARTNER = N_("no partner %(id)s")
+NO_CUSTOMER = N_("no customer %(id)s")
+NO_PARTNER_YET = N_("no partner %(id)s; import partners first")
+NO_CUSTOMER_YET = N_("no customer %(id)s; import customers first")
 
 # Session info key: (table, primary keys of this chunk that are not in the database).
 ABSENT = "partnerflow_import_absent"
@@ -166,6 +173,25 @@ def _csv_rows(path: Path, text: str) -> list[dict[str, Any]]:
     return rows
 
 
+def row_reason(err: Mapping[str, Any]) -> str:
+    """A row error's reason: pydantic's English as the CLI has always printed it, and the
+    marked message for the imports page: a door type's (``MarkedError``), or the forms'
+    words for pydantic's own error types (``commands.FRIENDLY``)."""
+    from starter.services.commands import FRIENDLY  # the forms' words; imported late (cycle)
+
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, MarkedError):
+        return MarkedText.worded(str(err["msg"]), cause.message, cause.params)
+    friendly = FRIENDLY.get(err["type"])
+    if friendly is not None:
+        limits = err.get("ctx") or {}
+        limit = next((limits[k] for k in ("ge", "le", "gt", "max_length") if k in limits), "")
+        return MarkedText.worded(
+            str(err["msg"]), friendly, {"limit": limit} if "%(" in friendly else {}
+        )
+    return str(err["msg"])
+
+
 def validate_rows(path: Path, model: type[M], rows: list[dict[str, Any]]) -> list[M]:
     """Validates every row; raises ImportRefusedError listing every bad one."""
     errors: list[RowError] = []
@@ -176,7 +202,7 @@ def validate_rows(path: Path, model: type[M], rows: list[dict[str, Any]]) -> lis
         except ValidationError as exc:
             for err in exc.errors():
                 loc = ".".join(str(p) for p in err["loc"]) or "(row)"
-                errors.append(RowError(row=n, field=loc, reason=err["msg"]))
+                errors.append(RowError(row=n, field=loc, reason=row_reason(err)))
     if not rows:
         raise BadInputError(f"{path.name}: the file has no rows", rule="invalid_file")
     if errors:
@@ -301,7 +327,9 @@ def duplicates(
     for n, row in enumerate(rows, start=1):
         k = key(row)
         if k in seen:
-            errors.append(RowError(n, field_name, f"duplicate of row {seen[k]}"))
+            errors.append(
+                RowError(n, field_name, MarkedText(N_("duplicate of row %(row)s"), row=seen[k]))
+            )
         else:
             seen[k] = n
     return errors

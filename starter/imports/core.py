@@ -6,9 +6,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.reference import CustomerRow, PartnerRow, UserRow
+from domain.text import MarkedText
 from infra.db import Base
 from infra.tables import Customer, Partner, User
 from starter.imports.base import (
+    NO_CUSTOMER_YET,
+    NO_PARTNER,
+    NO_PARTNER_YET,
     Importer,
     ImportResult,
     RowError,
@@ -34,7 +38,9 @@ async def _check_partners(s: AsyncSession, rows: list[PartnerRow]) -> list[RowEr
             and r.distributor_id not in ids
             and await s.get(Partner, r.distributor_id) is None
         ):
-            errors.append(RowError(n, "distributor_id", f"no partner {r.distributor_id}"))
+            errors.append(
+                RowError(n, "distributor_id", MarkedText(NO_PARTNER, id=r.distributor_id))
+            )
     return errors
 
 
@@ -46,13 +52,9 @@ async def _check_users(s: AsyncSession, rows: list[UserRow]) -> list[RowError]:
     errors = duplicates(rows, lambda r: r.id, "id")
     for n, r in enumerate(rows, start=1):
         if r.partner_id and await s.get(Partner, r.partner_id) is None:
-            errors.append(
-                RowError(n, "partner_id", f"no partner {r.partner_id}; import partners first")
-            )
+            errors.append(RowError(n, "partner_id", MarkedText(NO_PARTNER_YET, id=r.partner_id)))
         if r.customer_id and await s.get(Customer, r.customer_id) is None:
-            errors.append(
-                RowError(n, "customer_id", f"no customer {r.customer_id}; import customers first")
-            )
+            errors.append(RowError(n, "customer_id", MarkedText(NO_CUSTOMER_YET, id=r.customer_id)))
     return errors
 
 

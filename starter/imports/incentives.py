@@ -16,6 +16,7 @@ from domain.incentives import (
 from domain.parties import PartnerType
 from domain.performance import PaymentKind, ProductLine, Site
 from domain.reference import Ident
+from domain.text import N_, MarkedText
 from infra.tables import (
     ConsumptionLineRow,
     Customer,
@@ -24,6 +25,8 @@ from infra.tables import (
     PartnerBillStatus,
 )
 from starter.imports.base import (
+    NO_CUSTOMER_YET,
+    NO_PARTNER,
     Importer,
     ImportResult,
     RowError,
@@ -84,9 +87,7 @@ async def _check_consumption(s: AsyncSession, rows: list[ConsumptionRow]) -> lis
     known = set((await s.scalars(select(Customer.id).where(Customer.id.in_(ids)))).all())
     for n, r in enumerate(rows, start=1):
         if r.customer_id not in known:
-            errors.append(
-                RowError(n, "customer_id", f"no customer {r.customer_id}; import customers first")
-            )
+            errors.append(RowError(n, "customer_id", MarkedText(NO_CUSTOMER_YET, id=r.customer_id)))
     return errors
 
 
@@ -96,7 +97,12 @@ async def _write_consumption(
     for r in rows:
         await _upsert(s, ConsumptionLineRow, r.line_id, r.model_dump(), result)
     result.note(
-        "payouts already calculated keep their statement; a FROZEN one is recalculated at release"
+        MarkedText(
+            N_(
+                "payouts already calculated keep their statement; a FROZEN one is "
+                "recalculated at release"
+            )
+        )
     )
 
 
@@ -106,7 +112,7 @@ async def _check_bill_status(s: AsyncSession, rows: list[BillStatusRow]) -> list
     known = set((await s.scalars(select(Partner.id).where(Partner.id.in_(ids)))).all())
     for n, r in enumerate(rows, start=1):
         if r.partner_id not in known:
-            errors.append(RowError(n, "partner_id", f"no partner {r.partner_id}"))
+            errors.append(RowError(n, "partner_id", MarkedText(NO_PARTNER, id=r.partner_id)))
     return errors
 
 
@@ -134,7 +140,7 @@ async def _write_rates(s: AsyncSession, rows: list[RateRow], result: ImportResul
     for r in rows:
         values = {"partner_type": r.partner_type.value, "site": r.site.value, "rate": r.rate}
         await _upsert(s, IncentiveRate, (r.partner_type.value, r.site.value), values, result)
-    result.note("new rates apply to statements calculated from now on")
+    result.note(MarkedText(N_("new rates apply to statements calculated from now on")))
 
 
 CONSUMPTION = register_importer(

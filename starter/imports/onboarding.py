@@ -17,6 +17,7 @@ from domain.onboarding import (
 )
 from domain.parties import PartnerType
 from domain.reference import Email, Ident
+from domain.text import N_, MarkedText
 from domain.types import Name, Text
 from infra.temporal import connect
 from starter.imports.base import (
@@ -68,7 +69,13 @@ async def _check_applications(s: AsyncSession, rows: list[ApplicationRow]) -> li
     for n, row in enumerate(rows, start=1):
         existing = await open_application(s, row.uscc)
         if existing is not None:
-            errors.append(RowError(n, "uscc", f"an application is open: {existing.workflow_id}"))
+            errors.append(
+                RowError(
+                    n,
+                    "uscc",
+                    MarkedText(N_("an application is open: %(id)s"), id=existing.workflow_id),
+                )
+            )
         try:
             await find_actor(s, row.submitted_by)
         except CliError as exc:  # unknown, or a deactivated user: the same rule as `--as`
@@ -91,7 +98,11 @@ async def _start_applications(
         except RPCError:
             continue  # never started: free
         if desc.status == WorkflowExecutionStatus.RUNNING:
-            running.append(RowError(n, "uscc", f"{application_id(form.uscc)} is running"))
+            running.append(
+                RowError(
+                    n, "uscc", MarkedText(N_("%(id)s is running"), id=application_id(form.uscc))
+                )
+            )
     if running:
         raise ImportRefusedError(Path(result.file), running)
     timing = onboarding_timing(settings)
@@ -104,7 +115,7 @@ async def _start_applications(
             task_queue=settings.task_queue,
         )
         result.inserted += 1
-        result.notes.append(f"{application_id(form.uscc)} started")
+        result.notes.append(MarkedText(N_("%(id)s started"), id=application_id(form.uscc)))
 
 
 APPLICATIONS = register_importer(

@@ -20,6 +20,7 @@ from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
+from domain.text import N_, MarkedText
 from starter.imports.base import (
     Importer,
     ImportResult,
@@ -159,7 +160,9 @@ async def preview_import(
                 preview.changes = [
                     RowChange(n, str(n), "start", importer.kind) for n in range(1, len(rows) + 1)
                 ]
-                preview.notes.append("running workflows are checked again when importing")
+                preview.notes.append(
+                    MarkedText(N_("running workflows are checked again when importing"))
+                )
                 return preview
             result = ImportResult(kind=importer.kind, file=str(path), rows=len(rows))
             keys: dict[tuple[Any, ...], int] = {}

@@ -8,9 +8,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.renewals import (
     SubscriptionRow,
 )
+from domain.text import MarkedText
 from infra.db import utcnow
 from infra.tables import Customer, Subscription
-from starter.imports.base import Importer, ImportResult, RowError, duplicates, register_importer
+from starter.imports.base import (
+    NO_CUSTOMER_YET,
+    Importer,
+    ImportResult,
+    RowError,
+    duplicates,
+    register_importer,
+)
 
 
 async def _check_subscriptions(s: AsyncSession, rows: list[SubscriptionRow]) -> list[RowError]:
@@ -24,9 +32,7 @@ async def _check_subscriptions(s: AsyncSession, rows: list[SubscriptionRow]) -> 
     )
     for n, r in enumerate(rows, start=1):
         if r.customer_id not in known:
-            errors.append(
-                RowError(n, "customer_id", f"no customer {r.customer_id}; import customers first")
-            )
+            errors.append(RowError(n, "customer_id", MarkedText(NO_CUSTOMER_YET, id=r.customer_id)))
     return errors
 
 

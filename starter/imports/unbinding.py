@@ -10,11 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.reference import Ident
+from domain.text import N_, MarkedText
 from domain.types import Money
 from domain.unbinding import VoucherIssuer, VoucherKind
 from infra.tables import Binding, Customer, Partner
 from infra.tables.unbinding import CustomerVoucher
 from starter.imports.base import (
+    NO_CUSTOMER,
+    NO_PARTNER,
     Importer,
     ImportResult,
     RowError,
@@ -63,9 +66,11 @@ async def _check_vouchers(s: AsyncSession, rows: list[VoucherRow]) -> list[RowEr
     errors = duplicates(rows, lambda r: r.id, "id")
     for n, r in enumerate(rows, start=1):
         if await s.get(Customer, r.customer_id) is None:
-            errors.append(RowError(n, "customer_id", f"no customer {r.customer_id}"))
+            errors.append(RowError(n, "customer_id", MarkedText(NO_CUSTOMER, id=r.customer_id)))
         if r.issuer_partner_id and await s.get(Partner, r.issuer_partner_id) is None:
-            errors.append(RowError(n, "issuer_partner_id", f"no partner {r.issuer_partner_id}"))
+            errors.append(
+                RowError(n, "issuer_partner_id", MarkedText(NO_PARTNER, id=r.issuer_partner_id))
+            )
     return errors
 
 
@@ -96,8 +101,14 @@ async def _check_allocations(s: AsyncSession, rows: list[AllocationRow]) -> list
                 RowError(
                     n,
                     "customer_id",
-                    f"customer {r.customer_id} has no active resale binding with "
-                    f"partner {r.partner_id}",
+                    MarkedText(
+                        N_(
+                            "customer %(customer)s has no active resale binding with partner "
+                            "%(partner)s"
+                        ),
+                        customer=r.customer_id,
+                        partner=r.partner_id,
+                    ),
                 )
             )
     return errors

@@ -23,6 +23,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from domain.parties import Actor
+from domain.rule_messages import RULE_MESSAGES
+from domain.text import error_text
 from infra.i18n import N_
 from infra.tables import BindingChangeRequest, IncentivePayout, Invitation, OnboardingApplication
 from infra.tables.onboarding import PathMembership
@@ -203,7 +205,7 @@ async def case_parties(ctx: AppContext, workflow_id: str) -> Parties | None:
 
 
 # Pydantic's error types -> words a person can act on (marked English, translated by the page);
-# the door types' own messages ("ids are 1-64 letters ...") are already such words.
+# the door types' own messages ("ids are 1-64 letters ...") are already such words, marked.
 FRIENDLY = {
     "missing": N_("Required."),
     "string_too_short": N_("Required."),
@@ -219,6 +221,11 @@ FRIENDLY = {
     "decimal_parsing": N_("Enter an amount like 1234.50."),
     "decimal_max_places": N_("At most 2 decimal places."),
     "decimal_max_digits": N_("Too many digits."),
+    "time_delta_parsing": N_("Enter a duration like 7d, 36h, 15m, 90s or P7D."),
+    "time_delta_type": N_("Enter a duration like 7d, 36h, 15m, 90s or P7D."),
+    "bool_parsing": N_("Enter true or false."),
+    "bool_type": N_("Enter true or false."),
+    "less_than_equal": N_("Must be at most %(limit)s."),
 }
 
 
@@ -229,19 +236,22 @@ def field_errors(
 ) -> dict[str, str]:
     """Errors by input field; what names no field is under ``""`` (shown at the top).
 
-    ``translate`` puts the words of ``FRIENDLY`` into the reader's language."""
+    ``translate`` puts the words of ``FRIENDLY`` and the door types' marked messages
+    (``domain.text.MarkedError``) into the reader's language."""
     names = kind.model.model_fields
     out: dict[str, str] = {}
     if isinstance(exc, ValidationError):
         for err in exc.errors():
-            msg = str(err["msg"]).removeprefix("Value error, ")
+            msg = error_text(err, translate)
             name = str(err["loc"][0]) if err["loc"] else ""
             if not name and ": " in msg and msg.split(": ", 1)[0] in names:
                 name, msg = msg.split(": ", 1)
             friendly = FRIENDLY.get(err["type"])
             if friendly is not None:
                 limits = err.get("ctx") or {}
-                limit = next((limits[k] for k in ("ge", "gt", "max_length") if k in limits), "")
+                limit = next(
+                    (limits[k] for k in ("ge", "le", "gt", "max_length") if k in limits), ""
+                )
                 msg = (
                     translate(friendly) % {"limit": limit}
                     if "%(" in friendly
@@ -253,8 +263,19 @@ def field_errors(
     if found:
         name = OPTION_FIELDS.get(found.group(1), found.group(1).replace("-", "_"))
         if name in names:
-            return {name: found.group(2)}
-    return {"": exc.message}
+            return {name: _by_rule(exc, found.group(2), translate)}
+    return {"": _by_rule(exc, exc.message, translate)}
+
+
+def _by_rule(exc: BadInputError, text: str, translate: Callable[[str], str]) -> str:
+    """A service's refusal of an input: the detailed English as raised for an English
+    reader, the rule's message (``domain.rule_messages``) in another language, as
+    ``infra.i18n.refusal_message`` gives refusals."""
+    message = RULE_MESSAGES.get(exc.rule or "")
+    if message is None:
+        return text
+    translated = translate(message)
+    return text if translated == message else translated
 
 
 def cli_input(model: type[M], **options: Any) -> M:

@@ -58,7 +58,9 @@ async def precheck(ctx: AppContext, req: InvitationRequest) -> None:
     if partner is None:
         raise BadInputError(f"--partner: no partner with id {req.partner_id!r}")
     if customer is None:
-        raise BadInputError(f"--customer: no customer with id {req.customer_id!r}")
+        raise BadInputError(
+            f"--customer: no customer with id {req.customer_id!r}", rule="customer_not_found"
+        )
     refusal = inviter_refusal(req.requested_by, partner)
     if refusal is not None:
         raise RefusedError(refusal.message, rule=refusal.rule)

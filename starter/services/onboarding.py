@@ -378,7 +378,7 @@ async def partner_report(ctx: AppContext, partner_id: str) -> dict[str, Any]:
         }
         readiness[path.value] = {
             level.value: [
-                m.message for m in shortfalls(path, level, facts, thresholds, today, held)
+                m.marked() for m in shortfalls(path, level, facts, thresholds, today, held)
             ]
             for level in levels
         }

@@ -255,7 +255,9 @@ async def request_authorization(ctx: AppContext, req: AuthorizationRequest) -> A
     if actx.partner is None:
         raise BadInputError(f"--partner: no partner with id {req.partner_id!r}")
     if actx.customer is None:
-        raise BadInputError(f"--customer: no customer with id {req.customer_id!r}")
+        raise BadInputError(
+            f"--customer: no customer with id {req.customer_id!r}", rule="customer_not_found"
+        )
     refusal = requester_refusal(req.requested_by, actx.partner)
     refusals = [refusal] if refusal else authorization_refusals(actx, req.accept_commitment_letter)
     if refusals:

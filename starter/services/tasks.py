@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from domain.parties import Actor, Decision, Role
+from domain.text import N_
 from infra.tables import HumanTask
 from starter.services.context import temporal_errors
 from starter.services.core import inbox_filter
@@ -32,7 +33,21 @@ class NotInScopeError(LookupError):
 
 
 class ClaimError(Exception):
-    """The claim, release or reassignment cannot be done; the message says why."""
+    """The claim, release or reassignment cannot be done; the message says why.
+
+    ``rule`` is its id in ``domain.rules``; ``str()`` is the English sentence (the CLI's), and
+    ``translated`` the same sentence in a page's or the API's language (catalogs)."""
+
+    def __init__(self, rule: str, message: str, **params: str) -> None:
+        self.rule = rule
+        self.message = message
+        self.params = params
+        super().__init__(message % params if params else message)
+
+    def translated(self, translate: Callable[[str], str]) -> str:
+        """The message through ``translate``, with the names and statuses put in."""
+        text = translate(self.message)
+        return text % self.params if self.params else text
 
 
 def queue_name(task: HumanTask) -> str:
@@ -64,10 +79,17 @@ async def claim(
     """
     task = await task_in_scope(sessions, actor, task_id)
     if task.status != "open":
-        raise ClaimError(f"this task is closed ({task.status}); nothing to claim")
+        raise ClaimError(
+            "task_closed",
+            N_("this task is closed (%(status)s); nothing to claim"),
+            status=task.status,
+        )
     if task.kind == "renewal_task" and task.assignee_user is None:
         if client is None:
-            raise ClaimError("claiming a renewal task needs the Temporal connection")
+            raise ClaimError(
+                "temporal_unreachable",
+                N_("claiming a renewal task needs the Temporal connection"),
+            )
         handle = (await client()).get_workflow_handle(task.workflow_id)
         async with temporal_errors("claim"):
             await handle.execute_update(
@@ -87,8 +109,11 @@ async def claim(
         fresh = await task_in_scope(sessions, actor, task_id)
         if fresh.assignee_user != actor.user_id:
             raise ClaimError(
-                f"{fresh.assignee_user} claimed this task first; ask them to release it"
-                + (" or reassign it" if actor.role in REASSIGNERS else "")
+                "task_held",
+                N_("%(user)s claimed this task first; ask them to release it or reassign it")
+                if actor.role in REASSIGNERS
+                else N_("%(user)s claimed this task first; ask them to release it"),
+                user=str(fresh.assignee_user),
             )
     return await task_in_scope(sessions, actor, task_id)
 
@@ -97,9 +122,13 @@ async def release(sessions: Sessions, actor: Actor, task_id: int) -> HumanTask:
     """Puts a task back in the queue: its holder may, and those who may reassign."""
     task = await task_in_scope(sessions, actor, task_id)
     if task.assignee_user is None:
-        raise ClaimError("nobody holds this task; it is already in the queue")
+        raise ClaimError("task_not_held", N_("nobody holds this task; it is already in the queue"))
     if task.assignee_user != actor.user_id and actor.role not in REASSIGNERS:
-        raise ClaimError(f"{task.assignee_user} holds this task; only they can release it")
+        raise ClaimError(
+            "task_held",
+            N_("%(user)s holds this task; only they can release it"),
+            user=task.assignee_user,
+        )
     async with sessions.begin() as s:
         await s.execute(update(HumanTask).where(HumanTask.id == task_id).values(assignee_user=None))
     return await task_in_scope(sessions, actor, task_id)
@@ -108,10 +137,13 @@ async def release(sessions: Sessions, actor: Actor, task_id: int) -> HumanTask:
 async def reassign(sessions: Sessions, actor: Actor, task_id: int, to: Actor) -> HumanTask:
     """Hands an open task to another user who may act on it (ops, managers, partner admins)."""
     if actor.role not in REASSIGNERS:
-        raise ClaimError("only ops, ecosystem managers and partner admins can reassign tasks")
+        raise ClaimError(
+            "reassign_not_allowed",
+            N_("only ops, ecosystem managers and partner admins can reassign tasks"),
+        )
     task = await task_in_scope(sessions, actor, task_id)
     if task.status != "open":
-        raise ClaimError(f"this task is closed ({task.status})")
+        raise ClaimError("task_closed", N_("this task is closed (%(status)s)"), status=task.status)
     async with sessions.begin() as s:
         await s.execute(
             update(HumanTask).where(HumanTask.id == task_id).values(assignee_user=to.user_id)
@@ -124,7 +156,10 @@ async def reassign(sessions: Sessions, actor: Actor, task_id: int, to: Actor) ->
         if visible is None:
             await s.rollback()
             raise ClaimError(
-                f"{to.user_id} ({to.role.value}) cannot act on this task: it waits for "
-                f"{queue_name(task)}"
+                "reassignee_out_of_scope",
+                N_("%(user)s (%(role)s) cannot act on this task: it waits for %(queue)s"),
+                user=to.user_id,
+                role=to.role.value,
+                queue=queue_name(task),
             )
     return await task_in_scope(sessions, actor, task_id)

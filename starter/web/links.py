@@ -11,6 +11,7 @@ same workflow id is open: an old link never acts on a new invitation.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -96,11 +97,18 @@ def readable(value: Any) -> str:
     return str(value)
 
 
+_CJK = re.compile("[\u4e00-\u9fff]")
+
+
 def sentence(message: str) -> str:
-    """First letter up, final stop; the rest untouched (``str.capitalize`` lowers "UTC")."""
+    """First letter up, final stop; the rest untouched (``str.capitalize`` lowers "UTC").
+    A Chinese sentence keeps its first character (often an id, "fin-1 已先认领") and ends
+    with a full-width stop."""
     message = message.strip()
     if not message:
         return message
+    if _CJK.search(message):
+        return message if message.endswith(("。", "\uff01", "\uff1f", ".")) else message + "。"
     message = message[0].upper() + message[1:]
     return message if message.endswith((".", "!", "?")) else message + "."
 

@@ -291,7 +291,7 @@ async def test_claim_release_reassign_and_the_cursor(
     mine = await web.get("/api/tasks", headers=pa1, params={"holder": "me"})
     assert [t["id"] for t in mine.json()["items"]] == [ids["staff"]]
     taken = await web.post(f"/api/tasks/{ids['staff']}/claim", headers=ops)
-    assert "pa-1 claimed this task first" in problem(taken, 409, "claim_refused")["detail"]
+    assert "pa-1 claimed this task first" in problem(taken, 409, "task_held")["detail"]
     to_nobody = await web.post(
         f"/api/tasks/{ids['staff']}/reassign", headers=pa1, json={"to": "nobody"}
     )
