@@ -19,7 +19,6 @@ from infra import i18n
 from infra.mailer import TEMPLATE_DIR, install_locale
 from infra.tables import Customer, User
 from starter.console.auth import Sessions
-from starter.console.csrf import CsrfError
 
 if TYPE_CHECKING:
     from starter.console.web import Console
@@ -97,16 +96,14 @@ async def store_language(console: Console, user_id: str, locale: str) -> None:
 
 def register(app: FastAPI, console: Console) -> None:
     """``POST /lang``: the header's language switch (CSRF-checked, then back where it was)."""
-    from starter.console.web import form_of, safe_next
+    from starter.console.web import checked_form, safe_next
 
     @app.post("/lang", include_in_schema=False)
     async def switch(request: Request) -> Response:
         viewer = await console.viewer(request)
-        form = await form_of(request)
-        try:
-            console.check_csrf(request, viewer, form)
-        except CsrfError as exc:
-            return console.csrf_refused(request, viewer, exc)
+        form = await checked_form(console, request, viewer)
+        if isinstance(form, Response):
+            return form
         chosen = form.get("lang", "")
         if not i18n.is_supported(chosen):
             chosen = console.settings.default_locale

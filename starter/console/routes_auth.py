@@ -15,11 +15,10 @@ from infra import i18n
 from infra.db import utcnow
 from infra.i18n import N_
 from starter.console import auth
-from starter.console.csrf import CsrfError
 from starter.console.lang import user_language
 from starter.console.mailbox import send_signin_mail
 from starter.console.sessions import COOKIE
-from starter.console.web import Console, form_of, safe_next
+from starter.console.web import Console, checked_form, safe_next
 
 log = logging.getLogger("partnerflow.console")
 
@@ -43,11 +42,9 @@ def register(app: FastAPI, c: Console) -> None:
 
     @app.post("/signin")
     async def signin(request: Request) -> Response:
-        form = await form_of(request)
-        try:
-            c.check_csrf(request, None, form)
-        except CsrfError as exc:
-            return c.csrf_refused(request, None, exc)
+        form = await checked_form(c, request, None)
+        if isinstance(form, Response):
+            return form
         account, password = form.get("account", "").strip(), form.get("password", "")
         target = safe_next(form.get("next"))
         address = address_of(request)
@@ -91,11 +88,9 @@ def register(app: FastAPI, c: Console) -> None:
 
     @app.post("/signin/email")
     async def signin_email(request: Request) -> Response:
-        form = await form_of(request)
-        try:
-            c.check_csrf(request, None, form)
-        except CsrfError as exc:
-            return c.csrf_refused(request, None, exc)
+        form = await checked_form(c, request, None)
+        if isinstance(form, Response):
+            return form
         email = form.get("email", "").strip()
         address = address_of(request)
         # Link requests count as attempts: they send mail, so they are limited like guesses.
@@ -171,11 +166,9 @@ def register(app: FastAPI, c: Console) -> None:
 
     @app.post("/signin/link/{token}")
     async def use_link(request: Request, token: str) -> Response:
-        form = await form_of(request)
-        try:
-            c.check_csrf(request, None, form)
-        except CsrfError as exc:
-            return c.csrf_refused(request, None, exc)
+        form = await checked_form(c, request, None)
+        if isinstance(form, Response):
+            return form
         principal = await auth.use_signin_token(c.sessions, token)
         if principal is None:
             return c.page(
@@ -198,11 +191,9 @@ def register(app: FastAPI, c: Console) -> None:
     @app.post("/signout")
     async def signout(request: Request) -> Response:
         viewer = await c.viewer(request)
-        form = await form_of(request)
-        try:
-            c.check_csrf(request, viewer, form)
-        except CsrfError as exc:
-            return c.csrf_refused(request, viewer, exc)
+        refused = await checked_form(c, request, viewer)
+        if isinstance(refused, Response):
+            return refused
         if viewer is not None:
             await c.store.end(viewer.session.session_id)
         response = RedirectResponse("/signin", status_code=303)

@@ -22,7 +22,6 @@ from temporalio.client import Client
 
 from domain.parties import Role
 from infra.i18n import N_
-from starter.console.csrf import CsrfError
 from starter.console.import_jobs import SUFFIXES, ImportJob, ImportJobs, State
 from starter.console.web import Console, Viewer
 from starter.services import imports
@@ -181,10 +180,9 @@ def register(app: FastAPI, c: Console) -> None:
             answer.headers["Connection"] = "close"
             return answer
         form = await request.form(max_files=1, max_fields=10)
-        try:
-            c.check_csrf(request, viewer, {"csrf": form.get("csrf")})
-        except CsrfError as exc:
-            return c.csrf_refused(request, viewer, exc)
+        refused = c.csrf_refusal(request, viewer, {"csrf": form.get("csrf")})
+        if refused is not None:
+            return refused
         kind = str(form.get("kind") or "")
         upload = form.get("file")
         errors: dict[str, str] = {}
@@ -229,10 +227,9 @@ def register(app: FastAPI, c: Console) -> None:
             return got
         viewer = got
         form = await request.form(max_files=0, max_fields=10)
-        try:
-            c.check_csrf(request, viewer, {"csrf": form.get("csrf")})
-        except CsrfError as exc:
-            return c.csrf_refused(request, viewer, exc)
+        refused = c.csrf_refusal(request, viewer, {"csrf": form.get("csrf")})
+        if refused is not None:
+            return refused
         job = jobs.get(str(form.get("id") or ""), viewer.session.session_id)
         if job is None:
             return c.page(

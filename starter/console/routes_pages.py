@@ -14,8 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from domain.certification import LEVELS
 from infra import i18n
 from infra.i18n import N_
-from starter.console.csrf import CsrfError
-from starter.console.web import Console, form_of
+from starter.console.web import Console, signed_form
 from starter.services import schedules as sched
 from starter.services.errors import CliError, RefusedError
 from starter.services.partners import (
@@ -113,14 +112,10 @@ def register(app: FastAPI, c: Console) -> None:
 
     @app.post("/schedules/{schedule_id}/trigger")
     async def trigger(request: Request, schedule_id: str) -> Response:
-        viewer = await c.viewer(request)
-        if viewer is None:
-            return c.sign_in_first(request)
-        form = await form_of(request)
-        try:
-            c.check_csrf(request, viewer, form)
-        except CsrfError as exc:
-            return c.csrf_refused(request, viewer, exc)
+        got = await signed_form(c, request)
+        if isinstance(got, Response):
+            return got
+        viewer, _ = got
         try:
             await sched.trigger(c.ctx, viewer.actor, schedule_id)
             flash = c.t(

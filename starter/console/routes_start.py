@@ -15,9 +15,8 @@ from pydantic import ValidationError
 
 from infra import i18n
 from infra.i18n import N_
-from starter.console.csrf import CsrfError
 from starter.console.forms import form_fields, initial_values
-from starter.console.web import Console, Viewer, form_of
+from starter.console.web import Console, Viewer, signed_form
 from starter.services.commands import (
     KINDS,
     Kind,
@@ -123,14 +122,10 @@ def register(app: FastAPI, c: Console) -> None:
         return form_page(request, viewer, kind, initial_values(kind, viewer.actor, prefill))
 
     async def submit(request: Request, name: str) -> Response:
-        viewer = await c.viewer(request)
-        if viewer is None:
-            return c.sign_in_first(request)
-        form = await form_of(request)
-        try:
-            c.check_csrf(request, viewer, form)
-        except CsrfError as exc:
-            return c.csrf_refused(request, viewer, exc)
+        got = await signed_form(c, request)
+        if isinstance(got, Response):
+            return got
+        viewer, form = got
         kind = await usable(request, viewer, name)
         if kind is None:
             return c.not_found(request, viewer)

@@ -19,10 +19,9 @@ from infra.tables import AuditEvent, HumanTask
 from starter.console import deciding as dc
 from starter.console import inbox as ib
 from starter.console import tasks as tk
-from starter.console.csrf import CsrfError
 from starter.console.names import with_names
 from starter.console.scope import NotInScopeError, task_in_scope
-from starter.console.web import Console, Viewer, form_of
+from starter.console.web import Console, Viewer, signed_form
 from starter.services.errors import CliError, RefusedError
 from starter.web.links import readable, sentence
 
@@ -135,14 +134,10 @@ def register(app: FastAPI, c: Console) -> None:
         request: Request, task_id: int
     ) -> tuple[Viewer, HumanTask, dict[str, str]] | Response:
         """Signed in, CSRF token good, task in scope: or the response that says otherwise."""
-        viewer = await c.viewer(request)
-        if viewer is None:
-            return c.sign_in_first(request)
-        form = await form_of(request)
-        try:
-            c.check_csrf(request, viewer, form)
-        except CsrfError as exc:
-            return c.csrf_refused(request, viewer, exc)
+        got = await signed_form(c, request)
+        if isinstance(got, Response):
+            return got
+        viewer, form = got
         try:
             task = await task_in_scope(c.sessions, viewer.actor, task_id)
         except NotInScopeError:
@@ -275,36 +270,31 @@ def register(app: FastAPI, c: Console) -> None:
                 values=form,
             )
         except dc.OutcomeRefusedError as exc:
-            if exc.invoice:  # an invoice that verification refused
-                return await task_page(
+            if exc.invoice:  # an invoice that verification refused: keep what was typed
+                refusal = c.t(
                     request,
                     viewer,
-                    task,
-                    422,
-                    refusal=c.t(
-                        request,
-                        viewer,
-                        N_("The invoice was not accepted: %(problems)s"),
-                        problems=sentence(exc.reason),
-                    ),
-                    hint=N_(
-                        "Correct the invoice details (or issue a new invoice) and submit again."
-                    ),
-                    values=form,
+                    N_("The invoice was not accepted: %(problems)s"),
+                    problems=sentence(exc.reason),
                 )
-            return await task_page(
-                request,
-                viewer,
-                task,
-                422,
-                refusal=c.t(
+                hint = N_("Correct the invoice details (or issue a new invoice) and submit again.")
+            else:
+                refusal = c.t(
                     request,
                     viewer,
                     N_("%(action)s refused: %(reason)s"),
                     action=c.t(request, viewer, action.label),
                     reason=sentence(exc.reason),
-                ),
-                hint=DEFAULT_HINT,
+                )
+                hint = DEFAULT_HINT
+            return await task_page(
+                request,
+                viewer,
+                task,
+                422,
+                refusal=refusal,
+                hint=hint,
+                values=form if exc.invoice else None,
             )
         status = str(result.get("status") or "")
         label = c.t(request, viewer, action.label)

@@ -202,6 +202,16 @@ class Console:
             ok=False,
         )
 
+    def csrf_refusal(
+        self, request: Request, viewer: Viewer | None, form: Mapping[str, Any]
+    ) -> Response | None:
+        """None when the form carries this session's token; else the 403 of ``csrf_refused``."""
+        try:
+            self.check_csrf(request, viewer, form)
+        except CsrfError as exc:
+            return self.csrf_refused(request, viewer, exc)
+        return None
+
     def sign_in_first(self, request: Request) -> RedirectResponse:
         """303 to the sign-in page, coming back here afterwards (GET pages only)."""
         here = request.url.path if request.method == "GET" else "/"
@@ -231,3 +241,23 @@ async def form_of(request: Request) -> dict[str, str]:
     """The posted form as strings (files are not accepted here)."""
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+async def checked_form(
+    c: Console, request: Request, viewer: Viewer | None
+) -> dict[str, str] | Response:
+    """The posted form once its CSRF token is this session's; else the 403 that says so."""
+    form = await form_of(request)
+    return c.csrf_refusal(request, viewer, form) or form
+
+
+async def signed_form(c: Console, request: Request) -> tuple[Viewer, dict[str, str]] | Response:
+    """The opening of every signed-in form POST: the viewer and the CSRF-checked form, or
+    the response that says otherwise (to the sign-in page, or 403)."""
+    viewer = await c.viewer(request)
+    if viewer is None:
+        return c.sign_in_first(request)
+    form = await checked_form(c, request, viewer)
+    if isinstance(form, Response):
+        return form
+    return viewer, form
