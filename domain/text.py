@@ -16,12 +16,11 @@ def N_(message: str) -> str:
     return message
 
 
-class MarkedError(ValueError):
-    """A ValueError whose message is a marked English text with named values.
+class TranslatableError(Exception):
+    """An exception whose message is a marked English text with named values.
 
     ``str()`` is the English sentence (what the CLI and logs print, unchanged); a page or the
-    API shows ``translated(...)`` in its reader's language. Pydantic keeps the exception in
-    an error's ``ctx["error"]``, which is how ``error_text`` finds it.
+    API shows ``translated(...)`` in its reader's language.
     """
 
     def __init__(self, message: str, **params: Any) -> None:
@@ -33,6 +32,11 @@ class MarkedError(ValueError):
         """The message through ``translate`` (a catalog lookup), with its values put in."""
         text = translate(self.message)
         return text % self.params if self.params else text
+
+
+class MarkedError(TranslatableError, ValueError):
+    """A validator's ValueError with a marked message (``TranslatableError``). Pydantic keeps
+    the exception in an error's ``ctx["error"]``, which is how ``error_text`` finds it."""
 
 
 def error_text(err: Mapping[str, Any], translate: Callable[[str], str]) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from domain.parties import Actor, Decision, Role
-from domain.text import N_
+from domain.text import N_, TranslatableError
 from infra.tables import HumanTask
 from starter.services.context import temporal_errors
 from starter.services.core import inbox_filter
@@ -32,7 +32,7 @@ class NotInScopeError(LookupError):
     """No such task within the actor's scope (a page answers 404 either way)."""
 
 
-class ClaimError(Exception):
+class ClaimError(TranslatableError):
     """The claim, release or reassignment cannot be done; the message says why.
 
     ``rule`` is its id in ``domain.rules``; ``str()`` is the English sentence (the CLI's), and
@@ -40,14 +40,7 @@ class ClaimError(Exception):
 
     def __init__(self, rule: str, message: str, **params: str) -> None:
         self.rule = rule
-        self.message = message
-        self.params = params
-        super().__init__(message % params if params else message)
-
-    def translated(self, translate: Callable[[str], str]) -> str:
-        """The message through ``translate``, with the names and statuses put in."""
-        text = translate(self.message)
-        return text % self.params if self.params else text
+        super().__init__(message, **params)
 
 
 def queue_name(task: HumanTask) -> str:
