@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
 
 from activities.registry import Deps
+from domain.incentives import PayoutStatus, PayoutView
+from domain.parties import Role
 from infra.config import Settings
 from infra.smtp_sink import MailSink
-from infra.tables import HumanTask
+from infra.tables import HumanTask, User
 from starter.console.app import create_console_app
 from starter.console.auth import set_password
 from starter.console.sessions import COOKIE, SessionStore
-from tests.harness import eventually, queue_worker
+from starter.stack.schedules import SCHEDULES, apply_schedules
+from tests.factories import add_user
+from tests.harness import eventually, new_task_queue, queue_worker
+from tests.workflows import test_incentive as incentive
+from workflows.incentive import IncentivePayoutWorkflow
 
 Sessions = async_sessionmaker[AsyncSession]
 PASSWORD = "correct horse battery"
@@ -163,3 +171,40 @@ async def dev_console(
         console_client(settings.model_copy(update={"task_queue": queue}), client) as c,
     ):
         yield c
+
+
+@asynccontextmanager
+async def scheduled_console(
+    settings: Settings, client: Client
+) -> AsyncIterator[tuple[httpx.AsyncClient, Settings]]:
+    """console_client on ``client``'s server with the schedules applied on a queue nobody
+    polls (a triggered run waits there), and the settings of that queue; the schedules are
+    deleted afterwards."""
+    settings = settings.model_copy(update={"task_queue": new_task_queue()})
+    await apply_schedules(client, settings)
+    try:
+        async with console_client(settings, client) as web:
+            yield web, settings
+    finally:
+        for entry in SCHEDULES:
+            with contextlib.suppress(RPCError):  # a test deleted one already
+                await client.get_schedule_handle(entry.id).delete()
+
+
+async def awaiting_application(
+    client: Client, task_queue: str, sessions: Sessions
+) -> tuple[WorkflowHandle[IncentivePayoutWorkflow, PayoutView], HumanTask]:
+    """A payout of P-1 waiting for its application, and the open application task; with an
+    ops user ``ops-2``, who sees the task but whom the workflow does not take it from."""
+    await incentive.seed(sessions)
+    h = await incentive.start(client, task_queue)
+    await incentive.reach(h, PayoutStatus.AWAITING_APPLICATION)
+    application = await open_task(sessions, "incentive_application")
+    await add_user(sessions, "ops-2", Role.OPS)
+    return h, application
+
+
+async def reads_chinese(sessions: Sessions, user_id: str) -> None:
+    """The user's row asks for zh-CN pages (the console reads it at each request)."""
+    async with sessions.begin() as s:
+        await s.execute(update(User).where(User.id == user_id).values(locale="zh-CN"))

@@ -30,7 +30,14 @@ from starter.cli import app as cli_app
 from starter.console.api import ROUTERS, build_api
 from starter.console.web import Console
 from starter.services.tokens import create_token, digest, revoke_token
-from tests.console.helpers import Sessions, closed_task, open_task, session_for, task_row
+from tests.console.helpers import (
+    Sessions,
+    awaiting_application,
+    closed_task,
+    open_task,
+    session_for,
+    task_row,
+)
 from tests.console.test_scope import add_tasks, people
 from tests.factories import add_partner, add_user
 from tests.harness import finished
@@ -198,11 +205,7 @@ async def test_business_refusals_are_problems_typed_by_their_rule(
     sessions: Sessions,
     web: httpx.AsyncClient,
 ) -> None:
-    await incentive.seed(sessions)
-    h = await incentive.start(client, worker.task_queue)
-    await incentive.reach(h, PayoutStatus.AWAITING_APPLICATION)
-    application = await open_task(sessions, "incentive_application")
-    await add_user(sessions, "ops-2", Role.OPS)
+    h, application = await awaiting_application(client, worker.task_queue, sessions)
     ops = bearer(await token_for(sessions, "ops-2"))
     admin = bearer(await token_for(sessions, "P-1-admin"))
 

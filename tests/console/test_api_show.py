@@ -4,25 +4,22 @@ token, without one (401), and outside the token user's scope (404, like a missin
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from temporalio.client import Client
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.parties import Actor
 from infra.config import Settings
-from starter.console.app import create_console_app
-from starter.stack.schedules import SCHEDULES, apply_schedules
-from tests.console.helpers import Sessions
+from starter.stack.schedules import SCHEDULES
+from tests.console.helpers import Sessions, scheduled_console
 from tests.console.test_api import bearer, problem, token_for
-from tests.console.test_partner_pages import PAYOUT, _payout, ops
-from tests.harness import eventually, new_task_queue
+from tests.console.test_partner_pages import PAYOUT, ops, paid_payout
+from tests.harness import eventually
 
-__all__ = ["ops"]  # the fixture, used here too
+__all__ = ["ops", "paid_payout"]  # the fixtures, used here too
 
 
 async def test_partner_list_and_one_partner_in_scope_only(
@@ -52,9 +49,8 @@ async def test_partner_list_and_one_partner_in_scope_only(
 
 
 async def test_payout_as_payout_show(
-    web: httpx.AsyncClient, sessions: Sessions, ops: Actor
+    web: httpx.AsyncClient, sessions: Sessions, paid_payout: None
 ) -> None:
-    await _payout(sessions)
     for who in ("pa-1", "fin-1", "ops-1"):
         answer = await web.get(
             f"/api/payouts/{PAYOUT}", headers=bearer(await token_for(sessions, who))
@@ -78,19 +74,8 @@ async def dev_api(
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Client]]:
     """The console on the dev server with the schedules applied on a queue nobody polls
     (deleted afterwards)."""
-    client = dev_env.client
-    settings = settings.model_copy(update={"task_queue": new_task_queue()})
-    await apply_schedules(client, settings)
-    app = create_console_app(settings, client=client)
-    try:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://links.test"
-        ) as web:
-            yield web, client
-    finally:
-        for entry in SCHEDULES:
-            with contextlib.suppress(RPCError):  # the test deleted one already
-                await client.get_schedule_handle(entry.id).delete()
+    async with scheduled_console(settings, dev_env.client) as (web, _):
+        yield web, dev_env.client
 
 
 async def test_schedules_list_and_trigger_for_ops_only(

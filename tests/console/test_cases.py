@@ -30,7 +30,7 @@ from infra.tables import (
     Invitation,
 )
 from starter.console.routes_cases import CSV_COLUMNS
-from tests.console.helpers import Sessions, decide, session_for
+from tests.console.helpers import Sessions, decide, reads_chinese, session_for
 from tests.factories import add_customer, add_partner, add_user
 from tests.harness import eventually
 from workflows.invitation import InvitationWorkflow
@@ -444,12 +444,7 @@ async def test_cli_list_is_the_same_list(settings: Settings, rows: datetime) -> 
 async def test_list_and_case_in_chinese(
     web: httpx.AsyncClient, settings: Settings, sessions: Sessions, rows: datetime
 ) -> None:
-    from sqlalchemy import update
-
-    from infra.tables import User
-
-    async with sessions.begin() as s:
-        await s.execute(update(User).where(User.id == "ops-1").values(locale="zh-CN"))
+    await reads_chinese(sessions, "ops-1")
     await session_for(web, settings, "ops-1")
     page = (await web.get("/cases")).text
     assert "业务流程" in page and "下载 CSV" in page and "北京时间" in page

@@ -27,6 +27,7 @@ from infra.smtp_sink import MailSink
 from infra.tables import AuditEvent
 from tests.console.helpers import (
     Sessions,
+    awaiting_application,
     closed_task,
     csrf_in,
     decide,
@@ -222,12 +223,8 @@ async def test_a_workflow_refusal_is_shown_with_what_to_do(
     settings: Settings,
     web: httpx.AsyncClient,
 ) -> None:
-    await incentive.seed(sessions)
-    h = await incentive.start(client, worker.task_queue)
-    await incentive.reach(h, PayoutStatus.AWAITING_APPLICATION)
-    application = await open_task(sessions, "incentive_application")
     # ops may see every task, but the workflow accepts the application only from the admin.
-    await add_user(sessions, "ops-2", Role.OPS)
+    h, application = await awaiting_application(client, worker.task_queue, sessions)
     await session_for(web, settings, "ops-2")
     refused = await decide(web, application.id, "apply", method="voucher")
     assert refused.status_code == 409, refused.text[:2000]

@@ -13,16 +13,15 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from sqlalchemy import update
 
 from domain.certification import CertificateKind
 from domain.parties import Actor, Role
 from infra.config import Settings
 from infra.db import utcnow
-from infra.tables import IncentiveInvoice, IncentivePayout, User
+from infra.tables import IncentiveInvoice, IncentivePayout
 from starter.services import commands_partner as facts
 from starter.services.context import AppContext
-from tests.console.helpers import Sessions, session_for
+from tests.console.helpers import Sessions, reads_chinese, session_for
 from tests.console.test_cases import invitation
 from tests.factories import add_customer, add_partner, add_user
 
@@ -137,9 +136,8 @@ async def test_case_pages_link_the_partner_for_those_who_may_open_it(
     other_web: httpx.AsyncClient,
     sessions: Sessions,
     settings: Settings,
-    ops: Actor,
+    paid_payout: None,
 ) -> None:
-    await _payout(sessions)
     await add_customer(sessions, "C-1")
     async with sessions.begin() as s:
         s.add(invitation(INVITE, "P-1", "C-1", "PENDING", utcnow()))
@@ -151,6 +149,12 @@ async def test_case_pages_link_the_partner_for_those_who_may_open_it(
     await session_for(other_web, settings, "C-1")
     shown = await other_web.get(f"/cases/{INVITE}")
     assert shown.status_code == 200 and 'href="/partners/P-1"' not in shown.text
+
+
+@pytest.fixture
+async def paid_payout(sessions: Sessions, ops: Actor) -> None:
+    """``ops``'s partners and users, and ``_payout``'s paid payout of P-1 (``PAYOUT``)."""
+    await _payout(sessions)
 
 
 async def _payout(sessions: Sessions) -> None:
@@ -232,13 +236,8 @@ async def _payout(sessions: Sessions) -> None:
 
 
 async def test_payout_case_page_shows_statement_lines_invoices_decision_and_payment(
-    web: httpx.AsyncClient,
-    other_web: httpx.AsyncClient,
-    sessions: Sessions,
-    settings: Settings,
-    ops: Actor,
+    web: httpx.AsyncClient, other_web: httpx.AsyncClient, settings: Settings, paid_payout: None
 ) -> None:
-    await _payout(sessions)
     await session_for(web, settings, "pa-1")
     page = await web.get(f"/cases/{PAYOUT}")
     assert page.status_code == 200, page.text[:1500]
@@ -255,8 +254,7 @@ async def test_payout_case_page_shows_statement_lines_invoices_decision_and_paym
 async def test_partner_page_in_chinese(
     web: httpx.AsyncClient, sessions: Sessions, settings: Settings, ops: Actor
 ) -> None:
-    async with sessions.begin() as s:
-        await s.execute(update(User).where(User.id == "pa-1").values(locale="zh-CN"))
+    await reads_chinese(sessions, "pa-1")
     await session_for(web, settings, "pa-1")
     page = await web.get("/partners/P-1")
     assert page.status_code == 200

@@ -18,11 +18,10 @@ from domain.parties import Role
 from infra.config import Settings
 from infra.db import utcnow
 from infra.tables import RenewalTask, Subscription
-from starter.console.app import create_console_app
-from starter.stack.schedules import SCHEDULES, apply_schedules
-from tests.console.helpers import Sessions, csrf_in, session_for
+from starter.stack.schedules import SCHEDULES
+from tests.console.helpers import Sessions, csrf_in, scheduled_console, session_for
 from tests.factories import add_customer, add_partner, add_user
-from tests.harness import eventually, new_task_queue
+from tests.harness import eventually
 
 CASE = re.compile(r'data-case="([^"]+)"')
 
@@ -35,18 +34,8 @@ async def dev_web(
     (a triggered run waits there; the schedules are deleted afterwards)."""
     await add_user(sessions, "ops-1", Role.OPS)
     await add_user(sessions, "fin-1", Role.FINANCE)
-    client = dev_env.client
-    settings = settings.model_copy(update={"task_queue": new_task_queue()})
-    await apply_schedules(client, settings)
-    app = create_console_app(settings, client=client)
-    try:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://links.test"
-        ) as web:
-            yield web, client, settings
-    finally:
-        for entry in SCHEDULES:
-            await client.get_schedule_handle(entry.id).delete()
+    async with scheduled_console(settings, dev_env.client) as (web, queued):
+        yield web, dev_env.client, queued
 
 
 async def test_schedules_page_shows_state_calendar_and_next_runs_and_triggers(
