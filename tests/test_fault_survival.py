@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -75,7 +76,10 @@ def test_a_command_waits_for_temporal_then_answers_in_one_line(tmp_path: Path) -
     assert human.returncode == 1
     lines = human.stderr.strip().splitlines()
     assert len(lines) == 1, human.stderr
-    assert "cannot reach Temporal" in lines[0] and "after waiting 1.0 s" in lines[0]
+    assert "cannot reach Temporal" in lines[0]
+    # The time actually waited: at least the setting's 1 s (1.1 s was seen on a busy machine).
+    waited = re.search(r"after waiting (\d+\.\d) s", lines[0])
+    assert waited and 1.0 <= float(waited.group(1)) < 10, lines[0]
     assert "connection refused" in lines[0]
     for noise in ("tonic", "WARN", "Traceback", "RuntimeError"):
         assert noise not in human.stderr + human.stdout
