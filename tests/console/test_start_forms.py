@@ -75,6 +75,16 @@ async def count(sessions: Sessions, table: type) -> int:
         return int(await s.scalar(select(func.count()).select_from(table)) or 0)
 
 
+async def count_reaches(sessions: Sessions, table: type, n: int) -> None:
+    """Waits until ``table`` holds ``n`` rows: a start answers once its checks pass, and the
+    workflow writes its business row with the next activity (after the answer, under load)."""
+
+    async def check() -> None:
+        assert await count(sessions, table) == n
+
+    await eventually(check)
+
+
 async def flash(web: httpx.AsyncClient) -> str:
     """The page after the redirect, with its flash line (the inbox: the case page is another
     helper's)."""
@@ -189,7 +199,7 @@ async def test_unbind_and_switch_mode_from_their_forms(
     done = await submit(web, "/start/unbind", binding=str(mine), reason="moving")
     assert done.status_code == 303, done.text[:3000]
     assert done.headers["location"] == f"/cases/binding-change-{mine}"
-    assert await count(sessions, BindingChangeRequest) == 1
+    await count_reaches(sessions, BindingChangeRequest, 1)
     # One request per binding at a time: the switch is refused on the form.
     again = await submit(web, "/start/switch-mode", binding=str(mine), to="resale")
     assert again.status_code == 409 and 'id="refusal"' in again.text
@@ -207,7 +217,7 @@ async def test_onboard_with_a_bad_uscc_then_a_good_one(
     done = await submit(web, "/start/onboard", uscc=uscc, **fields)
     assert done.status_code == 303, done.text[:3000]
     assert done.headers["location"] == f"/cases/onboarding-{uscc}"
-    assert await count(sessions, OnboardingApplication) == 1
+    await count_reaches(sessions, OnboardingApplication, 1)
 
 
 async def test_ops_start_a_payout_and_record_partner_facts(
