@@ -717,6 +717,10 @@ class IncentivePayoutWorkflow:
             S.AWAITING_APPROVAL: "it is waiting for finance approval",
         }
         hint = hints.get(self._status, f"it is {self._status.value}")
+        if self._status == S.AWAITING_INVOICE and self._invoiced >= self._amount:
+            # The last invoice is in and the payout is moving on to approval (its records are
+            # being written): nothing is missing, only a moment.
+            hint = "its invoices are complete and being recorded; try again in a moment"
         raise InvalidStateError(
             f"cannot {what} payout {self._id} now: {hint}"
         ).to_application_error()
