@@ -23,6 +23,7 @@ from domain.rules import SNAKE_CASE, is_registered
 from infra.tables import Customer
 from starter.cli import app
 from tests.factories import add_customer, add_partner, add_user
+from tests.harness import end_if_running
 from worker import build_worker
 
 pytestmark = pytest.mark.devserver
@@ -41,7 +42,7 @@ async def dev_worker(
         for wf_id in started:  # end what the test left waiting for a person
             handle = dev_env.client.get_workflow_handle(wf_id)
             if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-                await handle.terminate("test over")
+                await end_if_running(handle)
 
 
 async def cli(env: dict[str, str], *args: str) -> tuple[int, Any]:
