@@ -134,23 +134,27 @@ def register(app: FastAPI, c: Console) -> None:
                 log.warning("sign-in email not sent: %s", exc)
         return c.page(request, "signin", None, title=N_("Sign in"), flash=sent)
 
+    def link_refused(request: Request) -> Response:
+        # One answer for every unusable link: it does not say which check failed.
+        return c.page(
+            request,
+            "message",
+            None,
+            400,
+            title=N_("This sign-in link does not work"),
+            message=N_(
+                "It is not a valid link, it was used already, or it has expired. "
+                "Ask for a new one on the sign-in page."
+            ),
+            ok=False,
+        )
+
     @app.get("/signin/link/{token}")
     async def link_page(request: Request, token: str) -> Response:
         # GET decides nothing: mail scanners that prefetch links must not use them up.
         row = await auth.peek_signin_token(c.sessions, token)
         if row is None:
-            return c.page(
-                request,
-                "message",
-                None,
-                400,
-                title=N_("This sign-in link does not work"),
-                message=N_(
-                    "It is not a valid link, it was used already, or it has expired. "
-                    "Ask for a new one on the sign-in page."
-                ),
-                ok=False,
-            )
+            return link_refused(request)
         # The link's recipient reads the page in their own language (docs/i18n.md).
         recipient, zone = await user_language(c.sessions, row.principal_id)
         locale = c.locale_of(request, None, recipient)
@@ -171,18 +175,7 @@ def register(app: FastAPI, c: Console) -> None:
             return form
         principal = await auth.use_signin_token(c.sessions, token)
         if principal is None:
-            return c.page(
-                request,
-                "message",
-                None,
-                400,
-                title=N_("This sign-in link does not work"),
-                message=N_(
-                    "It is not a valid link, it was used already, or it has expired. "
-                    "Ask for a new one on the sign-in page."
-                ),
-                ok=False,
-            )
+            return link_refused(request)
         session_id = await c.store.create(
             principal, replaces=c.store.session_id(request.cookies.get(COOKIE))
         )
