@@ -66,14 +66,14 @@ check: lint typecheck test
 # the replay test: one command after any change to workflows, the converter or the codec.
 HISTORY_TESTS = $(shell grep -l save_history tests/workflows/*.py)
 
-histories: $(STAMP)  ## re-record tests/histories/ (under the payload codec) and replay them
+histories: $(STAMP) locales  ## re-record tests/histories/ (under the payload codec) and replay them
 	PARTNERFLOW_RECORD_HISTORIES=1 $(BIN)/python -m pytest -q -p no:cacheprovider $(HISTORY_TESTS)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_replay.py tests/unit/test_bench_shape.py
 
-bench: $(STAMP)  ## throughput ratios to the Temporal floor, and latency (not part of `make test`)
+bench: $(STAMP) locales  ## throughput ratios to the Temporal floor, and latency (not part of `make test`)
 	$(BIN)/python -m bench
 
-chaos: $(STAMP)  ## faults on a real stack (worker kills, server restarts, SMTP and DB outages); proves nothing is lost
+chaos: $(STAMP) locales  ## faults on a real stack (worker kills, server restarts, SMTP and DB outages); proves nothing is lost
 	$(BIN)/python -m bench.chaos
 
 clean:
