@@ -17,6 +17,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.registry import Deps, build_activities, build_deps
 from infra.config import Settings, get_settings
 from infra.db import make_engine, make_sessions
+from infra.i18n import CatalogMissingError, require_catalogs
 from infra.logs import configure_logging
 from infra.metrics import preinit_workflows
 from infra.observe import ObservabilityInterceptor
@@ -107,6 +108,10 @@ async def run_worker(settings: Settings) -> None:
     from starter.stack.schedules import SCHEDULES
 
     configure_logging(settings.effective_log_format, settings.log_level)
+    try:
+        require_catalogs()
+    except CatalogMissingError as exc:
+        raise CliError(str(exc)) from None
     configure_tracing("partnerflow-worker")
     engine = make_engine(settings.database_url)
     try:

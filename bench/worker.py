@@ -11,6 +11,7 @@ from activities.registry import build_deps
 from bench.shape_workflow import ShapeWorkflow, bench_noop
 from infra.config import Settings, get_settings
 from infra.db import make_engine, make_sessions
+from infra.i18n import require_catalogs
 from infra.temporal import connect
 from worker import build_worker
 from workflows.registry import ALL_WORKFLOWS
@@ -18,6 +19,7 @@ from workflows.registry import ALL_WORKFLOWS
 
 async def run(settings: Settings) -> None:
     """Polls the benchmark's task queue until SIGTERM / SIGINT."""
+    require_catalogs()  # fail at once, not in every email activity
     engine = make_engine(settings.database_url)
     client = await connect(settings)
     deps = build_deps(settings, make_sessions(engine))

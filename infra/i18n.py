@@ -69,6 +69,13 @@ def translations(locale: str) -> Translations:
         return Translations(fp, domain=DOMAIN)
 
 
+def require_catalogs() -> None:
+    """Loads every locale's catalog, so that a process that sends email refuses to start
+    without them instead of failing each email activity (retried for ever) later."""
+    for locale in LOCALES:
+        translations(locale)
+
+
 def N_(message: str) -> str:
     """Marks ``message`` for extraction; it is translated where it is shown."""
     return message

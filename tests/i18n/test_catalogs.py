@@ -139,3 +139,22 @@ def test_zh_cn_catalog_uses_the_glossary_terms() -> None:
         if bad in str(m.string)
     ]
     assert wrong == []
+
+
+async def test_a_worker_without_compiled_catalogs_refuses_to_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Without the .mo files every email activity would fail and retry for ever (a `make bench`
+    # on a clean clone hung that way); the worker says so at start instead, before connecting.
+    from infra import i18n
+    from infra.config import Settings
+    from starter.services.errors import CliError
+    from worker import run_worker
+
+    monkeypatch.setattr(i18n, "LOCALES_DIR", tmp_path)
+    i18n.translations.cache_clear()
+    try:
+        with pytest.raises(CliError, match="make locales"):
+            await run_worker(Settings(temporal_address="127.0.0.1:1"))
+    finally:
+        i18n.translations.cache_clear()
