@@ -11,7 +11,9 @@ TimerStarted / TimerFired pair. Its lateness is TimerFired's event time minus (T
 event time + ``start_to_fire_timeout``): both times are the server's, so the worker's clock and
 its backlog of workflow tasks do not enter. An invitation may have had several timers (a
 reminder before the expiry, a timer restarted after an email change): the expiry is the one
-that fired with the latest due time.
+that fired with the latest due time. An invitation whose deadline had already passed when it
+reached the wait (its invitation activities took longer than the validity it was started with,
+as happens to the last starts on a loaded machine) expires without a timer: counted apart.
 """
 
 from __future__ import annotations
@@ -49,6 +51,11 @@ def expiry_lateness(events: Sequence[HistoryEvent]) -> float | None:
     return None if latest is None else latest[1]
 
 
+def has_timer(events: Sequence[HistoryEvent]) -> bool:
+    """Whether the workflow started any timer."""
+    return any(e.event_type == EventType.EVENT_TYPE_TIMER_STARTED for e in events)
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile ``q`` (0-100) of ``values`` (0 when empty)."""
     if not values:
@@ -65,11 +72,17 @@ class Firing:
     sampled: int = 0
     lateness: list[float] = field(default_factory=list)  # one per fired expiry timer
     unread: int = 0  # histories the server did not return
+    no_timer: int = 0  # expired without a timer: the deadline passed before the wait began
 
     @property
     def fired(self) -> int:
         """Sampled invitations whose expiry timer has fired."""
         return len(self.lateness)
+
+    @property
+    def complete(self) -> bool:
+        """Every sampled history read, and each expired: by a fired timer or without one."""
+        return self.fired > 0 and self.fired + self.no_timer == self.sampled
 
     @property
     def p50(self) -> float:
@@ -110,6 +123,8 @@ async def firing_lateness(
         late = expiry_lateness(history.events)
         if late is not None:
             res.lateness.append(late)
+        elif not has_timer(history.events):
+            res.no_timer += 1
 
     await asyncio.gather(*(one(w) for w in workflow_ids))
     return res

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 
-from bench.firing import expiry_lateness, percentile, sample
+from bench.firing import Firing, expiry_lateness, has_timer, percentile, sample
 
 T0 = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
 
@@ -38,8 +38,14 @@ def test_the_expiry_is_the_fired_timer_due_last() -> None:
 
 
 def test_no_fired_timer_is_none() -> None:
-    assert expiry_lateness([]) is None
-    assert expiry_lateness([started(5, 0, 10)]) is None
+    assert expiry_lateness([]) is None and not has_timer([])
+    assert expiry_lateness([started(5, 0, 10)]) is None and has_timer([started(5, 0, 10)])
+
+
+def test_complete_when_each_expired_by_a_timer_or_without_one() -> None:
+    assert Firing(sampled=3, lateness=[0.1, 0.2], no_timer=1).complete
+    assert not Firing(sampled=3, lateness=[0.1, 0.2]).complete  # one timer still waiting
+    assert not Firing(sampled=2, no_timer=2).complete  # no timer measured at all
 
 
 def test_sample_takes_the_latest_half_and_a_random_rest() -> None:
