@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from email.message import EmailMessage
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -73,66 +74,20 @@ class EmailActivities:
     @business_errors
     async def send_email(self, req: EmailRequest) -> EmailResult:
         """Renders, records and sends one email (once per ``req.key``)."""
-        message_id = message_id_for(req.key, self._domain)
+        by_key = select(EmailOutbox).where(EmailOutbox.idempotency_key == req.key)
         async with self._sessions.begin() as s:
-            row = await s.scalar(select(EmailOutbox).where(EmailOutbox.idempotency_key == req.key))
-            if row is None:
-                context = dict(req.context)
-                for link in req.links:
-                    context[link.name] = self._signer.url(link)
-                # The reader's language is looked up here, not in the workflow: histories stay
-                # as they are, and a changed setting applies to emails not yet rendered.
-                locale, timezone = await self._reader(s, req.to)
-                rendered = self._renderer.render(
-                    req.template, context, locale=locale, timezone=timezone
-                )
-                await s.execute(
-                    insert_ignore(s, EmailOutbox, ["idempotency_key"]).values(
-                        idempotency_key=req.key,
-                        message_id=message_id,
-                        workflow_id=req.workflow_id,
-                        template=req.template,
-                        to_addr=req.to,
-                        subject=rendered.subject,
-                        body_text=rendered.text,
-                        body_html=rendered.html,
-                        status="pending",
-                        attempts=0,
-                        created_at=utcnow(),
-                    )
-                )
-                row = await s.scalar(
-                    select(EmailOutbox).where(EmailOutbox.idempotency_key == req.key)
-                )
+            row = await s.scalar(by_key)
+            # The first attempt writes the row (6 statements per email with the sent mark,
+            # 8 before); a retry, or a first attempt that lost the race for the key, counts
+            # itself on the row the first one wrote.
+            prepared = await self._record_first(s, req) if row is None else None
+            if prepared is None:
+                row = row or await s.scalar(by_key)
                 assert row is not None
-            if row.status == "sent":
-                return EmailResult(key=req.key, message_id=row.message_id, status="already_sent")
-            if row.status in UNDELIVERABLE:
-                # Decided by an earlier attempt: a refused address is not tried again.
-                return EmailResult(
-                    key=req.key, message_id=row.message_id, status=row.status, error=row.last_error
-                )
-            try:
-                msg = build_message(
-                    sender=self._sender,
-                    to=row.to_addr,
-                    subject=row.subject,
-                    text=row.body_text,
-                    html=row.body_html,
-                    message_id=row.message_id,
-                )
-            except InvalidInputError as exc:
-                # A line break in a header would inject headers: never sent, and never worth
-                # a retry; the workflow asks a person to fix the data and goes on.
-                await self._mark(s, row.id, "invalid", exc.message)
-                return EmailResult(
-                    key=req.key, message_id=row.message_id, status="invalid", error=exc.message
-                )
-            await s.execute(
-                update(EmailOutbox)
-                .where(EmailOutbox.id == row.id)
-                .values(attempts=EmailOutbox.attempts + 1)
-            )
+                prepared = await self._prepare_retry(s, req, row)
+            if isinstance(prepared, EmailResult):
+                return prepared
+            row_id, message_id, msg = prepared
         try:
             async with heartbeating():
                 await self._mailer.send(msg)
@@ -140,25 +95,114 @@ class EmailActivities:
             # SMTP 5xx: the address (or the message) is refused for good. Recorded on the row;
             # the workflow puts it on its timeline and opens a task for ops.
             async with self._sessions.begin() as s:
-                await self._mark(s, row.id, "bounced", exc.message)
+                await self._mark(s, row_id, "bounced", exc.message)
             return EmailResult(
-                key=req.key, message_id=row.message_id, status="bounced", error=exc.message
+                key=req.key, message_id=message_id, status="bounced", error=exc.message
             )
         except Exception as exc:
             async with self._sessions.begin() as s:
                 await s.execute(
                     update(EmailOutbox)
-                    .where(EmailOutbox.id == row.id)
+                    .where(EmailOutbox.id == row_id)
                     .values(last_error=f"{type(exc).__name__}: {exc}"[:2000])
                 )
             raise
         async with self._sessions.begin() as s:
             await s.execute(
                 update(EmailOutbox)
-                .where(EmailOutbox.id == row.id)
+                .where(EmailOutbox.id == row_id)
                 .values(status="sent", sent_at=utcnow(), last_error=None)
             )
-        return EmailResult(key=req.key, message_id=row.message_id, status="sent")
+        return EmailResult(key=req.key, message_id=message_id, status="sent")
+
+    async def _record_first(
+        self, s: AsyncSession, req: EmailRequest
+    ) -> tuple[int, str, EmailMessage] | EmailResult | None:
+        """The first attempt: renders the email and writes its outbox row already counting
+        this attempt, in one ``INSERT ... ON CONFLICT DO NOTHING RETURNING id``. Returns the
+        row's id, Message-ID and the message to send; the result when the message can never be
+        sent (recorded ``invalid``, attempts 0); None when another attempt wrote the row
+        first (the UNIQUE idempotency key)."""
+        message_id = message_id_for(req.key, self._domain)
+        context = dict(req.context)
+        for link in req.links:
+            context[link.name] = self._signer.url(link)
+        # The reader's language is looked up here, not in the workflow: histories stay as they
+        # are, and a changed setting applies to emails not yet rendered.
+        locale, timezone = await self._reader(s, req.to)
+        rendered = self._renderer.render(req.template, context, locale=locale, timezone=timezone)
+        msg: EmailMessage | None = None
+        error: str | None = None
+        try:
+            msg = build_message(
+                sender=self._sender,
+                to=req.to,
+                subject=rendered.subject,
+                text=rendered.text,
+                html=rendered.html,
+                message_id=message_id,
+            )
+        except InvalidInputError as exc:
+            # A line break in a header would inject headers: never sent, and never worth a
+            # retry; the workflow asks a person to fix the data and goes on.
+            error = exc.message
+        row_id = await s.scalar(
+            insert_ignore(s, EmailOutbox, ["idempotency_key"])
+            .values(
+                idempotency_key=req.key,
+                message_id=message_id,
+                workflow_id=req.workflow_id,
+                template=req.template,
+                to_addr=req.to,
+                subject=rendered.subject,
+                body_text=rendered.text,
+                body_html=rendered.html,
+                status="pending" if msg is not None else "invalid",
+                attempts=1 if msg is not None else 0,
+                last_error=error,
+                created_at=utcnow(),
+            )
+            .returning(EmailOutbox.id)
+        )
+        if row_id is None:
+            return None
+        if msg is None:
+            assert error is not None
+            return EmailResult(key=req.key, message_id=message_id, status="invalid", error=error)
+        return row_id, message_id, msg
+
+    async def _prepare_retry(
+        self, s: AsyncSession, req: EmailRequest, row: EmailOutbox
+    ) -> tuple[int, str, EmailMessage] | EmailResult:
+        """A later attempt: the row as the first one wrote it; counts this attempt unless an
+        earlier one already decided (sent, bounced, invalid)."""
+        if row.status == "sent":
+            return EmailResult(key=req.key, message_id=row.message_id, status="already_sent")
+        if row.status in UNDELIVERABLE:
+            # Decided by an earlier attempt: a refused address is not tried again.
+            return EmailResult(
+                key=req.key, message_id=row.message_id, status=row.status, error=row.last_error
+            )
+        try:
+            msg = build_message(
+                sender=self._sender,
+                to=row.to_addr,
+                subject=row.subject,
+                text=row.body_text,
+                html=row.body_html,
+                message_id=row.message_id,
+            )
+        except InvalidInputError as exc:
+            await self._mark(s, row.id, "invalid", exc.message)
+            return EmailResult(
+                key=req.key, message_id=row.message_id, status="invalid", error=exc.message
+            )
+        await s.execute(
+            update(EmailOutbox)
+            .where(EmailOutbox.id == row.id)
+            .values(attempts=EmailOutbox.attempts + 1)
+        )
+        return row.id, row.message_id, msg
 
     async def _reader(self, s: AsyncSession, address: str) -> tuple[str, str | None]:
         """The locale and time zone of whoever reads ``address``: a user's own setting first,

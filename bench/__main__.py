@@ -59,6 +59,18 @@ def parse(argv: list[str]) -> Options:
         help="then open this many invitations at once on a fresh stack (bench/scale.py; 0: skip)",
     )
     p.add_argument(
+        "--scale-effect-wait",
+        type=float,
+        help="scale: seconds after the last deadline to wait for every row EXPIRED "
+        "(default 60 + N/10)",
+    )
+    p.add_argument(
+        "--scale-histories",
+        type=int,
+        default=500,
+        help="scale: histories read for the expiry timers' firing lateness (default 500)",
+    )
+    p.add_argument(
         "--keep",
         action="store_true",
         help="keep the working directory (databases, mail, recorded histories and shapes)",
@@ -75,6 +87,8 @@ def parse(argv: list[str]) -> Options:
             p.error(f"--{name.replace('_', '-')} must be at least 1")
     if a.latency_samples < 0 or a.scale < 0:
         p.error("--latency-samples and --scale must be 0 or more")
+    if a.scale_histories < 1 or (a.scale_effect_wait is not None and a.scale_effect_wait < 0):
+        p.error("--scale-histories must be at least 1, --scale-effect-wait 0 or more")
     return Options(
         n=a.n,
         concurrency=a.concurrency,
@@ -86,6 +100,8 @@ def parse(argv: list[str]) -> Options:
         profile_dir=a.profile_dir,
         keep=a.keep,
         scale=a.scale,
+        scale_effect_wait=a.scale_effect_wait,
+        scale_histories=a.scale_histories,
     )
 
 
@@ -96,7 +112,15 @@ def main(argv: list[str] | None = None) -> int:
     code = run(opts)
     if opts.scale:
         # Its own stack: the scale figures should not inherit the throughput runs' history.
-        scaled = run_scale(ScaleOptions(open=opts.scale, port_base=opts.port_base, keep=opts.keep))
+        scaled = run_scale(
+            ScaleOptions(
+                open=opts.scale,
+                port_base=opts.port_base,
+                keep=opts.keep,
+                effect_wait=opts.scale_effect_wait,
+                histories=opts.scale_histories,
+            )
+        )
         code = code or scaled
     return code
 

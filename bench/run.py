@@ -49,6 +49,8 @@ class Options:
     profile_dir: Path | None = None
     keep: bool = False
     scale: int = 0
+    scale_effect_wait: float | None = None  # bench/scale.py --effect-wait (None: its default)
+    scale_histories: int = 500  # bench/scale.py --histories
 
 
 @dataclass

@@ -320,9 +320,10 @@ class Settings(BaseSettings):
     # Workflows kept in memory between their tasks. A task of an evicted workflow replays its
     # history in a fresh sandbox, so the cache must hold every workflow busy at once (the
     # benchmarks keep at most ~100 so); beyond that each cached workflow costs memory and saves
-    # only one replay at its next task. Measured by bench/scale.py: ~175 KiB per cached open
-    # invitation over a ~130 MiB worker, so 750 keeps the worker near 260 MiB (goal 300 MiB).
-    worker_cache: int = Field(750, ge=0)
+    # only one replay at its next task. Measured by bench/scale.py (2026-12-03): ~250 KiB per
+    # cached open invitation over a ~120 MiB worker (400 open: 121 -> 220 MiB); with 400 the
+    # worker held 1,000 open at 235 MiB, peak 269 MiB (goal 300 MiB), start rate flat.
+    worker_cache: int = Field(400, ge=0)
     # Concurrent long polls for workflow and activity tasks: one poller holds a gRPC stream
     # open, so a handful keep both task kinds flowing without starving the event loop.
     worker_workflow_pollers: int = Field(5, ge=1, le=100)

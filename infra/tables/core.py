@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    func,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -97,6 +98,13 @@ class Customer(Base):
     locale: Mapped[str | None] = mapped_column(String(8), nullable=True)
     # An IANA zone for times in emails; NULL: Asia/Shanghai for zh-CN, UTC for en.
     timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+# Who reads an address (activities/notify.py, for every email) and console sign-in look people up
+# by lower(email): without these each was a full scan (migration 0010_email_lookup).
+Index("ix_users_email_lower", func.lower(User.email))
+Index("ix_customers_email_lower", func.lower(Customer.email))
+Index("ix_partners_contact_email_lower", func.lower(Partner.contact_email))
 
 
 class Binding(Base):

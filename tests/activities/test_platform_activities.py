@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.exceptions import ApplicationError
 
@@ -134,6 +134,46 @@ async def test_header_injection_is_never_sent_and_recorded_as_invalid(
         row = await s.scalar(select(EmailOutbox).where(EmailOutbox.idempotency_key == "k-crlf"))
     assert row is not None and (row.status, row.attempts) == ("invalid", 0)
     assert mailbox.messages == []
+
+
+async def test_a_first_attempt_that_loses_the_key_goes_on_as_a_retry(
+    db_kind: str, deps: Deps, mailbox: MailSink
+) -> None:
+    acts = email_activities(deps)
+    req = invitation_email("k-race")
+    # Another attempt wrote the row between this one's look-up and its insert.
+    async with deps.sessions.begin() as s:
+        assert not isinstance(await acts._record_first(s, req), type(None))
+    async with deps.sessions.begin() as s:
+        assert await acts._record_first(s, req) is None  # ON CONFLICT DO NOTHING: no id back
+    result = await acts.send_email(req)
+    assert result.status == "sent" and len(mailbox.messages) == 1
+    assert mailbox.messages[0].message_id == result.message_id
+    async with deps.sessions() as s:
+        row = await s.scalar(select(EmailOutbox).where(EmailOutbox.idempotency_key == "k-race"))
+    assert row is not None and (row.status, row.attempts) == ("sent", 2)
+
+
+async def test_the_first_attempt_records_and_sends_in_six_statements(
+    deps: Deps, mailbox: MailSink
+) -> None:
+    # The outbox look-up, who reads the address (users, customers, partners: nobody here),
+    # INSERT ... RETURNING with this attempt counted, then the sent mark.
+    statements: list[str] = []
+    engine = deps.sessions.kw["bind"].sync_engine
+
+    def record(_conn: object, _cursor: object, sql: str, *_: object) -> None:
+        if not sql.lstrip().upper().startswith(("BEGIN", "COMMIT", "PRAGMA")):
+            statements.append(sql)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        result = await email_activities(deps).send_email(invitation_email("k-six"))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert result.status == "sent"
+    assert len(statements) == 6, statements
+    assert "RETURNING" in statements[4].upper()
 
 
 async def test_tasks_and_audit_are_idempotent(db_kind: str, sessions: Sessions) -> None:
