@@ -37,7 +37,7 @@ def test_short_chaos_run_loses_nothing() -> None:
     # Two workers: each process costs ~3 s of CPU to start, and a kill leaves one running.
     opts = ChaosOptions(n=N, workers=2, window=25, business_seconds=6, seed=12, plan=plan)
     result = asyncio.run(run_chaos(opts))
-    text = table(result, N)
+    text = table(result)
     print(text)
 
     assert result.ok, text

@@ -354,6 +354,18 @@ class IncentivePayoutWorkflow:
         await workflow.wait_condition(lambda: self._status != S.CALCULATING)
         return self._view()
 
+    @workflow.update
+    async def invoices_recorded(self) -> PayoutView:
+        """The payout once its invoices are complete and recorded (AWAITING_APPROVAL or later)
+        or once it has ended: what the partner's side waits for after its last invoice before
+        finance may decide, instead of polling ``status``. Read-only."""
+        await workflow.wait_condition(
+            lambda: (
+                self._status in (S.AWAITING_APPROVAL, S.APPROVED) or self._status in FINAL_STATUSES
+            )
+        )
+        return self._view()
+
     @workflow.query
     def status(self) -> PayoutView:
         """The payout as it stands."""

@@ -470,6 +470,14 @@ class RenewalWorkflow:
         """The customer authorization this task waits for changed."""
         self._auth_events.append(change)
 
+    @workflow.update
+    async def checked(self) -> RenewalView:
+        """The task once it is set up (past STARTING: OPEN, or already renewed / cancelled):
+        what a starter waits for right after starting (update-with-start), instead of polling
+        ``status``. Read-only."""
+        await workflow.wait_condition(lambda: self._status != S.STARTING)
+        return self._view()
+
     @workflow.query
     def status(self) -> RenewalView:
         """The renewal task as it stands."""

@@ -19,11 +19,18 @@ DEFAULT_WINDOW = 480.0
 def parse(argv: list[str]) -> ChaosOptions:
     """The options; ``--help`` lists them."""
     p = argparse.ArgumentParser(prog="python -m bench.chaos", description=__doc__)
-    p.add_argument(
+    size = p.add_mutually_exclusive_group()
+    size.add_argument(
         "--n",
         type=int,
         default=DEFAULT_N,
         help=f"workflows per type and outcome (default {DEFAULT_N}; 9 outcomes)",
+    )
+    size.add_argument(
+        "--per-type",
+        type=int,
+        default=None,
+        help="workflows per type (5 types), split over that type's outcomes; instead of --n",
     )
     p.add_argument("--workers", type=int, default=3, help="worker processes (default 3)")
     p.add_argument(
@@ -61,6 +68,8 @@ def parse(argv: list[str]) -> ChaosOptions:
     for name in ("n", "workers", "concurrency"):
         if getattr(a, name) < 1:
             p.error(f"--{name} must be at least 1")
+    if a.per_type is not None and a.per_type < 1:
+        p.error("--per-type must be at least 1")
     if a.window <= 0 or a.business_seconds <= 0:
         p.error("--window and --business-seconds must be positive")
     plan = FaultPlan(
@@ -74,6 +83,7 @@ def parse(argv: list[str]) -> ChaosOptions:
     )
     return ChaosOptions(
         n=a.n,
+        per_type=a.per_type,
         workers=a.workers,
         window=a.window,
         business_seconds=a.business_seconds,

@@ -36,6 +36,7 @@ from domain.onboarding import (
     BusinessInfo,
     OnboardingRequest,
     OnboardingStatus,
+    OnboardingView,
 )
 from domain.parties import Actor, Decision, PartnerType, Role
 from infra.tables import BankVerification
@@ -64,16 +65,22 @@ async def payout_paid(d: IncentiveDriver, client: Client, i: int) -> tuple[str, 
         vendor_invoice_title=VENDOR_TITLE,
         vendor_tax_id=VENDOR_TAX_ID,
     )
-    h = await ops.start(
+    # Started and past its statement in one call (update-with-start), no status polling.
+    h, first = await ops.start_checked(
         client,
         IncentivePayoutWorkflow.run,
         req,
+        IncentivePayoutWorkflow.checked,
         id=payout_workflow_id(pid, PERIOD),
         task_queue=TASK_QUEUE,
         search_attributes=index_attributes(partner_id=pid),
     )
-    status = IncentivePayoutWorkflow.status
-    await ops.poll(h, status, lambda v: v.status == PayoutStatus.AWAITING_APPLICATION)
+    if first.status != PayoutStatus.AWAITING_APPLICATION:  # e.g. FROZEN a moment: not seeded
+        await ops.poll(
+            h,
+            IncentivePayoutWorkflow.status,
+            lambda v: v.status == PayoutStatus.AWAITING_APPLICATION,
+        )
     view = await ops.decide(
         h,
         IncentivePayoutWorkflow.apply,
@@ -86,7 +93,10 @@ async def payout_paid(d: IncentiveDriver, client: Client, i: int) -> tuple[str, 
     )
     if not checked.accepted:
         raise ops.StuckError(f"{h.id}: invoice refused: {checked.problems}")
-    await ops.poll(h, status, lambda v: v.status == PayoutStatus.AWAITING_APPROVAL)
+    # The last invoice is in: finance may decide once it is recorded (one update, no polling).
+    recorded = await ops.decide(h, IncentivePayoutWorkflow.invoices_recorded)
+    if recorded.status != PayoutStatus.AWAITING_APPROVAL:
+        raise ops.StuckError(f"{h.id}: after its invoices the payout is {recorded.status}")
     await ops.decide(h, IncentivePayoutWorkflow.approve, Decision(actor=d.finance))
     result = await ops.result(h)
     return h.id, str(result.status)
@@ -111,17 +121,26 @@ async def onboarding_approved(
         ),
         submitted_by=applicant,
     )
-    h = await ops.start(
-        client, OnboardingWorkflow.run, req, id=f"onboarding-{code}", task_queue=TASK_QUEUE
+    # Started and registered in one call (update-with-start); then each step goes on from the
+    # answer of the update before it, no status polling.
+    h, first = await ops.start_checked(
+        client,
+        OnboardingWorkflow.run,
+        req,
+        OnboardingWorkflow.checked,
+        id=f"onboarding-{code}",
+        task_queue=TASK_QUEUE,
     )
 
-    async def reach(status: OnboardingStatus) -> None:
-        await ops.poll(h, OnboardingWorkflow.status, lambda v: v.status == status, status)
+    async def reach(view: OnboardingView, status: OnboardingStatus) -> None:
+        # The answer names the state the step led to; only another one (never seen) is polled.
+        if view.status != status:
+            await ops.poll(h, OnboardingWorkflow.status, lambda v: v.status == status, status)
 
     def decision(actor: Actor) -> Decision:
         return Decision(actor=actor, nonce=uuid.uuid4().hex)
 
-    await reach(OS.AWAITING_BUSINESS_INFO)
+    await reach(first, OS.AWAITING_BUSINESS_INFO)
     info = BusinessInfo(
         actor=applicant,
         company_name=name,
@@ -130,7 +149,9 @@ async def onboarding_approved(
         bank_account="6222000012345678",
         account_holder=name,
     )
-    await ops.decide(h, OnboardingWorkflow.submit_business_info, info)
+    await reach(
+        await ops.decide(h, OnboardingWorkflow.submit_business_info, info), OS.AWAITING_AMOUNT
+    )
     async with sessions() as s:
         amount = await s.scalar(
             select(BankVerification.amount)
@@ -139,15 +160,13 @@ async def onboarding_approved(
         )
     if amount is None:
         raise ops.StuckError(f"{h.id}: no bank deposit recorded")
-    await ops.decide(
-        h, OnboardingWorkflow.enter_amount, AmountEntry(actor=applicant, amount=amount)
-    )
-    await reach(OS.IN_REVIEW)
-    await ops.decide(h, OnboardingWorkflow.review_approve, decision(manager))
-    await reach(OS.AWAITING_SIGNATURES)
+    entry = AmountEntry(actor=applicant, amount=amount)
+    await reach(await ops.decide(h, OnboardingWorkflow.enter_amount, entry), OS.IN_REVIEW)
+    view = await ops.decide(h, OnboardingWorkflow.review_approve, decision(manager))
+    await reach(view, OS.AWAITING_SIGNATURES)
     await ops.decide(h, OnboardingWorkflow.sign_partner_agreement, decision(applicant))
-    await ops.decide(h, OnboardingWorkflow.sign_integrity_commitment, decision(applicant))
-    await reach(OS.AWAITING_APPROVAL)
+    view = await ops.decide(h, OnboardingWorkflow.sign_integrity_commitment, decision(applicant))
+    await reach(view, OS.AWAITING_APPROVAL)
     await ops.decide(h, OnboardingWorkflow.approve, decision(manager))
     result = await ops.result(h)
     return h.id, str(result.status)

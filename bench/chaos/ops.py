@@ -14,21 +14,30 @@ from typing import Any, TypeVar
 
 from temporalio.client import (
     Client,
+    WithStartWorkflowOperation,
     WorkflowHandle,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
+from temporalio.types import MethodAsyncSingleParam
+from temporalio.workflow import UpdateMethodMultiParam
 
 from domain.rules import is_registered
 
 V = TypeVar("V")
+W = TypeVar("W")  # a workflow class
+A = TypeVar("A")  # its run argument
+R = TypeVar("R")  # its result
 
 # How long a call may keep failing (or a state keep not coming) before the driver gives up on
 # the case: long enough to ride out a server restart and a CPU-starved worker.
 PATIENCE = 300.0
 # Each query is a task on a worker; hundreds of cases polling fast would starve the workers.
+# So the cases wait with updates (update-with-start of ``checked``, the answers of the steps)
+# and poll only as a fallback, when an answer names a state the driver did not expect.
 POLL_FIRST = 0.25
 POLL_MAX = 2.0
 RESENDS = 5
@@ -87,6 +96,38 @@ async def start(client: Client, run: Any, arg: Any, **kw: Any) -> WorkflowHandle
     return await retrying(f"start {wid}", once)
 
 
+async def start_checked(
+    client: Client,
+    run: MethodAsyncSingleParam[W, A, R],
+    arg: A,
+    checked: UpdateMethodMultiParam[[W], V],
+    **kw: Any,
+) -> tuple[WorkflowHandle[W, R], V]:
+    """Starts a workflow and waits until it is ready for a decision in one call
+    (update-with-start of its read-only ``checked`` update): no status polling. A start that
+    reached the server before a fault took the answer is not started twice: the retry meets
+    ``WorkflowAlreadyStartedError`` and attaches to the running workflow with the same update
+    id, so that Temporal runs that update once. ``kw``: the start options (``id``,
+    ``task_queue``, ``search_attributes``)."""
+    wid: str = kw["id"]
+    update_id = f"chaos-{uuid.uuid4().hex}"
+    handle = client.get_workflow_handle_for(run, wid)
+
+    async def once() -> V:
+        # An operation is single-use: a new one for each attempt.
+        op = WithStartWorkflowOperation(
+            run, arg, id_conflict_policy=WorkflowIDConflictPolicy.FAIL, **kw
+        )
+        try:
+            return await client.execute_update_with_start_workflow(
+                checked, start_workflow_operation=op, id=update_id
+            )
+        except WorkflowAlreadyStartedError:
+            return await handle.execute_update(checked, id=update_id)
+
+    return handle, await retrying(f"start {wid}", once)
+
+
 async def poll(
     h: WorkflowHandle[Any, Any], query: Any, ready: Callable[[Any], bool], what: str = ""
 ) -> Any:
@@ -131,9 +172,10 @@ def _for_now(rule: str, message: str) -> bool:
     return rule == "invalid_state" and "try again in a moment" in message
 
 
-async def decide(h: WorkflowHandle[Any, Any], update: Any, arg: Any) -> Any:
+async def decide(h: WorkflowHandle[Any, Any], update: Any, *args: Any) -> Any:
     """Sends an update and waits for its result, asking again with the same update id while the
-    call fails in transit. A refusal naming a rule raises ``RefusedError``. An update that the
+    call fails in transit (``args``: the update's argument, none for a read-only "wait until
+    ready" update such as ``invoices_recorded``). A refusal naming a rule raises ``RefusedError``. An update that the
     workflow ran and failed for another reason (an activity inside its handler gave up: the
     caller is told, nothing was applied) is sent again as a new decision, as a person would
     click again, at most ``RESENDS`` times; then ``LostUpdateError``. So is a refusal that says
@@ -141,7 +183,7 @@ async def decide(h: WorkflowHandle[Any, Any], update: Any, arg: Any) -> Any:
     name = getattr(update, "__name__", str(update))
 
     def send(update_id: str) -> Callable[[], Awaitable[Any]]:
-        return lambda: h.execute_update(update, arg, id=update_id)
+        return lambda: h.execute_update(update, args=args, id=update_id)
 
     for attempt in range(RESENDS + 1):
         try:

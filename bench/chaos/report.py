@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from bench.chaos.scenarios import CASES
+from bench.chaos.scenarios import CASES, OUTCOMES
 
 if TYPE_CHECKING:
     from bench.chaos.run import RunResult
@@ -20,13 +20,15 @@ FAULT_NAMES = {
 }
 
 
-def table(r: RunResult, n: int) -> str:
+def table(r: RunResult) -> str:
     """The run's table as text."""
+    driven: Counter[tuple[str, str]] = Counter()
     reached: Counter[tuple[str, str]] = Counter()
     refused: Counter[tuple[str, str]] = Counter()
     lost: Counter[tuple[str, str]] = Counter()
     for o in r.outcomes:
         key = (o.case.kind, o.case.outcome)
+        driven[key] += 1
         if o.refused is not None:
             refused[key] += 1
         elif o.error is not None or o.status != o.case.expected:
@@ -34,16 +36,25 @@ def table(r: RunResult, n: int) -> str:
         else:
             reached[key] += 1
     w = 52
+    rate = len(r.outcomes) / r.driving_seconds if r.driving_seconds > 0 else 0.0
     lines = [
-        f"chaos run: {len(r.outcomes)} workflows, {r.database}, {r.seconds:.0f} s",
+        f"chaos run: {len(r.outcomes)} workflows, {r.database}, {r.seconds:.0f} s "
+        f"({r.driving_seconds:.0f} s of driving: {rate:.1f} workflows/s)",
         f"{'workflows (type / outcome -> end)':<{w}}{'driven':>7}{'reached':>8}{'refused':>8}{'lost':>6}",
     ]
-    for (kind, outcome), end in CASES.items():
-        key = (kind, outcome)
+    for kind, outcomes in OUTCOMES.items():
+        keys = [(kind, outcome) for outcome in outcomes]
         lines.append(
-            f"  {kind + ' ' + outcome + ' -> ' + end:<{w - 2}}{n:>7}{reached[key]:>8}"
-            f"{refused[key]:>8}{lost[key]:>6}"
+            f"  {kind + ' (all outcomes)':<{w - 2}}{sum(driven[k] for k in keys):>7}"
+            f"{sum(reached[k] for k in keys):>8}{sum(refused[k] for k in keys):>8}"
+            f"{sum(lost[k] for k in keys):>6}"
         )
+        for key in keys:
+            end = CASES[key]
+            lines.append(
+                f"    {key[1] + ' -> ' + end:<{w - 4}}{driven[key]:>7}{reached[key]:>8}"
+                f"{refused[key]:>8}{lost[key]:>6}"
+            )
     lines.append(f"{'faults injected':<{w}}{'count':>7}")
     for kind, label in FAULT_NAMES.items():
         lines.append(f"  {label:<{w - 2}}{r.faults.counts.get(kind, 0):>7}")

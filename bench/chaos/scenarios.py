@@ -66,6 +66,19 @@ for _kind, _outcome in CASES:
     OUTCOMES.setdefault(_kind, []).append(_outcome)
 
 
+def counts_of(n: int | None = None, per_type: int | None = None) -> dict[tuple[str, str], int]:
+    """Cases per (kind, outcome): ``n`` of each, or ``per_type`` of each kind split as evenly
+    as possible over its outcomes (the first outcomes take the remainder)."""
+    if per_type is None:
+        return dict.fromkeys(CASES, n if n is not None else 0)
+    out: dict[tuple[str, str], int] = {}
+    for kind, outcomes in OUTCOMES.items():
+        base, extra = divmod(per_type, len(outcomes))
+        for k, outcome in enumerate(outcomes):
+            out[(kind, outcome)] = base + (1 if k < extra else 0)
+    return out
+
+
 @dataclass(frozen=True)
 class Case:
     """One workflow of the run."""
@@ -84,7 +97,7 @@ class Case:
 class Fleet:
     """The seeded rows of every kind, and how to drive one case to its end."""
 
-    n: int  # cases per (kind, outcome)
+    counts: dict[tuple[str, str], int]  # cases per (kind, outcome)
     business: timedelta  # a validity / approval window / time to expiry, in seconds
     inv: InvitationDriver
     unb: UnbindingDriver
@@ -92,11 +105,17 @@ class Fleet:
     pay: IncentiveDriver
     onb: OnboardingDriver
 
+    def of_kind(self, kind: str) -> int:
+        """Cases of ``kind``, all outcomes."""
+        return sum(self.counts.get((kind, outcome), 0) for outcome in OUTCOMES[kind])
+
     @classmethod
-    async def seed(cls, sessions: Sessions, n: int, business_seconds: float) -> Fleet:
-        """Rows for ``n`` cases of every (kind, outcome)."""
+    async def seed(
+        cls, sessions: Sessions, counts: dict[tuple[str, str], int], business_seconds: float
+    ) -> Fleet:
+        """Rows for ``counts[(kind, outcome)]`` cases of every (kind, outcome)."""
         fleet = cls(
-            n=n,
+            counts=counts,
             business=timedelta(seconds=business_seconds),
             inv=InvitationDriver(),
             unb=UnbindingDriver(),
@@ -104,19 +123,23 @@ class Fleet:
             pay=IncentiveDriver(),
             onb=OnboardingDriver(),
         )
-        await fleet.inv.seed(sessions, 3 * n)
-        await fleet.unb.seed(sessions, 2 * n)
-        await fleet.ren.seed(sessions, 2 * n)
-        await fleet.pay.seed(sessions, n)
-        await fleet.onb.seed(sessions, n)
+        await fleet.inv.seed(sessions, fleet.of_kind("invitation"))
+        await fleet.unb.seed(sessions, fleet.of_kind("unbinding"))
+        await fleet.ren.seed(sessions, fleet.of_kind("renewal"))
+        await fleet.pay.seed(sessions, fleet.of_kind("payout"))
+        await fleet.onb.seed(sessions, fleet.of_kind("onboarding"))
         return fleet
 
     def cases(self) -> list[Case]:
-        """Every case: ``n`` of each (kind, outcome), outcomes of a kind on disjoint rows."""
+        """Every case: ``counts[(kind, outcome)]`` of each, outcomes of a kind on disjoint
+        ranges of its seeded rows."""
         out: list[Case] = []
         for kind, outcomes in OUTCOMES.items():
-            for k, outcome in enumerate(outcomes):
-                out += [Case(kind, outcome, k * self.n + j) for j in range(self.n)]
+            first = 0
+            for outcome in outcomes:
+                n = self.counts.get((kind, outcome), 0)
+                out += [Case(kind, outcome, first + j) for j in range(n)]
+                first += n
         return out
 
     def runner(self, case: Case) -> Callable[[Client, Sessions], Awaitable[tuple[str, str]]]:
@@ -140,20 +163,23 @@ class Fleet:
         req = InvitationRequest(
             partner_id="P-INV", customer_id=cid, requested_by=self.inv.staff, **timing
         )
-        h = await ops.start(
-            client,
-            InvitationWorkflow.run,
-            req,
-            id=f"invitation-P-INV-{cid}",
-            task_queue=TASK_QUEUE,
-            search_attributes=index_attributes(partner_id="P-INV", customer_id=cid),
-        )
-        await ops.poll(h, InvitationWorkflow.status, lambda v: v.status != "CHECKING")
-        decision = Decision(actor=customer_actor(cid))
-        if case.outcome == "accepted":
-            await ops.decide(h, InvitationWorkflow.accept, decision)
-        elif case.outcome == "declined":
-            await ops.decide(h, InvitationWorkflow.decline, decision)
+        start: dict[str, Any] = {
+            "id": f"invitation-P-INV-{cid}",
+            "task_queue": TASK_QUEUE,
+            "search_attributes": index_attributes(partner_id="P-INV", customer_id=cid),
+        }
+        if case.outcome == "expired":  # nothing to decide: start, wait for the end
+            h = await ops.start(client, InvitationWorkflow.run, req, **start)
+        else:
+            # Started and past its checks in one call; then the customer's decision.
+            h, _ = await ops.start_checked(
+                client, InvitationWorkflow.run, req, InvitationWorkflow.checked, **start
+            )
+            decision = Decision(actor=customer_actor(cid))
+            if case.outcome == "accepted":
+                await ops.decide(h, InvitationWorkflow.accept, decision)
+            else:
+                await ops.decide(h, InvitationWorkflow.decline, decision)
         view = await ops.result(h)
         return h.id, str(view.status)
 
@@ -166,18 +192,19 @@ class Fleet:
         req = ChangeRequest(
             binding_id=bid, kind=ChangeKind.UNBIND, requested_by=self.unb.admin, **timing
         )
-        h = await ops.start(
-            client,
-            UnbindingWorkflow.run,
-            req,
-            id=f"binding-change-{bid}",
-            task_queue=TASK_QUEUE,
-            search_attributes=index_attributes(partner_id="P-UNB", customer_id=f"CU-{case.i}"),
-        )
-        await ops.poll(h, UnbindingWorkflow.status, lambda v: v.status != "CHECKING")
+        start: dict[str, Any] = {
+            "id": f"binding-change-{bid}",
+            "task_queue": TASK_QUEUE,
+            "search_attributes": index_attributes(partner_id="P-UNB", customer_id=f"CU-{case.i}"),
+        }
         if case.outcome == "approved":
+            h, _ = await ops.start_checked(
+                client, UnbindingWorkflow.run, req, UnbindingWorkflow.checked, **start
+            )
             decision = Decision(actor=customer_actor(f"CU-{case.i}"))
             await ops.decide(h, UnbindingWorkflow.approve, decision)
+        else:  # lapses: nothing to decide
+            h = await ops.start(client, UnbindingWorkflow.run, req, **start)
         view = await ops.result(h)
         return h.id, str(view.status)
 
@@ -213,16 +240,17 @@ class Fleet:
         req = RenewalRequest(
             subscription=sub, partner_id="P-REN", mode=AssociationMode.RESALE, timings=timings
         )
-        h = await ops.start(
-            client,
-            RenewalWorkflow.run,
-            req,
-            id=renewal_workflow_id(sub.order_id, sub.expires_at),
-            task_queue=TASK_QUEUE,
-            search_attributes=index_attributes(partner_id="P-REN", customer_id=f"CR-{i}"),
-        )
-        await ops.poll(h, RenewalWorkflow.status, lambda v: v.status != "STARTING")
-        if not lost:
+        start: dict[str, Any] = {
+            "id": renewal_workflow_id(sub.order_id, sub.expires_at),
+            "task_queue": TASK_QUEUE,
+            "search_attributes": index_attributes(partner_id="P-REN", customer_id=f"CR-{i}"),
+        }
+        if lost:  # nobody acts: start, wait for the end
+            h = await ops.start(client, RenewalWorkflow.run, req, **start)
+        else:
+            h, _ = await ops.start_checked(
+                client, RenewalWorkflow.run, req, RenewalWorkflow.checked, **start
+            )
             await _renew(h, sessions, self.ren.staff, sub, expiry)
         view = await ops.result(h)
         return h.id, str(view.status)

@@ -58,7 +58,9 @@ async def test_apply_invoice_approve_then_a_late_request_is_told_how_it_ended(
     done = await payout_invoice(ctx, p.admin, PayoutInvoiceInput(workflow_id=h.id, **fields))
     assert done.values == {"number": "22222222", "remaining": "0.00"}, done.values
 
-    await incentive.reach(h, PayoutStatus.AWAITING_APPROVAL)
+    # The partner's side waits for the invoices to be recorded with one update, no polling.
+    recorded = await h.execute_update(IncentivePayoutWorkflow.invoices_recorded)
+    assert recorded.status == PayoutStatus.AWAITING_APPROVAL
     approved: PayoutView = await payout_update(
         ctx,
         h.id,

@@ -14,9 +14,11 @@ from domain.renewals import (
     Billing,
     RenewalFeedback,
     RenewalOutcome,
+    RenewalRequest,
     RenewalStatus,
     RenewalTimings,
     SubscriptionChanged,
+    renewal_workflow_id,
 )
 from infra.smtp_sink import MailSink
 from infra.tables import AuditEvent, HumanTask, RenewalTask
@@ -250,3 +252,22 @@ def _no_task_for(sessions: async_sessionmaker[AsyncSession], wf: str):  # type: 
         assert await _tasks(sessions, wf) == {}
 
     return check
+
+
+async def test_checked_answers_once_the_task_is_open(
+    client: Client, worker: Worker, env: WorkflowEnvironment, sessions: Sessions
+) -> None:
+    """The read-only ``checked`` update (what a starter sends with the start, update-with-start,
+    instead of polling the status query) answers once the task is past STARTING."""
+    now = await server_now(env)
+    await setup_party(sessions, now)
+    sub = await add_subscription(sessions, "O-150", "C-1", now + days(20))
+    h = await client.start_workflow(
+        RenewalWorkflow.run,
+        RenewalRequest(subscription=sub, partner_id="P-1", mode=AssociationMode.RESALE),
+        id=renewal_workflow_id(sub.order_id, sub.expires_at),
+        task_queue=worker.task_queue,
+    )
+    assert (await h.execute_update(RenewalWorkflow.checked)).status == RenewalStatus.OPEN
+    assert (await h.query(RenewalWorkflow.status)).status == RenewalStatus.OPEN
+    await h.terminate("test done")
