@@ -39,7 +39,7 @@ class UpdateShape(BaseModel):
 class Step(BaseModel):
     """One step of the main loop.
 
-    ``activity``: run one activity. ``update`` / ``signal``: wait for update (signal) number
+    ``activity``: run one activity (together with the next ones of the same ``batch``). ``update`` / ``signal``: wait for update (signal) number
     ``index``, with ``timers`` timers started while waiting (cancelled when it arrives).
     ``timer``: a timer that fired. ``upsert``: a search-attribute upsert.
     """
@@ -48,6 +48,9 @@ class Step(BaseModel):
     activity: ActivityShape | None = None
     index: int = 0
     timers: int = 0
+    # An activity's workflow task (its WorkflowTaskCompleted event id): consecutive
+    # activities of one batch were scheduled together and are replayed together.
+    batch: str | None = None
 
 
 class Shape(BaseModel):
@@ -173,7 +176,7 @@ def shape_from_history(history: Mapping[str, Any] | str) -> Shape:
             if owner is not None:
                 shape.updates[owner].activities.append(act)
             else:
-                shape.steps.append(Step(kind="activity", activity=act))
+                shape.steps.append(Step(kind="activity", activity=act, batch=scheduled_in or None))
                 last_wait = None
         elif kind == "WORKFLOW_EXECUTION_UPDATE_ACCEPTED":
             request = a.get("acceptedRequest", {})

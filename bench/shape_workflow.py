@@ -92,10 +92,29 @@ class ShapeWorkflow:
     @workflow.run
     async def run(self, inp: ShapeInput) -> str:
         """Walks the steps in order."""
-        for pos, step in enumerate(self._shape.steps):
+        steps = self._shape.steps
+        pos = -1
+        while pos + 1 < len(steps):
+            pos += 1
+            step = steps[pos]
             if step.kind == "activity":
-                assert step.activity is not None
-                await _run(step.activity.input_bytes, step.activity.output_bytes)
+                # Activities the real workflow scheduled in one workflow task run together.
+                group = [step]
+                while (
+                    step.batch is not None
+                    and pos + 1 < len(steps)
+                    and steps[pos + 1].kind == "activity"
+                    and steps[pos + 1].batch == step.batch
+                ):
+                    pos += 1
+                    group.append(steps[pos])
+                await asyncio.gather(
+                    *(
+                        _run(g.activity.input_bytes, g.activity.output_bytes)
+                        for g in group
+                        if g.activity
+                    )
+                )
             elif step.kind == "timer":
                 await workflow.sleep(timedelta(milliseconds=1))
             elif step.kind == "upsert":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -43,6 +44,9 @@ from workflows.common import (
 from workflows.guard import DecisionLock, bound
 
 S = InvitationStatus
+
+# workflow.patched id: the outcome's activities scheduled together (see _finish).
+FINISH_TOGETHER = "invitation-finish-together"
 
 
 @workflow.defn
@@ -357,21 +361,7 @@ class InvitationWorkflow:
         """Records the outcome, closes the task and emails the people concerned."""
         ctx = self._ctx
         assert ctx is not None and ctx.partner is not None and ctx.customer is not None
-        await self._record()
         task_status = {S.EXPIRED: "expired", S.CANCELLED: "cancelled"}.get(self._status, "done")
-        await close_task(
-            f"{rk}:decision",
-            task_status,
-            decision=self._status.value.lower(),
-            comment=self._reason,
-            decided_by=self._decided_by,
-        )
-        await audit(
-            f"{rk}:outcome",
-            self._status.value.lower(),
-            self._decided_by or "system",
-            self._reason or (f"binding {self._binding_id}" if self._binding_id else ""),
-        )
         context = self._email_context()
         partner_to = ctx.partner.contact_email
         customer_to = self._sent_to or ctx.customer.email
@@ -386,8 +376,34 @@ class InvitationWorkflow:
             S.CANCELLED: [(customer_to, "invitation_cancelled")],
             S.REFUSED: [(partner_to, "invitation_refused"), (customer_to, "invitation_refused")],
         }.get(self._status, [])
-        for to, template in messages:
-            await send_email(f"{rk}:{template}:{to}", to, template, context)
+        steps = [
+            self._record(),
+            close_task(
+                f"{rk}:decision",
+                task_status,
+                decision=self._status.value.lower(),
+                comment=self._reason,
+                decided_by=self._decided_by,
+            ),
+            audit(
+                f"{rk}:outcome",
+                self._status.value.lower(),
+                self._decided_by or "system",
+                self._reason or (f"binding {self._binding_id}" if self._binding_id else ""),
+            ),
+            *(
+                send_email(f"{rk}:{template}:{to}", to, template, context)
+                for to, template in messages
+            ),
+        ]
+        if workflow.patched(FINISH_TOGETHER):
+            # The record, the task, the audit event and the emails depend on nothing but the
+            # outcome: scheduled together, the customer hears within one activity round of
+            # the decision, and an SMTP outage no longer holds the bookkeeping back.
+            await asyncio.gather(*steps)
+        else:  # runs started before 2026-12-03 did them one after the other
+            for step in steps:
+                await step
         set_business_status(self._status.value)
 
     async def _end_early(self, view: InvitationView) -> InvitationView:

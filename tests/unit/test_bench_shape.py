@@ -66,6 +66,25 @@ def test_accepted_invitation_waits_once_for_the_update() -> None:
     assert shape.result_bytes > 0
 
 
+def test_activities_scheduled_together_keep_their_batch() -> None:
+    # Since invitation-finish-together the outcome's record, task, audit event and two emails
+    # are scheduled in one workflow task: the twin must run them together too, or its floor
+    # would wait for five activity rounds where the real workflow waits for one.
+    def batches(name: str) -> list[int]:
+        steps = shape_from_history(_load(name)).steps
+        sizes: list[int] = []
+        for prev, step in zip([None, *steps], steps, strict=False):
+            same = prev is not None and prev.kind == "activity" and prev.batch == step.batch
+            if step.kind == "activity" and same:
+                sizes[-1] += 1
+            elif step.kind == "activity":
+                sizes.append(1)
+        return sizes
+
+    assert max(batches("invitation-accepted_together")) == 5
+    assert max(batches("invitation-accepted")) == 1  # recorded before: one after the other
+
+
 def test_expired_invitation_has_two_fired_timers_and_no_wait() -> None:
     shape = shape_from_history(_load("invitation-expired"))
     assert shape.updates == [] and shape.signal_bytes == []

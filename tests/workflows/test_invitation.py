@@ -91,7 +91,7 @@ async def test_accept_binds_and_emails_both_sides(
     assert any("invites you" in s for s in customer_mail)
     assert any("now associated" in s for s in customer_mail)
     assert any("accepted your invitation" in s for s in partner_mail)
-    await save_history(h, "invitation-accepted")
+    await save_history(h, "invitation-accepted_together")
 
 
 async def test_repeated_decision_returns_first_result_and_changes_nothing(
@@ -267,7 +267,7 @@ async def test_reminder_then_expiry_then_resend(
     async with sessions() as s:
         task = await s.scalar(select(HumanTask))
     assert task is not None and task.status == "expired"
-    await save_history(h, "invitation-expired")
+    await save_history(h, "invitation-expired_together")
 
     # Resend: a new run with the same business id.
     h2 = await client.start_workflow(
@@ -327,7 +327,7 @@ async def test_decline_and_cancel(
     assert "already declined" in str(err.value.cause)
     assert (await finished(env, h)).status == S.DECLINED
     assert any("declined" in m.subject for m in mailbox.to("p-1@partner.test"))
-    await save_history(h, "invitation-declined")
+    await save_history(h, "invitation-declined_together")
 
     h2 = await start(client, worker, staff, customer="C-2")
     await wait_status(h2, S.PENDING)
