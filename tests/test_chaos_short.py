@@ -89,3 +89,22 @@ def test_the_checker_reports_a_lost_email_and_counts_duplicates(tmp_path: Path) 
         "sink: b@x.test marked sent but never received",
         "sink: stranger@x.test received but not in the outbox",
     ]
+
+
+def test_make_chaos_defaults_are_the_issue_figures() -> None:
+    from bench.chaos.__main__ import parse
+    from bench.chaos.scenarios import counts_of
+
+    opts = parse([])
+    per_kind: dict[str, int] = {}
+    for (kind, _), count in counts_of(opts.n, opts.per_type).items():
+        per_kind[kind] = per_kind.get(kind, 0) + count
+    assert per_kind == dict.fromkeys(
+        ("invitation", "unbinding", "payout", "renewal", "onboarding"), 1000
+    )
+    plan = opts.plan
+    assert (plan.worker_kills, plan.server_restarts, plan.smtp_outages) == (50, 2, 2)
+    assert (plan.smtp_outage_seconds, plan.smtp_4xx_bursts, plan.db_kills) == (30.0, 1, 2)
+    with pytest.raises(SystemExit) as refused:
+        parse(["--per-type", "0"])
+    assert refused.value.code == 2
