@@ -93,7 +93,11 @@ async def test_a_history_read_without_the_codec_shows_no_personal_data(
     raw_handle = raw.get_workflow_handle(wf_id)
     history = json.loads((await raw_handle.fetch_history()).to_json())
     text = json.dumps(history)
-    payloads = payloads_in(history)
+    # A patch marker's details and search attributes (the patch's TemporalChangeVersion) are
+    # never passed through the codec; they hold only the patch id, and the whole text is
+    # searched for personal data below.
+    unencoded = {"EVENT_TYPE_MARKER_RECORDED", "EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES"}
+    payloads = payloads_in([e for e in history["events"] if e["eventType"] not in unencoded])
     assert len(payloads) > 10
     assert {base64.b64decode(p["metadata"]["encoding"]) for p in payloads} == {ENCODING}
     for secret in SECRETS:
