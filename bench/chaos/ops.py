@@ -7,7 +7,6 @@ retried: it is raised as ``RefusedError`` so that the run can tell refused from 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -27,6 +26,7 @@ from temporalio.types import MethodAsyncSingleParam
 from temporalio.workflow import UpdateMethodMultiParam
 
 from domain.rules import is_registered
+from starter.services.context import settle
 
 V = TypeVar("V")
 W = TypeVar("W")  # a workflow class
@@ -126,10 +126,7 @@ async def start_checked(
         except WorkflowAlreadyStartedError:
             return await handle.execute_update(checked, id=update_id)
         finally:
-            # The operation keeps the start's outcome in a future of its own: read it, or a
-            # failed attempt prints "Future exception was never retrieved" with a traceback.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(op.workflow_handle(), timeout=0.1)
+            await settle(op)
 
     return handle, await retrying(f"start {wid}", once)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import os
 from collections.abc import AsyncIterator
@@ -197,3 +198,13 @@ async def start_checked(
             f"{started} was started but no worker answered; is the worker running?",
             rule="no_worker",
         ) from None
+    finally:
+        await settle(start)
+
+
+async def settle(start: WithStartWorkflowOperation[Any, Any]) -> None:
+    """Reads the start's own outcome, which the operation keeps in a future of its own: when
+    the start failed (say, the workflow already runs) and nobody reads it, asyncio logs
+    "Future exception was never retrieved" with the whole gRPC traceback at collection."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(start.workflow_handle(), timeout=0.1)

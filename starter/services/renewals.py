@@ -42,7 +42,13 @@ from infra.db import utcnow
 from infra.tables import Partner, RenewalTask, Subscription
 from infra.temporal import index_attributes
 from starter.imports.base import ImportResult
-from starter.services.context import NO_WORKER_AFTER, AppContext, operator, temporal_errors
+from starter.services.context import (
+    NO_WORKER_AFTER,
+    AppContext,
+    operator,
+    settle,
+    temporal_errors,
+)
 from starter.services.decisions import decision_update
 from starter.services.errors import BadInputError, CliError, RefusedError
 from workflows.authorization import CustomerAuthorizationWorkflow
@@ -313,9 +319,12 @@ async def _start_or_read(
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         search_attributes=index_attributes(partner_id=req.partner_id, customer_id=req.customer_id),
     )
-    return await client.execute_update_with_start_workflow(
-        CustomerAuthorizationWorkflow.checked, start_workflow_operation=start
-    )
+    try:
+        return await client.execute_update_with_start_workflow(
+            CustomerAuthorizationWorkflow.checked, start_workflow_operation=start
+        )
+    finally:
+        await settle(start)
 
 
 async def authorization_update(
