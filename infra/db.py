@@ -70,9 +70,19 @@ class Money(TypeDecorator[Decimal]):
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Creates the async engine; SQLite gets foreign keys, WAL and a busy timeout."""
+    """Creates the async engine; SQLite gets foreign keys, WAL, a busy timeout and, for a
+    database file, one pooled connection per process."""
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30})
+        if ":memory:" not in url and "poolclass" not in kwargs:
+            # SQLite has one writer. With a pool of connections, concurrent activities each
+            # began a write and slept in SQLite's busy handler (sleeps of 1-100 ms, woken by
+            # no one) until the lock came free: 70% of the connection threads' samples in a
+            # profile. One connection queues them in the event loop instead, and hands the
+            # connection on the moment it is returned. Invitation bench: 5.8 -> 6.4/s.
+            kwargs.setdefault("pool_size", 1)
+            kwargs.setdefault("max_overflow", 0)
+            kwargs.setdefault("pool_timeout", 60)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
 
