@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from email.message import EmailMessage
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,7 +16,8 @@ from domain.notifications import UNDELIVERABLE, EmailRequest, EmailResult
 from infra import i18n
 from infra.db import insert_ignore, utcnow
 from infra.links import LinkSigner
-from infra.mailer import EmailRenderer, SmtpMailer, build_message, message_id_for
+from infra.mailer import EmailRenderer, SmtpMailer, message_id_for
+from infra.mime import OutgoingEmail, build_message
 from infra.tables import Customer, EmailOutbox, Partner, User
 
 HEARTBEAT_EVERY = 2.0
@@ -117,7 +117,7 @@ class EmailActivities:
 
     async def _record_first(
         self, s: AsyncSession, req: EmailRequest
-    ) -> tuple[int, str, EmailMessage] | EmailResult | None:
+    ) -> tuple[int, str, OutgoingEmail] | EmailResult | None:
         """The first attempt: renders the email and writes its outbox row already counting
         this attempt, in one ``INSERT ... ON CONFLICT DO NOTHING RETURNING id``. Returns the
         row's id, Message-ID and the message to send; the result when the message can never be
@@ -131,7 +131,7 @@ class EmailActivities:
         # are, and a changed setting applies to emails not yet rendered.
         locale, timezone = await self._reader(s, req.to)
         rendered = self._renderer.render(req.template, context, locale=locale, timezone=timezone)
-        msg: EmailMessage | None = None
+        msg: OutgoingEmail | None = None
         error: str | None = None
         try:
             msg = build_message(
@@ -173,7 +173,7 @@ class EmailActivities:
 
     async def _prepare_retry(
         self, s: AsyncSession, req: EmailRequest, row: EmailOutbox
-    ) -> tuple[int, str, EmailMessage] | EmailResult:
+    ) -> tuple[int, str, OutgoingEmail] | EmailResult:
         """A later attempt: the row as the first one wrote it; counts this attempt unless an
         earlier one already decided (sent, bounced, invalid)."""
         if row.status == "sent":

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +17,9 @@ from jinja2 import (
 )
 from jinja2.runtime import Context
 
-from domain.errors import InvalidInputError, PermanentDeliveryError
+from domain.errors import PermanentDeliveryError
 from infra import i18n
+from infra.mime import OutgoingEmail
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -108,30 +107,6 @@ def message_id_for(key: str, domain: str) -> str:
     return f"<{digest}@{domain}>"
 
 
-def check_header(name: str, value: str) -> str:
-    """Refuses header values that could inject headers (CR or LF)."""
-    if "\r" in value or "\n" in value:
-        raise InvalidInputError(f"email header {name} contains a line break; refusing to send")
-    return value
-
-
-def build_message(
-    *, sender: str, to: str, subject: str, text: str, html: str, message_id: str
-) -> EmailMessage:
-    """A multipart/alternative message with text and HTML parts."""
-    # The default policy (utf8=False) writes a non-ASCII subject as RFC 2047 encoded words
-    # and the bodies as UTF-8 with a transfer encoding every mail client reads.
-    msg = EmailMessage()
-    msg["From"] = check_header("From", sender)
-    msg["To"] = check_header("To", to)
-    msg["Subject"] = check_header("Subject", subject)
-    msg["Message-ID"] = check_header("Message-ID", message_id)
-    msg["Date"] = formatdate(usegmt=True)
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
-    return msg
-
-
 @dataclass(frozen=True, kw_only=True)
 class SmtpConfig:
     """How to reach the SMTP server; ``pool_size`` connections are kept open between
@@ -158,7 +133,7 @@ class SmtpMailer:
         self._config = config
         self._idle: list[aiosmtplib.SMTP] = []
 
-    async def send(self, msg: EmailMessage) -> None:
+    async def send(self, msg: OutgoingEmail) -> None:
         """Delivers one message; returns only after the server accepted it (250)."""
         try:
             await self._deliver(msg)
@@ -177,13 +152,13 @@ class SmtpMailer:
                 ) from exc
             raise
 
-    async def _deliver(self, msg: EmailMessage) -> None:
+    async def _deliver(self, msg: OutgoingEmail) -> None:
         while self._idle:
             smtp = self._idle.pop()
             if not smtp.is_connected:
                 continue
             try:
-                await smtp.send_message(msg)
+                await _transmit(smtp, msg)
             except aiosmtplib.SMTPServerDisconnected:
                 # The server dropped an idle connection (restart, idle timeout) before taking
                 # the message: nothing was delivered, so a fresh connection may send it.
@@ -197,7 +172,7 @@ class SmtpMailer:
         smtp = self._client()
         try:
             await smtp.connect()
-            await smtp.send_message(msg)
+            await _transmit(smtp, msg)
         except BaseException:
             smtp.close()
             raise
@@ -228,3 +203,12 @@ class SmtpMailer:
                 await smtp.quit()
             except (aiosmtplib.SMTPException, OSError):
                 smtp.close()
+
+
+async def _transmit(smtp: aiosmtplib.SMTP, msg: OutgoingEmail) -> None:
+    if msg.data is not None:
+        await smtp.sendmail(msg.envelope_from, [msg.to], msg.data)
+    else:
+        # A non-ASCII address: aiosmtplib flattens the message and asks for SMTPUTF8.
+        assert msg.message is not None
+        await smtp.send_message(msg.message)

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,15 @@ class StoredMail:
     received_at: datetime
     mail_from: str
     rcpt_to: list[str]
-    message: EmailMessage
+    raw: bytes
+
+    @cached_property
+    def message(self) -> EmailMessage:
+        """The parsed message (parsed on first use: most stored messages are only counted
+        or written to a file, and parsing cost the sink more than receiving)."""
+        msg = email.message_from_bytes(self.raw, policy=email.policy.default)
+        assert isinstance(msg, EmailMessage)
+        return msg
 
     @property
     def subject(self) -> str:
@@ -95,14 +104,12 @@ class MailSinkHandler:
         raw = envelope.original_content or envelope.content or b""
         if isinstance(raw, str):
             raw = raw.encode()
-        msg = email.message_from_bytes(raw, policy=email.policy.default)
-        assert isinstance(msg, EmailMessage)
         stored = StoredMail(
             id=mail_id,
             received_at=now,
             mail_from=str(envelope.mail_from),
             rcpt_to=[str(r) for r in envelope.rcpt_tos],
-            message=msg,
+            raw=raw,
         )
         with self._lock:
             self.messages.append(stored)

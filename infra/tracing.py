@@ -8,7 +8,6 @@ the no-op one and the hooks below cost a function call each.
 from __future__ import annotations
 
 import os
-from email.message import EmailMessage
 from typing import Any
 
 from opentelemetry import trace
@@ -19,6 +18,7 @@ from temporalio.client import Interceptor
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
 from infra.mailer import SmtpMailer
+from infra.mime import OutgoingEmail
 
 TRACER_NAME = "partnerflow"
 _SPANS_KEY = "partnerflow_sql_spans"
@@ -98,12 +98,12 @@ def instrument_engine(engine: AsyncEngine) -> None:
 class TracedSmtpMailer(SmtpMailer):
     """The SMTP mailer with a span around the exchange with the server."""
 
-    async def send(self, msg: EmailMessage) -> None:
+    async def send(self, msg: OutgoingEmail) -> None:
         """Sends ``msg`` inside an ``smtp send`` span (the recipient is not recorded)."""
         tracer = trace.get_tracer(TRACER_NAME)
         with tracer.start_as_current_span(
             "smtp send",
             kind=trace.SpanKind.CLIENT,
-            attributes={"smtp.message_id": str(msg.get("Message-ID", ""))},
+            attributes={"smtp.message_id": msg.message_id},
         ):
             await super().send(msg)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from infra.config import Settings
 from infra.links import fmt_time
-from infra.mailer import EmailRenderer, SmtpConfig, SmtpMailer, build_message, message_id_for
+from infra.mailer import EmailRenderer, SmtpConfig, SmtpMailer, message_id_for
+from infra.mime import build_message
 from infra.smtp_sink import read_mail_dir
 
 URL = re.compile(r"https?://[^\s<>\"']+")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from domain.errors import PermanentDeliveryError
-from infra.mailer import SmtpConfig, SmtpMailer, build_message
+from infra.mailer import SmtpConfig, SmtpMailer
+from infra.mime import OutgoingEmail, build_message
 from infra.smtp_sink import MailSinkHandler, free_port
 
 
@@ -56,7 +56,7 @@ def server() -> Iterator[Server]:
     s.stop()
 
 
-def message(n: int) -> EmailMessage:
+def message(n: int) -> OutgoingEmail:
     """Message ``n`` to rcpt-n@example.test."""
     return build_message(
         sender="PartnerFlow <no-reply@partnerflow.test>",

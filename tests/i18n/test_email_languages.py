@@ -9,9 +9,9 @@ from email.header import decode_header, make_header
 from email.policy import default
 
 import pytest
-from aiosmtplib.email import flatten_message
 
-from infra.mailer import EmailRenderer, build_message
+from infra.mailer import EmailRenderer
+from infra.mime import build_message
 from tests.i18n.samples import email_names, sample_context, variant_context
 
 ASCII_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
@@ -139,9 +139,10 @@ def test_chinese_subject_is_rfc2047_encoded_and_the_text_part_is_readable(
         html=out.html,
         message_id="<x@partnerflow.local>",
     )
-    # Exactly the bytes aiosmtplib sends to a server for ASCII addresses (no SMTPUTF8).
-    raw = flatten_message(msg, utf8=False)
-    subject_line = next(line for line in raw.split(b"\n") if line.startswith(b"Subject:"))
+    # Exactly the bytes sent to the server for ASCII addresses (no SMTPUTF8).
+    raw = msg.data
+    assert raw is not None
+    subject_line = next(line for line in raw.split(b"\r\n") if line.startswith(b"Subject:"))
     assert b"=?utf-8?" in subject_line.lower()
     raw.decode("ascii")  # nothing 8-bit on the wire: every part has a transfer encoding
     parsed = message_from_bytes(raw, policy=default)

@@ -12,7 +12,8 @@ from domain.errors import InvalidInputError
 from domain.notifications import LinkSpec
 from infra.config import Settings
 from infra.links import InvalidLinkError, LinkSigner
-from infra.mailer import EmailRenderer, build_message, check_header, message_id_for
+from infra.mailer import EmailRenderer, message_id_for
+from infra.mime import build_message, check_header
 
 
 def test_placeholder_secret_is_refused_in_production_only() -> None:
