@@ -46,9 +46,9 @@ def build_message(
     *, sender: str, to: str, subject: str, text: str, html: str, message_id: str
 ) -> OutgoingEmail:
     """A multipart/alternative message with text and HTML parts."""
-    for name, value in (("From", sender), ("To", to), ("Subject", subject)):
+    headers = (("From", sender), ("To", to), ("Subject", subject), ("Message-ID", message_id))
+    for name, value in headers:
         check_header(name, value)
-    check_header("Message-ID", message_id)
     envelope_from = parseaddr(sender)[1] or sender
     if not (to.isascii() and envelope_from.isascii()):
         return OutgoingEmail(
