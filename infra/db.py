@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import DateTime, Dialect, Numeric, String, event
+from sqlalchemy import DateTime, Dialect, Numeric, String, event, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncAttrs,
@@ -83,6 +83,11 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             kwargs.setdefault("pool_size", 1)
             kwargs.setdefault("max_overflow", 0)
             kwargs.setdefault("pool_timeout", 60)
+    if url.startswith("sqlite+aiosqlite:"):
+        # aiosqlite with one thread hop per statement instead of three or four.
+        from infra.sqlite_driver import DRIVER
+
+        url = f"sqlite+{DRIVER}:" + url.removeprefix("sqlite+aiosqlite:")
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
 
@@ -138,24 +143,83 @@ class _SqliteInsertIgnore(sqlite.Insert):
     _ignore_key = ""
 
 
-def insert_ignore(session: AsyncSession, table: Any, index_elements: Sequence[str]) -> Insert:
-    """``INSERT ... ON CONFLICT (index_elements) DO NOTHING`` for the session's dialect.
+# Built once per dialect, table, conflict target, update list and RETURNING list: a
+# statement object memoises its cache key, so executing the same one again (the values passed
+# as parameters) skips building the statement and its key (0.5-1 ms per upsert, most of it
+# in ``excluded``'s column proxies).
+_PREBUILT: dict[tuple[str, Any, str, str, str], Insert] = {}
 
-    Call ``.values(...)`` on the result. This is how activities stay idempotent: a retry
-    inserts nothing and then reads back the row the first attempt wrote. The statement is
-    cacheable (see :class:`_PgInsertIgnore`).
-    """
-    name = session.get_bind().dialect.name
+
+def _on_conflict(
+    session: AsyncSession,
+    table: Any,
+    index_elements: Sequence[str],
+    update: Sequence[str] | None,
+    returning: Sequence[str],
+) -> Insert:
+    dialect = session.get_bind().dialect.name
+    target = getattr(table, "__table__", table)  # an ORM class, or a Table
+    key = (
+        dialect,
+        target,
+        ",".join(index_elements),
+        "-" if update is None else ",".join(update),
+        ",".join(returning),
+    )
+    found = _PREBUILT.get(key)
+    if found is not None:
+        return found
     cls: type[_PgInsertIgnore] | type[_SqliteInsertIgnore]
-    if name == "postgresql":
+    if dialect == "postgresql":
         cls = _PgInsertIgnore
-    elif name == "sqlite":
+    elif dialect == "sqlite":
         cls = _SqliteInsertIgnore
     else:
-        raise RuntimeError(f"unsupported database dialect {name!r}")
-    stmt = cls(table).on_conflict_do_nothing(index_elements=list(index_elements))
-    stmt._ignore_key = "do-nothing:" + ",".join(index_elements)
-    return stmt
+        raise RuntimeError(f"unsupported database dialect {dialect!r}")
+    stmt: Any = cls(target)
+    if update is None:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(index_elements))
+        stmt._ignore_key = "do-nothing:" + ",".join(index_elements)
+    else:
+        # ``excluded`` is the row that was refused, on PostgreSQL and SQLite alike.
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(index_elements),
+            set_={name: literal_column(f"excluded.{name}") for name in update},
+        )
+        stmt._ignore_key = f"do-update:{','.join(index_elements)}:{','.join(update)}"
+    if returning:
+        stmt = stmt.returning(*(target.c[name] for name in returning))
+    _PREBUILT[key] = stmt
+    return cast(Insert, stmt)
+
+
+def insert_ignore(
+    session: AsyncSession,
+    table: Any,
+    index_elements: Sequence[str],
+    *,
+    returning: Sequence[str] = (),
+) -> Insert:
+    """``INSERT ... ON CONFLICT (index_elements) DO NOTHING`` for the session's dialect,
+    ``RETURNING`` the columns named in ``returning``.
+
+    Call ``.values(...)`` on the result, or (faster: the statement is built once) pass the
+    values to ``execute``. This is how activities stay idempotent: a retry inserts nothing
+    and then reads back the row the first attempt wrote. The statement is cacheable (see
+    :class:`_PgInsertIgnore`).
+    """
+    return _on_conflict(session, table, index_elements, None, returning)
+
+
+def upsert(
+    session: AsyncSession, table: Any, index_elements: Sequence[str], update: Sequence[str]
+) -> Insert:
+    """``INSERT ... ON CONFLICT (index_elements) DO UPDATE SET col = excluded.col`` for each
+    of ``update``: one statement where a read and then an insert or update took two.
+
+    Pass the values to ``execute``; built once, like :func:`insert_ignore`.
+    """
+    return _on_conflict(session, table, index_elements, update, ())
 
 
 def utcnow() -> datetime:
