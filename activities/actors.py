@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    bindparam,
+    literal,
+    null,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
@@ -37,6 +49,18 @@ def compare(
     return ActorCheck(verified=True, stored=stored)
 
 
+# The user with this id, and the customer account with this id: one statement, built once.
+_ID: BindParameter[str] = bindparam("id")
+_WHO: CompoundSelect[Any] = union_all(
+    select(
+        literal(True).label("is_user"), User.role, User.partner_id, User.customer_id, User.active
+    ).where(User.id == _ID),
+    select(literal(False), literal(Role.CUSTOMER.value), null(), Customer.id, literal(True)).where(
+        Customer.id == _ID
+    ),
+).order_by(text("is_user DESC"))
+
+
 class ActorActivities:
     """Looks the acting user up: a payload sent straight to Temporal proves nothing."""
 
@@ -48,20 +72,20 @@ class ActorActivities:
     async def verify_actor(self, actor: Actor) -> ActorCheck:
         """A user row (active, same role and party), or a customer id acting for itself."""
         async with self._sessions() as s:
-            user = await s.get(User, actor.user_id)
-            if user is not None:
-                stored = _describe(user.role, user.partner_id, user.customer_id)
-                if not user.active:
+            rows = (await s.execute(_WHO, {"id": actor.user_id})).all()
+        # A user row wins over a customer account of the same id.
+        for is_user, role, partner_id, customer_id, active in rows:
+            if is_user:
+                stored = _describe(role, partner_id, customer_id)
+                if not active:
                     return ActorCheck(
                         verified=False,
-                        reason=f"user {user.id} is deactivated",
+                        reason=f"user {actor.user_id} is deactivated",
                         stored=f"{stored}, deactivated",
                     )
-                return compare(actor, user.role, user.partner_id, user.customer_id, stored)
-            customer = await s.get(Customer, actor.user_id)
-            if customer is not None:
-                stored = _describe(Role.CUSTOMER.value, None, customer.id)
-                return compare(actor, Role.CUSTOMER.value, None, customer.id, stored)
+                return compare(actor, role, partner_id, customer_id, stored)
+            stored = _describe(Role.CUSTOMER.value, None, customer_id)
+            return compare(actor, Role.CUSTOMER.value, None, customer_id, stored)
         return ActorCheck(
             verified=False,
             reason=f"no user or customer with id {actor.user_id!r}",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from enum import Enum
+
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -19,7 +21,17 @@ from domain.invitations import (
 )
 from domain.parties import AssociationMode
 from domain.tasks import Done
+from infra.db import upsert
 from infra.tables import Binding, Invitation
+
+# What a later record of the same run changes (the first one inserts every column).
+_RECORD_UPDATES = ("status", "sent_to", "expires_at", "decided_at", "decided_by", "reason")
+
+
+# Built once, bound at execution (see activities.parties).
+_BINDINGS: Table = Binding.__table__  # type: ignore[assignment]
+_BINDING_BY_KEY = select(_BINDINGS.c.id).where(_BINDINGS.c.idempotency_key == bindparam("key"))
+_INSERT_BINDING = insert(_BINDINGS).returning(_BINDINGS.c.id)
 
 
 class InvitationActivities:
@@ -43,24 +55,12 @@ class InvitationActivities:
     @business_errors
     async def record_invitation(self, req: RecordInvitation) -> Done:
         """Upserts the invitation row keyed by workflow run."""
-        values = req.model_dump(mode="python")
+        values = {
+            name: value.value if isinstance(value, Enum) else value
+            for name, value in req.model_dump(mode="python").items()
+        }
         async with self._sessions.begin() as s:
-            row = await s.scalar(select(Invitation).where(Invitation.run_key == req.run_key))
-            if row is None:
-                s.add(Invitation(**values))
-            else:
-                await s.execute(
-                    update(Invitation)
-                    .where(Invitation.id == row.id)
-                    .values(
-                        status=req.status.value,
-                        sent_to=req.sent_to,
-                        expires_at=req.expires_at,
-                        decided_at=req.decided_at,
-                        decided_by=req.decided_by,
-                        reason=req.reason,
-                    )
-                )
+            await s.execute(upsert(s, Invitation, ["run_key"], _RECORD_UPDATES), values)
         return Done()
 
     @activity.defn
@@ -71,44 +71,44 @@ class InvitationActivities:
         The partial unique index on active bindings settles a race between two partners: the
         loser's insert fails and it gets the "bound to another partner" refusal.
         """
-        async with self._sessions.begin() as s:
-            existing = await s.scalar(select(Binding).where(Binding.idempotency_key == req.key))
-            if existing is not None:  # a retry after the commit
-                return BindingOutcome(binding_id=existing.id)
-            partner = await partner_snapshot(s, req.partner_id)
-            customer = await customer_snapshot(s, req.customer_id)
-            if partner is None or customer is None:
-                raise NotFoundError(
-                    f"partner {req.partner_id} or customer {req.customer_id} no longer exists"
-                )
-            bound = await active_binding(s, req.customer_id)
-            if already_bound_here(req.partner_id, bound):
-                assert bound is not None
-                return BindingOutcome(binding_id=bound.id, already_bound=True)
-            refusals = binding_refusals(partner, customer, req.mode, bound)
-            if refusals:
-                return BindingOutcome(refusals=refusals)
         try:
             async with self._sessions.begin() as s:
-                row = Binding(
-                    idempotency_key=req.key,
-                    partner_id=req.partner_id,
-                    customer_id=req.customer_id,
-                    mode=req.mode.value,
-                    status="active",
-                    awaiting_budget=req.mode == AssociationMode.RESALE,
-                    created_by=req.decided_by,
-                    started_at=req.at,
-                    workflow_id=req.workflow_id,
+                existing = await s.scalar(_BINDING_BY_KEY, {"key": req.key})
+                if existing is not None:  # a retry after the commit
+                    return BindingOutcome(binding_id=existing)
+                partner = await partner_snapshot(s, req.partner_id)
+                customer = await customer_snapshot(s, req.customer_id)
+                if partner is None or customer is None:
+                    raise NotFoundError(
+                        f"partner {req.partner_id} or customer {req.customer_id} no longer exists"
+                    )
+                bound = await active_binding(s, req.customer_id)
+                if already_bound_here(req.partner_id, bound):
+                    assert bound is not None
+                    return BindingOutcome(binding_id=bound.id, already_bound=True)
+                refusals = binding_refusals(partner, customer, req.mode, bound)
+                if refusals:
+                    return BindingOutcome(refusals=refusals)
+                binding_id = await s.scalar(
+                    _INSERT_BINDING,
+                    {
+                        "idempotency_key": req.key,
+                        "partner_id": req.partner_id,
+                        "customer_id": req.customer_id,
+                        "mode": req.mode.value,
+                        "status": "active",
+                        "awaiting_budget": req.mode == AssociationMode.RESALE,
+                        "created_by": req.decided_by,
+                        "started_at": req.at,
+                        "workflow_id": req.workflow_id,
+                    },
                 )
-                s.add(row)
-                await s.flush()
-                return BindingOutcome(binding_id=row.id)
+                return BindingOutcome(binding_id=binding_id)
         except IntegrityError:
             async with self._sessions() as s:
-                mine = await s.scalar(select(Binding).where(Binding.idempotency_key == req.key))
+                mine = await s.scalar(_BINDING_BY_KEY, {"key": req.key})
                 if mine is not None:
-                    return BindingOutcome(binding_id=mine.id)
+                    return BindingOutcome(binding_id=mine)
             return BindingOutcome(
                 refusals=[
                     Refusal(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
@@ -11,6 +11,22 @@ from domain.errors import NotFoundError
 from domain.tasks import AuditRecord, CloseTask, Done, OpenTask, TaskRef
 from infra.db import insert_ignore
 from infra.tables import AuditEvent, HumanTask
+
+# Built once, bound by name at execution (the hot path of every workflow's decisions).
+_TASKS: Table = HumanTask.__table__  # type: ignore[assignment]
+_BY_KEY = select(_TASKS.c.id, _TASKS.c.status).where(_TASKS.c.idempotency_key == bindparam("key"))
+_CLOSE_OPEN = (
+    update(_TASKS)
+    .where(_TASKS.c.idempotency_key == bindparam("key"), _TASKS.c.status == "open")
+    .values(
+        status=bindparam("new_status"),
+        decision=bindparam("new_decision"),
+        comment=bindparam("new_comment"),
+        decided_by=bindparam("new_decided_by"),
+        decided_at=bindparam("new_decided_at"),
+    )
+    .returning(_TASKS.c.id)
+)
 
 
 class TaskActivities:
@@ -24,61 +40,57 @@ class TaskActivities:
     async def open_task(self, req: OpenTask) -> TaskRef:
         """Creates the task once; a retry returns the same row."""
         async with self._sessions.begin() as s:
-            await s.execute(
-                insert_ignore(s, HumanTask, ["idempotency_key"]).values(
-                    idempotency_key=req.key,
-                    kind=req.kind,
-                    title=req.title,
-                    workflow_id=req.workflow_id,
-                    assignee_role=req.assignee_role.value,
-                    assignee_party=req.assignee_party,
-                    created_at=req.created_at,
-                    due_at=req.due_at,
-                    status="open",
-                )
+            row_id = await s.scalar(
+                insert_ignore(s, HumanTask, ["idempotency_key"], returning=["id"]),
+                {
+                    "idempotency_key": req.key,
+                    "kind": req.kind,
+                    "title": req.title,
+                    "workflow_id": req.workflow_id,
+                    "assignee_role": req.assignee_role.value,
+                    "assignee_party": req.assignee_party,
+                    "created_at": req.created_at,
+                    "due_at": req.due_at,
+                    "status": "open",
+                },
             )
-            row = await s.scalar(select(HumanTask).where(HumanTask.idempotency_key == req.key))
-            assert row is not None
-            return TaskRef(id=row.id, key=row.idempotency_key, status=row.status)
+            if row_id is not None:
+                return TaskRef(id=row_id, key=req.key, status="open")
+            return await _task_ref(s, req.key)  # a retry: the row the first attempt wrote
 
     @activity.defn
     @business_errors
     async def close_task(self, req: CloseTask) -> TaskRef:
         """Closes (or re-assigns, for escalation) an open task; a closed one is left as it is."""
         async with self._sessions.begin() as s:
-            row = await s.scalar(select(HumanTask).where(HumanTask.idempotency_key == req.key))
-            if row is None:
-                raise NotFoundError(f"no task with key {req.key}")
-            if req.reassign_role is not None:
-                if row.status == "open":
-                    await s.execute(
-                        update(HumanTask)
-                        .where(HumanTask.id == row.id)
-                        .values(
-                            assignee_role=req.reassign_role.value,
-                            assignee_party=req.reassign_party,
-                            comment=req.comment,
-                        )
-                    )
-            elif row.status == "open":
+            if req.reassign_role is None:
+                # One statement in the usual case: the open task closed, its id returned.
+                closed = await s.scalar(
+                    _CLOSE_OPEN,
+                    {
+                        "key": req.key,
+                        "new_status": req.status,
+                        "new_decision": req.decision,
+                        "new_comment": req.comment,
+                        "new_decided_by": req.decided_by,
+                        "new_decided_at": req.decided_at,
+                    },
+                )
+                if closed is not None:
+                    return TaskRef(id=closed, key=req.key, status=req.status)
+                return await _task_ref(s, req.key)  # closed before (a retry), or missing
+            ref = await _task_ref(s, req.key)
+            if ref.status == "open":
                 await s.execute(
                     update(HumanTask)
-                    .where(HumanTask.id == row.id, HumanTask.status == "open")
+                    .where(HumanTask.id == ref.id)
                     .values(
-                        status=req.status,
-                        decision=req.decision,
+                        assignee_role=req.reassign_role.value,
+                        assignee_party=req.reassign_party,
                         comment=req.comment,
-                        decided_by=req.decided_by,
-                        decided_at=req.decided_at,
                     )
                 )
-            row = await s.scalar(
-                select(HumanTask)
-                .where(HumanTask.id == row.id)
-                .execution_options(populate_existing=True)
-            )
-            assert row is not None
-            return TaskRef(id=row.id, key=row.idempotency_key, status=row.status)
+            return ref
 
     @activity.defn
     @business_errors
@@ -86,16 +98,25 @@ class TaskActivities:
         """Appends one event to the workflow's timeline (once per key)."""
         async with self._sessions.begin() as s:
             await s.execute(
-                insert_ignore(s, AuditEvent, ["idempotency_key"]).values(
-                    idempotency_key=req.key,
-                    workflow_id=req.workflow_id,
-                    event=req.event,
+                insert_ignore(s, AuditEvent, ["idempotency_key"]),
+                {
+                    "idempotency_key": req.key,
+                    "workflow_id": req.workflow_id,
+                    "event": req.event,
                     # The columns hold 64 characters; an id from a forged payload may not fit,
                     # and an audit that cannot be written would retry forever.
-                    actor=req.actor[:64],
-                    operator=req.operator[:64] if req.operator else None,
-                    detail=req.detail,
-                    occurred_at=req.occurred_at,
-                )
+                    "actor": req.actor[:64],
+                    "operator": req.operator[:64] if req.operator else None,
+                    "detail": req.detail,
+                    "occurred_at": req.occurred_at,
+                },
             )
         return Done()
+
+
+async def _task_ref(s: AsyncSession, key: str) -> TaskRef:
+    """The task with idempotency key ``key`` as it stands; ``not_found`` when there is none."""
+    row = (await s.execute(_BY_KEY, {"key": key})).first()
+    if row is None:
+        raise NotFoundError(f"no task with key {key}")
+    return TaskRef(id=row.id, key=key, status=row.status)
