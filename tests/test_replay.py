@@ -64,6 +64,7 @@ EXPECTED_PATHS: dict[str, list[str]] = {
         "accepted_together",
         "actor-refused",
         "bounced",
+        "checked_after_send",
         "declined",
         "declined_together",
         "expired",

@@ -45,8 +45,10 @@ from workflows.guard import DecisionLock, bound
 
 S = InvitationStatus
 
-# workflow.patched id: the outcome's activities scheduled together (see _finish).
+# workflow.patched ids: the outcome's activities scheduled together (see _finish); the
+# `checked` update answering once the invitation is sent, not when it is about to be.
 FINISH_TOGETHER = "invitation-finish-together"
+CHECKED_AFTER_SEND = "invitation-checked-after-send"
 
 
 @workflow.defn
@@ -71,11 +73,15 @@ class InvitationWorkflow:
         self._ctx: InvitationContext | None = None
         self._created_at: datetime | None = None
         self._resends = 0
+        # Set by run(): True once the first invitation email (or offline link) has gone out.
+        self._invited = False
+        self._checked_after_send = False
 
     @workflow.run
     async def run(self, req: InvitationRequest) -> InvitationView:
         """Checks, invites, waits for a decision or expiry, then tells everyone."""
         rk = run_key()
+        self._checked_after_send = workflow.patched(CHECKED_AFTER_SEND)
         ctx = await workflow.execute_activity_method(
             InvitationActivities.load_invitation_context,
             LoadContext(partner_id=req.partner_id, customer_id=req.customer_id),
@@ -123,6 +129,7 @@ class InvitationWorkflow:
             + (f", valid until {self._expires_at:%Y-%m-%d %H:%M} UTC" if self._expires_at else ""),
         )
         await self._send_invitation(0)
+        self._invited = True
         set_business_status(self._status.value)
 
         decided = False
@@ -235,9 +242,10 @@ class InvitationWorkflow:
 
     @workflow.update
     async def checked(self) -> InvitationView:
-        """The invitation once the first checks are done (invited, refused or already bound):
-        what a starter waits for right after starting, instead of polling the status query."""
-        await workflow.wait_condition(lambda: self._status != S.CHECKING)
+        """The invitation once the first checks are done and it is sent (or refused, or the
+        customer already bound): what a starter waits for right after starting, instead of
+        polling the status query."""
+        await workflow.wait_condition(self._checks_done)
         return self._view()
 
     @workflow.query
@@ -246,6 +254,14 @@ class InvitationWorkflow:
         return self._view()
 
     # ----- internals ---------------------------------------------------------------------
+
+    def _checks_done(self) -> bool:
+        if self._status == S.CHECKING:
+            return False
+        # A PENDING invitation answers once its email is out, so that the person who invited
+        # (and a customer who decides at once) never races the invitation's own bookkeeping.
+        # Runs started before this patch answered as soon as the status was PENDING.
+        return self._invited or not self._checked_after_send or self._status != S.PENDING
 
     def _check_customer_decision(self, d: Decision, kind: str) -> None:
         if not d.actor.is_customer(self._req.customer_id):
