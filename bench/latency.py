@@ -24,7 +24,7 @@ from bench.drivers import (
     customer_actor,
     decide,
 )
-from bench.floor import first_wait, send_wait, start_floor
+from bench.floor import next_wait, open_floor, reached, send_wait
 from bench.shape import Shape
 from bench.stack import TASK_QUEUE, Stack
 from domain.parties import Decision
@@ -151,15 +151,18 @@ async def measure_latency(
         await h.result()
 
     async def floor(j: int) -> None:
-        h = await start_floor(client, TASK_QUEUE, shape, f"floor-latency-{j}")
-        pos = await first_wait(h, shape)
+        # Started as the real one is (with its `checked` update), then the accept's twin timed.
+        h, begin = await open_floor(client, TASK_QUEUE, shape, f"floor-latency-{j}")
+        pos = next_wait(shape, begin)
         if pos is None:
             raise StuckError("the invitation's shape has no update to time")
+        await reached(h, pos)
         started = time.perf_counter()
         await send_wait(h, shape, pos)
         result.floor.append(time.perf_counter() - started)
         for later in range(pos + 1, len(shape.steps)):
             if shape.steps[later].kind in ("update", "signal"):
+                await reached(h, later)
                 await send_wait(h, shape, later)
         await h.result()
 
