@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from enum import Enum
 
 from sqlalchemy import Table, bindparam, insert, select
@@ -10,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.errors import business_errors
+from activities.notify import EmailActivities
 from activities.parties import active_binding, customer_snapshot, partner_snapshot
 from domain.errors import NotFoundError
 from domain.invitation_models import BindingOutcome, CreateBinding, LoadContext, RecordInvitation
@@ -22,11 +25,17 @@ from domain.invitations import (
 from domain.parties import AssociationMode
 from domain.tasks import Done
 from infra.db import upsert
+from infra.metrics import EMAILS
 from infra.tables import Binding, Invitation
 
 # What a later record of the same run changes (the first one inserts every column).
 _RECORD_UPDATES = ("status", "sent_to", "expires_at", "decided_at", "decided_by", "reason")
 
+
+log = logging.getLogger("partnerflow.activity")
+# How long the acceptance emails may hold the decision up before the workflow's own send
+# takes over (an SMTP outage must not stretch every acceptance by the SMTP timeout).
+EARLY_SEND_WITHIN = 5.0
 
 # Built once, bound at execution (see activities.parties).
 _BINDINGS: Table = Binding.__table__  # type: ignore[assignment]
@@ -37,8 +46,11 @@ _INSERT_BINDING = insert(_BINDINGS).returning(_BINDINGS.c.id)
 class InvitationActivities:
     """Database work of the invitation workflow."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], outbox: EmailActivities | None = None
+    ) -> None:
         self._sessions = sessions
+        self._outbox = outbox
 
     @activity.defn
     @business_errors
@@ -66,11 +78,40 @@ class InvitationActivities:
     @activity.defn
     @business_errors
     async def create_binding(self, req: CreateBinding) -> BindingOutcome:
-        """Re-checks eligibility and writes the binding in one transaction.
+        """Re-checks eligibility and writes the binding in one transaction; then sends
+        ``req.notify`` at once (see :meth:`_notify_bound`).
 
         The partial unique index on active bindings settles a race between two partners: the
         loser's insert fails and it gets the "bound to another partner" refusal.
         """
+        outcome = await self._bind(req)
+        if outcome.binding_id is not None and not outcome.already_bound:
+            await self._notify_bound(req, outcome.binding_id)
+        return outcome
+
+    async def _notify_bound(self, req: CreateBinding, binding_id: int) -> None:
+        """Sends the acceptance emails now, through the outbox, instead of one workflow task
+        and one activity round later: the customer hears within the decision's own round.
+
+        Best effort, and bounded: the workflow sends the same keys afterwards with its own
+        retries (an SMTP outage, a bounce), and an outbox key is sent once.
+        """
+        if self._outbox is None:
+            return
+        for email in req.notify:
+            email = email.model_copy(
+                update={"context": {**email.context, "binding_id": binding_id}}
+            )
+            try:
+                result = await asyncio.wait_for(self._outbox.send_email(email), EARLY_SEND_WITHIN)
+            except Exception as exc:
+                log.info(
+                    "%s: sent later by the workflow (%s: %s)", email.key, type(exc).__name__, exc
+                )
+                return
+            EMAILS.labels(email.template, result.status).inc()
+
+    async def _bind(self, req: CreateBinding) -> BindingOutcome:
         try:
             async with self._sessions.begin() as s:
                 existing = await s.scalar(_BINDING_BY_KEY, {"key": req.key})

@@ -50,6 +50,7 @@ _READERS = union_all(
         func.lower(Partner.contact_email) == _ADDRESS
     ),
 ).order_by("rank", "inactive", "id")
+_BY_KEY = select(EmailOutbox).where(EmailOutbox.idempotency_key == bindparam("key"))
 _OUTBOX: Table = EmailOutbox.__table__  # type: ignore[assignment]
 _MARK_SENT = (
     update(_OUTBOX)
@@ -109,16 +110,17 @@ class EmailActivities:
     @business_errors
     async def send_email(self, req: EmailRequest) -> EmailResult:
         """Renders, records and sends one email (once per ``req.key``)."""
-        by_key = select(EmailOutbox).where(EmailOutbox.idempotency_key == req.key)
+        by_key = {"key": req.key}
         async with self._sessions.begin() as s:
-            # The first attempt writes the row straight away (3 statements per email with the
-            # reader's language and the sent mark); a retry, or a first attempt that lost the
-            # race for the key, counts itself on the row the first one wrote.
-            first = not activity.in_activity() or activity.info().attempt == 1
-            row = None if first else await s.scalar(by_key)
+            # Looked up first: the acceptance emails of an invitation are usually sent already
+            # (by the binding activity) when the workflow's own send comes. A first attempt
+            # then writes the row (4 statements per email with the reader's language and the
+            # sent mark); a retry, or a first attempt that lost the race for the key, counts
+            # itself on the row the first one wrote.
+            row = await s.scalar(_BY_KEY, by_key)
             prepared = await self._record_first(s, req) if row is None else None
             if prepared is None:
-                row = row or await s.scalar(by_key)
+                row = row or await s.scalar(_BY_KEY, by_key)
                 if row is None:
                     raise InvariantError(f"outbox row {req.key} vanished during its insert")
                 prepared = await self._prepare_retry(s, req, row)

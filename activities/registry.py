@@ -81,7 +81,7 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
     paths = DevelopmentPathActivities(deps.sessions)
     renewals = RenewalActivities(deps.sessions)
     authorizations = AuthorizationActivities(deps.sessions)
-    invitations = InvitationActivities(deps.sessions)
+    invitations = InvitationActivities(deps.sessions, outbox=email)
     unbinding = UnbindingActivities(deps.sessions)
     incentives = IncentiveActivities(deps.sessions, deps.settings.incentive_rates)
     payments = PaymentActivities(deps.sessions, gateway_for(deps.settings.payment_gateway))

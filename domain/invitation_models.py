@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from domain.invitations import (
     Channel,
     InvitationStatus,
     Refusal,
 )
+from domain.notifications import EmailRequest
 from domain.parties import AssociationMode
 
 
@@ -55,6 +56,10 @@ class CreateBinding(BaseModel):
     mode: AssociationMode
     decided_by: str
     at: datetime
+    # Emails to send the moment a new binding is committed (its id added to their context).
+    # The workflow sends them again afterwards with the same keys, which finds them sent (or
+    # sends them, with its retries, when this early try could not).
+    notify: list[EmailRequest] = Field(default_factory=list)
 
 
 class BindingOutcome(BaseModel):

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         describe_refusals,
         inviter_refusal,
     )
+    from domain.notifications import EmailRequest
     from domain.parties import Decision, Role
 
 from workflows.common import (
@@ -41,7 +42,7 @@ from workflows.common import (
     set_business_status,
     verify_actor,
 )
-from workflows.guard import DecisionLock, bound
+from workflows.guard import DecisionLock, bound, present
 
 S = InvitationStatus
 
@@ -173,6 +174,7 @@ class InvitationWorkflow:
                     mode=self._req.mode,
                     decided_by=d.actor.user_id,
                     at=workflow.now(),
+                    notify=self._acceptance_emails(),
                 ),
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
                 schedule_to_close_timeout=bound(),
@@ -421,6 +423,27 @@ class InvitationWorkflow:
             for step in steps:
                 await step
         set_business_status(self._status.value)
+
+    def _acceptance_emails(self) -> list[EmailRequest]:
+        """The emails _finish sends for ACCEPTED, with the same keys and context: the binding
+        activity sends them the moment the binding is committed, so the customer hears in
+        the decision's own round; _finish's sends then find them sent."""
+        ctx = present(self._ctx, "the invitation context")
+        customer, partner = present(ctx.customer, "the customer"), present(ctx.partner, "partner")
+        rk, context = run_key(), self._email_context()
+        return [
+            EmailRequest(
+                key=f"{rk}:{template}:{to}",
+                to=to,
+                template=template,
+                context=context,
+                workflow_id=workflow.info().workflow_id,
+            )
+            for to, template in (
+                (self._sent_to or customer.email, "invitation_accepted_customer"),
+                (partner.contact_email, "invitation_accepted_partner"),
+            )
+        ]
 
     async def _end_early(self, view: InvitationView) -> InvitationView:
         # A starter's `checked` update may be waiting on this very status: let it answer

@@ -154,12 +154,11 @@ async def test_a_first_attempt_that_loses_the_key_goes_on_as_a_retry(
     assert row is not None and (row.status, row.attempts) == ("sent", 2)
 
 
-async def test_the_first_attempt_records_and_sends_in_three_statements(
+async def test_the_first_attempt_records_and_sends_in_four_statements(
     deps: Deps, mailbox: MailSink
 ) -> None:
-    # Who reads the address (users, customers, partners in one UNION: nobody here), INSERT ...
-    # RETURNING with this attempt counted, then the sent mark. No look-up of the key first:
-    # a first attempt finds the row missing, and a conflict shows in the insert.
+    # The outbox look-up, who reads the address (users, customers, partners in one UNION:
+    # nobody here), INSERT ... RETURNING with this attempt counted, then the sent mark.
     statements: list[str] = []
     engine = deps.sessions.kw["bind"].sync_engine
 
@@ -173,10 +172,10 @@ async def test_the_first_attempt_records_and_sends_in_three_statements(
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert result.status == "sent"
-    assert len(statements) == 3, statements
-    assert "UNION ALL" in statements[0].upper()
-    assert "RETURNING" in statements[1].upper()
-    assert statements[2].upper().startswith("UPDATE")
+    assert len(statements) == 4, statements
+    assert "UNION ALL" in statements[1].upper()
+    assert "RETURNING" in statements[2].upper()
+    assert statements[3].upper().startswith("UPDATE")
 
 
 async def test_tasks_and_audit_are_idempotent(db_kind: str, sessions: Sessions) -> None:
@@ -276,3 +275,44 @@ async def test_one_active_binding_per_customer_is_enforced_by_the_database(
     with pytest.raises(IntegrityError):
         async with sessions.begin() as s:
             s.add(row("c", "P-2"))
+
+
+async def test_create_binding_sends_the_acceptance_emails_once_the_binding_is_committed(
+    db_kind: str, deps: Deps, mailbox: MailSink
+) -> None:
+    await add_partner(deps.sessions, "P-1")
+    await add_partner(deps.sessions, "P-2")
+    await add_customer(deps.sessions, "C-1")
+    outbox = email_activities(deps)
+    acts = InvitationActivities(deps.sessions, outbox=outbox)
+    accepted = EmailRequest(
+        key="inv-1/run:invitation_accepted_partner:p@x.test",
+        to="p@x.test",
+        template="invitation_accepted_partner",
+        context={"partner_name": "P", "customer_name": "C", "customer_id": "C-1", "mode": "resale"},
+    )
+    req = CreateBinding(
+        key="inv-1/run:binding",
+        workflow_id="inv-1",
+        partner_id="P-1",
+        customer_id="C-1",
+        mode=AssociationMode.RESALE,
+        decided_by="C-1",
+        at=NOW,
+        notify=[accepted],
+    )
+    first = await acts.create_binding(req)
+    assert first.binding_id is not None
+    assert len(mailbox.to("p@x.test")) == len(mailbox.messages) == 1  # before the workflow's send
+    async with deps.sessions() as s:
+        row = await s.scalar(select(EmailOutbox).where(EmailOutbox.idempotency_key == accepted.key))
+    assert row is not None and row.status == "sent" and f"{first.binding_id}" in row.body_text
+    # A retry of the activity, then the workflow's send of the same key: nothing more is sent.
+    assert (await acts.create_binding(req)).binding_id == first.binding_id
+    assert (await outbox.send_email(accepted)).status == "already_sent"
+    assert len(mailbox.messages) == 1
+    # A refusal (the customer is bound elsewhere) sends nothing.
+    other = await acts.create_binding(
+        req.model_copy(update={"key": "inv-2/run:binding", "partner_id": "P-2"})
+    )
+    assert other.refusals and len(mailbox.messages) == 1
