@@ -1,8 +1,9 @@
 """``python -m bench.scale --open N``: N open invitations waiting on their expiry timers.
 
-Starts N invitations at the full rate the stack allows (at most ``--in-flight`` started and not
-yet PENDING, so that the server's queue holds no backlog whose activities could time out), all
-due at the same moment: each gets the validity left until one common deadline. It reports
+Starts N invitations at the full rate the stack allows (at most ``--in-flight`` being created at
+once, each started as the CLI starts one: update-with-start of ``checked``, which answers once
+the invitation is sent; so the worker never holds a backlog of half-made invitations that its
+cache would evict and replay), all due at the same moment: each gets the validity left until one common deadline. It reports
 
 - the start rate: invitations that became PENDING per second, for every ``--step`` of them;
 - the worker's RSS (goal <= 300 MiB) when all are open, and its growth per open invitation;
@@ -29,9 +30,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
-from temporalio.client import Client
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
 
-from bench.drivers import InvitationDriver, Sessions
+from bench.drivers import InvitationDriver, Sessions, start_checked
 from bench.firing import Firing, firing_lateness, sample
 from bench.goals import SCALE_LATENESS_PER_1000_S, SCALE_RSS_MIB
 from bench.stack import TASK_QUEUE, Stack, exit_on_sigterm, running_stack
@@ -185,49 +187,64 @@ async def scale(opts: ScaleOptions, stack: Stack, say: Callable[[str], None]) ->
     due = datetime.now(UTC) + timedelta(seconds=due_after)
     say(f"{opts.open} invitations due at {due:%H:%M:%S} UTC ({due_after:.0f}s from now)")
 
-    async def start(i: int) -> None:
-        left = (due - datetime.now(UTC)).total_seconds()
-        if left < MIN_VALIDITY_S:
-            res.late_starts += 1
-        req = InvitationRequest(
-            partner_id="P-INV",
-            customer_id=f"CI-{i}",
-            requested_by=driver.staff,
-            validity=timedelta(seconds=max(left, MIN_VALIDITY_S)),
-            reminder_before=timedelta(0),
-        )
-        await client.start_workflow(
-            InvitationWorkflow.run,
-            req,
-            id=f"{WORKFLOW_PREFIX}{i}",
-            task_queue=TASK_QUEUE,
-            search_attributes=index_attributes(partner_id="P-INV", customer_id=f"CI-{i}"),
-        )
-
-    started = pending = 0
+    staff = driver.staff
+    done = 0
     next_mark = opts.every
-    while pending < opts.open:
-        # PENDING or already past it: one started too late may have expired meanwhile.
-        pending = await count(sessions, InvitationStatus.PENDING, InvitationStatus.EXPIRED)
-        refused = await count(sessions, InvitationStatus.REFUSED, InvitationStatus.ALREADY_BOUND)
-        if refused:
-            raise SystemExit(f"{refused} invitations were refused: the seed is wrong")
-        res.rss_peak_mib = max(res.rss_peak_mib, rss_mib(stack.worker_pid))
-        while pending >= next_mark and next_mark <= opts.open:
+    slots = asyncio.Semaphore(opts.in_flight)
+
+    async def start(i: int) -> None:
+        """Starts invitation ``i`` and waits until it is sent (update-with-start of
+        ``checked``, as the CLI starts one): at most ``in_flight`` are being created at once,
+        so the worker never holds more half-made invitations than its cache."""
+        nonlocal done, next_mark
+        async with slots:
+            left = (due - datetime.now(UTC)).total_seconds()
+            if left < MIN_VALIDITY_S:
+                res.late_starts += 1
+            req = InvitationRequest(
+                partner_id="P-INV",
+                customer_id=f"CI-{i}",
+                requested_by=staff,
+                validity=timedelta(seconds=max(left, MIN_VALIDITY_S)),
+                reminder_before=timedelta(0),
+            )
+            view, _ = await start_checked(
+                client,
+                InvitationWorkflow.checked,
+                lambda: WithStartWorkflowOperation(
+                    InvitationWorkflow.run,
+                    req,
+                    id=f"{WORKFLOW_PREFIX}{i}",
+                    task_queue=TASK_QUEUE,
+                    search_attributes=index_attributes(partner_id="P-INV", customer_id=f"CI-{i}"),
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                ),
+            )
+        if view.status in (InvitationStatus.REFUSED, InvitationStatus.ALREADY_BOUND):
+            raise SystemExit(f"invitation {i} was {view.status}: the seed is wrong")
+        done += 1
+        while done >= next_mark and next_mark <= opts.open:
             res.marks.append((next_mark, time.monotonic() - t0))
             say(
                 f"  {next_mark} PENDING after {time.monotonic() - t0:.1f}s, worker RSS "
                 f"{rss_mib(stack.worker_pid):.0f} MiB"
             )
             next_mark += opts.every
-        room = min(opts.in_flight - (started - pending), opts.open - started)
-        if room > 0:
-            await asyncio.gather(*(start(i) for i in range(started, started + room)))
-            started += room
-        else:
+
+    async def watch_rss() -> None:
+        while True:
+            res.rss_peak_mib = max(res.rss_peak_mib, rss_mib(stack.worker_pid))
             await asyncio.sleep(0.2)
-        if time.monotonic() - t0 > due_after + 600:
-            raise SystemExit(f"only {pending}/{opts.open} PENDING after {due_after + 600:.0f}s")
+
+    watcher = asyncio.create_task(watch_rss())
+    try:
+        await asyncio.wait_for(
+            asyncio.gather(*(start(i) for i in range(opts.open))), due_after + 600
+        )
+    except TimeoutError:
+        raise SystemExit(f"only {done}/{opts.open} PENDING after {due_after + 600:.0f}s") from None
+    finally:
+        watcher.cancel()
     res.rss_open_mib = rss_mib(stack.worker_pid)
     say(f"all open; worker RSS {res.rss_open_mib:.0f} MiB; waiting for the deadline")
     first_due, last_due = await expiry_range(sessions)
@@ -302,7 +319,7 @@ def parse(argv: list[str]) -> ScaleOptions:
         type=float,
         help="seconds from the first start to the common deadline (default 60 + N/4)",
     )
-    p.add_argument("--in-flight", type=int, default=100, help="started, not yet PENDING (100)")
+    p.add_argument("--in-flight", type=int, default=100, help="invitations being created at once (100)")
     p.add_argument("--step", type=int, default=0, help="report the start rate every N")
     p.add_argument(
         "--effect-wait",
