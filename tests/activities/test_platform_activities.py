@@ -38,6 +38,20 @@ def email_activities(deps: Deps) -> EmailActivities:
     )
 
 
+def binding_request(notify: list[EmailRequest] | None = None) -> CreateBinding:
+    """Customer C-1 accepts partner P-1's resale invitation inv-1."""
+    return CreateBinding(
+        key="inv-1/run:binding",
+        workflow_id="inv-1",
+        partner_id="P-1",
+        customer_id="C-1",
+        mode=AssociationMode.RESALE,
+        decided_by="C-1",
+        at=NOW,
+        notify=notify or [],
+    )
+
+
 def invitation_email(key: str = "inv-1:invite:0", to: str = "c@x.test") -> EmailRequest:
     return EmailRequest(
         key=key,
@@ -213,15 +227,7 @@ async def test_create_binding_and_record_invitation_are_idempotent(
     await add_partner(sessions, "P-2")
     await add_customer(sessions, "C-1")
     acts = InvitationActivities(sessions)
-    req = CreateBinding(
-        key="inv-1/run:binding",
-        workflow_id="inv-1",
-        partner_id="P-1",
-        customer_id="C-1",
-        mode=AssociationMode.RESALE,
-        decided_by="C-1",
-        at=NOW,
-    )
+    req = binding_request()
     first, second = await acts.create_binding(req), await acts.create_binding(req)
     assert first.binding_id == second.binding_id and await count(sessions, Binding) == 1
     # The database refuses a second active binding for the customer, whatever the code does.
@@ -291,16 +297,7 @@ async def test_create_binding_sends_the_acceptance_emails_once_the_binding_is_co
         template="invitation_accepted_partner",
         context={"partner_name": "P", "customer_name": "C", "customer_id": "C-1", "mode": "resale"},
     )
-    req = CreateBinding(
-        key="inv-1/run:binding",
-        workflow_id="inv-1",
-        partner_id="P-1",
-        customer_id="C-1",
-        mode=AssociationMode.RESALE,
-        decided_by="C-1",
-        at=NOW,
-        notify=[accepted],
-    )
+    req = binding_request(notify=[accepted])
     first = await acts.create_binding(req)
     assert first.binding_id is not None
     assert len(mailbox.to("p@x.test")) == len(mailbox.messages) == 1  # before the workflow's send
