@@ -319,7 +319,9 @@ def parse(argv: list[str]) -> ScaleOptions:
         type=float,
         help="seconds from the first start to the common deadline (default 60 + N/4)",
     )
-    p.add_argument("--in-flight", type=int, default=100, help="invitations being created at once (100)")
+    p.add_argument(
+        "--in-flight", type=int, default=100, help="invitations being created at once (100)"
+    )
     p.add_argument("--step", type=int, default=0, help="report the start rate every N")
     p.add_argument(
         "--effect-wait",
