@@ -81,6 +81,7 @@ class IncentiveDriver:
     approves, paid through the fake gateway."""
 
     name: str = "incentive"
+    polls: bool = True
     finance: Actor | None = None
 
     async def seed(self, sessions: Sessions, count: int) -> None:
@@ -184,6 +185,7 @@ class OnboardingDriver:
     signs both agreements and is approved: an ACTIVE partner with its admin user."""
 
     name: str = "onboarding"
+    polls: bool = True
     manager: Actor | None = None
 
     async def seed(self, sessions: Sessions, count: int) -> None:

@@ -99,12 +99,18 @@ async def send_wait(h: WorkflowHandle[Any, Any], shape: Shape, pos: int) -> None
         await h.signal(ShapeWorkflow.signal, ShapeSignal(index=step.index, pad=pad(size)))
 
 
-async def run_floor(client: Client, task_queue: str, shape: Shape, wf_id: str) -> None:
+async def run_floor(
+    client: Client, task_queue: str, shape: Shape, wf_id: str, *, poll: bool = True
+) -> None:
     """Starts the twin and drives it to its end: a status poll before each decision (but an
-    update sent with the start, as the real starter sent it)."""
+    update sent with the start, as the real starter sent it). Without ``poll`` (the real
+    driver polls no status either) an update is sent at once: the twin's handler waits until
+    the main loop reaches it; a signal is still sent only once its wait is reached."""
     h, begin = await open_floor(client, task_queue, shape, wf_id)
     for pos in range(begin, len(shape.steps)):
-        if shape.steps[pos].kind in ("update", "signal"):
-            await reached(h, pos)
+        kind = shape.steps[pos].kind
+        if kind in ("update", "signal"):
+            if poll or kind == "signal":
+                await reached(h, pos)
             await send_wait(h, shape, pos)
     await h.result()

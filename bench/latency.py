@@ -6,13 +6,9 @@ few at a time."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.parser import BytesHeaderParser
-from email.utils import getaddresses
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -27,6 +23,7 @@ from bench.drivers import (
     decide,
 )
 from bench.floor import next_wait, open_floor, reached, send_wait
+from bench.mail import MailWatcher
 from bench.shape import Shape
 from bench.stack import TASK_QUEUE, Stack
 from domain.parties import Decision
@@ -35,8 +32,6 @@ from workflows.invitation import InvitationWorkflow
 
 # How often the effects are looked for; well under the latencies measured (tens of ms).
 EFFECT_POLL = 0.005
-# A directory changed this recently (ns) is listed again even if its time did not move.
-RESCAN_RECENT_NS = 100_000_000
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -77,43 +72,6 @@ class LatencyResult:
                 else ""
             )
         )
-
-
-class MailWatcher:
-    """Counts the messages the sink stored per recipient, reading only new files' headers.
-
-    It looks into the directory only when the directory changed: the samples poll every few
-    milliseconds, and listing thousands of stored messages each time kept a core of this
-    two-core machine busy during the real samples only, slowing the very effect it timed.
-    """
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.seen: set[str] = set()
-        self.count: dict[str, int] = {}
-        self._parser = BytesHeaderParser()
-        self._scanned_mtime = -1
-
-    def refresh(self) -> None:
-        """Reads the headers of messages stored since the last call."""
-        try:
-            mtime = os.stat(self.directory).st_mtime_ns
-        except FileNotFoundError:
-            return
-        # File times tick coarsely (a few ms): a change in the same tick as the last scan
-        # leaves the time unchanged, so a recently changed directory is listed again.
-        if mtime == self._scanned_mtime and time.time_ns() - mtime > RESCAN_RECENT_NS:
-            return
-        self._scanned_mtime = mtime
-        with os.scandir(self.directory) as entries:
-            for entry in entries:
-                if not entry.name.endswith(".eml") or entry.name in self.seen:
-                    continue
-                self.seen.add(entry.name)
-                with open(entry.path, "rb") as f:
-                    headers = self._parser.parse(f)
-                for _, addr in getaddresses(headers.get_all("To", [])):
-                    self.count[addr.lower()] = self.count.get(addr.lower(), 0) + 1
 
 
 async def _effect(

@@ -126,11 +126,13 @@ def real_one(
     return one
 
 
-def floor_one(client: Client, shape: Shape, prefix: str) -> Callable[[int], Awaitable[object]]:
+def floor_one(
+    client: Client, shape: Shape, prefix: str, *, poll: bool = True
+) -> Callable[[int], Awaitable[object]]:
     """Twin ``prefix-j``, driven to its end."""
 
     def one(j: int) -> Awaitable[object]:
-        return run_floor(client, TASK_QUEUE, shape, f"{prefix}-{j}")
+        return run_floor(client, TASK_QUEUE, shape, f"{prefix}-{j}", poll=poll)
 
     return one
 
@@ -176,7 +178,7 @@ async def _run(opts: Options, stack: Stack) -> int:
         shape, took = await record_shape(d, client, sessions, stack.workdir)
         shapes[name] = shape
         say(f"{name}: recorded shape in {took:.1f}s: {shape.describe()}")
-        await run_floor(client, TASK_QUEUE, shape, f"floor-{name}-warmup")
+        await run_floor(client, TASK_QUEUE, shape, f"floor-{name}-warmup", poll=d.polls)
     tallies = {name: Tally() for name in drivers}
     profiled = False
     for r in range(opts.rounds):
@@ -195,7 +197,7 @@ async def _run(opts: Options, stack: Stack) -> int:
                 one = (
                     real_one(d, client, sessions, base)
                     if which == "real"
-                    else floor_one(client, shapes[name], f"floor-{name}-{r}")
+                    else floor_one(client, shapes[name], f"floor-{name}-{r}", poll=d.polls)
                 )
                 secs[which], failures = await batch(opts.n, opts.concurrency, one)
                 if failures:

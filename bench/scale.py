@@ -1,9 +1,9 @@
 """``python -m bench.scale --open N``: N open invitations waiting on their expiry timers.
 
 Starts N invitations at the full rate the stack allows (at most ``--in-flight`` being created at
-once, each started as the CLI starts one: update-with-start of ``checked``, which answers once
-the invitation is sent; so the worker never holds a backlog of half-made invitations that its
-cache would evict and replay), all due at the same moment: each gets the validity left until one common deadline. It reports
+once: each started with update-with-start of the workflow's ``sent`` update, which answers once
+the invitation email is out; so the worker never holds a backlog of half-made invitations that
+its cache would evict and replay), all due at the same moment: each gets the validity left until one common deadline. It reports
 
 - the start rate: invitations that became PENDING per second, for every ``--step`` of them;
 - the worker's RSS (goal <= 300 MiB) when all are open, and its growth per open invitation;
@@ -193,9 +193,9 @@ async def scale(opts: ScaleOptions, stack: Stack, say: Callable[[str], None]) ->
     slots = asyncio.Semaphore(opts.in_flight)
 
     async def start(i: int) -> None:
-        """Starts invitation ``i`` and waits until it is sent (update-with-start of
-        ``checked``, as the CLI starts one): at most ``in_flight`` are being created at once,
-        so the worker never holds more half-made invitations than its cache."""
+        """Starts invitation ``i`` and waits until its email is out (update-with-start of
+        ``sent``): at most ``in_flight`` are being created at once, so the worker never holds
+        more half-made invitations than its cache."""
         nonlocal done, next_mark
         async with slots:
             left = (due - datetime.now(UTC)).total_seconds()
@@ -210,7 +210,7 @@ async def scale(opts: ScaleOptions, stack: Stack, say: Callable[[str], None]) ->
             )
             view, _ = await start_checked(
                 client,
-                InvitationWorkflow.checked,
+                InvitationWorkflow.sent,
                 lambda: WithStartWorkflowOperation(
                     InvitationWorkflow.run,
                     req,
@@ -220,8 +220,8 @@ async def scale(opts: ScaleOptions, stack: Stack, say: Callable[[str], None]) ->
                     id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 ),
             )
-        if view.status in (InvitationStatus.REFUSED, InvitationStatus.ALREADY_BOUND):
-            raise SystemExit(f"invitation {i} was {view.status}: the seed is wrong")
+            if view.status in (InvitationStatus.REFUSED, InvitationStatus.ALREADY_BOUND):
+                raise SystemExit(f"invitation {i} was {view.status}: the seed is wrong")
         done += 1
         while done >= next_mark and next_mark <= opts.open:
             res.marks.append((next_mark, time.monotonic() - t0))

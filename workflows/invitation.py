@@ -46,10 +46,8 @@ from workflows.guard import DecisionLock, bound, present
 
 S = InvitationStatus
 
-# workflow.patched ids: the outcome's activities scheduled together (see _finish); the
-# `checked` update answering once the invitation is sent, not when it is about to be.
+# workflow.patched id: the outcome's activities scheduled together (see _finish).
 FINISH_TOGETHER = "invitation-finish-together"
-CHECKED_AFTER_SEND = "invitation-checked-after-send"
 
 
 @workflow.defn
@@ -74,15 +72,13 @@ class InvitationWorkflow:
         self._ctx: InvitationContext | None = None
         self._created_at: datetime | None = None
         self._resends = 0
-        # Set by run(): True once the first invitation email (or offline link) has gone out.
+        # True once the first invitation email (or offline link) is out: what `sent` waits for.
         self._invited = False
-        self._checked_after_send = False
 
     @workflow.run
     async def run(self, req: InvitationRequest) -> InvitationView:
         """Checks, invites, waits for a decision or expiry, then tells everyone."""
         rk = run_key()
-        self._checked_after_send = workflow.patched(CHECKED_AFTER_SEND)
         ctx = await workflow.execute_activity_method(
             InvitationActivities.load_invitation_context,
             LoadContext(partner_id=req.partner_id, customer_id=req.customer_id),
@@ -244,10 +240,21 @@ class InvitationWorkflow:
 
     @workflow.update
     async def checked(self) -> InvitationView:
-        """The invitation once the first checks are done and it is sent (or refused, or the
-        customer already bound): what a starter waits for right after starting, instead of
-        polling the status query."""
-        await workflow.wait_condition(self._checks_done)
+        """The invitation once the first checks are done (invited, refused or already bound):
+        what a starter waits for right after starting, instead of polling the status query.
+        It answers before the email is out, so that a mail server that is down or slow holds
+        no start up: the CLI then says the email is queued."""
+        await workflow.wait_condition(lambda: self._status != S.CHECKING)
+        return self._view()
+
+    @workflow.update
+    async def sent(self) -> InvitationView:
+        """The invitation once its email (or offline link) is out, or once it ended without
+        one (refused, already bound, decided meanwhile): for a caller that acts on the email,
+        as a customer does. Unlike ``checked`` it waits for the mail server."""
+        await workflow.wait_condition(
+            lambda: self._invited or self._status not in (S.CHECKING, S.PENDING)
+        )
         return self._view()
 
     @workflow.query
@@ -256,14 +263,6 @@ class InvitationWorkflow:
         return self._view()
 
     # ----- internals ---------------------------------------------------------------------
-
-    def _checks_done(self) -> bool:
-        if self._status == S.CHECKING:
-            return False
-        # A PENDING invitation answers once its email is out, so that the person who invited
-        # (and a customer who decides at once) never races the invitation's own bookkeeping.
-        # Runs started before this patch answered as soon as the status was PENDING.
-        return self._invited or not self._checked_after_send or self._status != S.PENDING
 
     def _check_customer_decision(self, d: Decision, kind: str) -> None:
         if not d.actor.is_customer(self._req.customer_id):

@@ -1,5 +1,5 @@
-"""The starter's ``checked`` update answers once the invitation is out (update-with-start on
-the real dev server, as the CLI and console start invitations)."""
+"""The invitation's ``sent`` update answers once the invitation email is out (update-with-start
+on the real dev server), where ``checked`` answers before it (the CLI then says "queued")."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from workflows.invitation import InvitationWorkflow
 Sessions = async_sessionmaker[AsyncSession]
 
 
-async def test_checked_answers_once_the_invitation_email_is_sent(
+async def test_sent_answers_once_the_invitation_email_is_out(
     dev_env: WorkflowEnvironment, deps: Deps, sessions: Sessions, mailbox: MailSink
 ) -> None:
     await add_partner(sessions, "P-1")
@@ -37,7 +37,7 @@ async def test_checked_answers_once_the_invitation_email_is_sent(
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         )
         view = await client.execute_update_with_start_workflow(
-            InvitationWorkflow.checked, start_workflow_operation=start
+            InvitationWorkflow.sent, start_workflow_operation=start
         )
         # No waiting here: the email is in the sink by the time the starter hears "pending".
         assert view.status == InvitationStatus.PENDING
@@ -48,4 +48,4 @@ async def test_checked_answers_once_the_invitation_email_is_sent(
         )
         assert done.status == InvitationStatus.ACCEPTED
         assert (await h.result()).status == InvitationStatus.ACCEPTED
-        await save_history(h, "invitation-checked_after_send")
+        await save_history(h, "invitation-sent_update")
