@@ -51,6 +51,9 @@ _READERS = union_all(
     ),
 ).order_by("rank", "inactive", "id")
 _BY_KEY = select(EmailOutbox).where(EmailOutbox.idempotency_key == bindparam("key"))
+_OUTCOME_BY_KEY = select(EmailOutbox.status, EmailOutbox.message_id, EmailOutbox.last_error).where(
+    EmailOutbox.idempotency_key == bindparam("key")
+)
 _OUTBOX: Table = EmailOutbox.__table__  # type: ignore[assignment]
 _MARK_SENT = (
     update(_OUTBOX)
@@ -68,9 +71,12 @@ async def heartbeating(every: float = HEARTBEAT_EVERY) -> AsyncIterator[None]:
         return
 
     async def beat() -> None:
+        # The first beat after ``every``, not at once: an SMTP exchange usually ends well
+        # before, and a beat at once cost a server round trip per email for nothing (the
+        # heartbeat timeout counts from the attempt's start when no beat has come).
         while True:
-            activity.heartbeat()
             await asyncio.sleep(every)
+            activity.heartbeat()
 
     task = asyncio.create_task(beat())
     try:
@@ -116,11 +122,18 @@ class EmailActivities:
             # (by the binding activity) when the workflow's own send comes. A first attempt
             # then writes the row (4 statements per email with the reader's language and the
             # sent mark); a retry, or a first attempt that lost the race for the key, counts
-            # itself on the row the first one wrote.
-            row = await s.scalar(_BY_KEY, by_key)
-            prepared = await self._record_first(s, req) if row is None else None
+            # itself on the row the first one wrote (read whole only then).
+            # Its outcome first (no bodies): an email already sent, bounced or invalid ends here.
+            found = (await s.execute(_OUTCOME_BY_KEY, by_key)).first()
+            if found is not None and (found.status == "sent" or found.status in UNDELIVERABLE):
+                status = "already_sent" if found.status == "sent" else found.status
+                error = None if found.status == "sent" else found.last_error
+                return EmailResult(
+                    key=req.key, message_id=found.message_id, status=status, error=error
+                )
+            prepared = await self._record_first(s, req) if found is None else None
             if prepared is None:
-                row = row or await s.scalar(_BY_KEY, by_key)
+                row = await s.scalar(_BY_KEY, by_key)
                 if row is None:
                     raise InvariantError(f"outbox row {req.key} vanished during its insert")
                 prepared = await self._prepare_retry(s, req, row)
