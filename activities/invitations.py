@@ -6,7 +6,7 @@ import asyncio
 import logging
 from enum import Enum
 
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -24,7 +24,7 @@ from domain.invitations import (
 )
 from domain.parties import AssociationMode
 from domain.tasks import Done
-from infra.db import upsert
+from infra.db import table_of, upsert
 from infra.metrics import EMAILS
 from infra.tables import Binding, Invitation
 
@@ -38,7 +38,7 @@ log = logging.getLogger("partnerflow.activity")
 EARLY_SEND_WITHIN = 5.0
 
 # Built once, bound at execution (see activities.parties).
-_BINDINGS: Table = Binding.__table__  # type: ignore[assignment]
+_BINDINGS = table_of(Binding)
 _BINDING_BY_KEY = select(_BINDINGS.c.id).where(_BINDINGS.c.idempotency_key == bindparam("key"))
 _INSERT_BINDING = insert(_BINDINGS).returning(_BINDINGS.c.id)
 

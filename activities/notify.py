@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy import (
     BindParameter,
-    Table,
     bindparam,
     case,
     func,
@@ -24,7 +23,7 @@ from activities.errors import business_errors
 from domain.errors import InvalidInputError, InvariantError, PermanentDeliveryError
 from domain.notifications import UNDELIVERABLE, EmailRequest, EmailResult
 from infra import i18n
-from infra.db import insert_ignore, utcnow
+from infra.db import insert_ignore, table_of, utcnow
 from infra.links import LinkSigner
 from infra.mailer import EmailRenderer, SmtpMailer, message_id_for
 from infra.mime import OutgoingEmail, build_message
@@ -54,7 +53,7 @@ _BY_KEY = select(EmailOutbox).where(EmailOutbox.idempotency_key == bindparam("ke
 _OUTCOME_BY_KEY = select(EmailOutbox.status, EmailOutbox.message_id, EmailOutbox.last_error).where(
     EmailOutbox.idempotency_key == bindparam("key")
 )
-_OUTBOX: Table = EmailOutbox.__table__  # type: ignore[assignment]
+_OUTBOX = table_of(EmailOutbox)
 _MARK_SENT = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id == bindparam("row_id"))

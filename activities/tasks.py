@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.errors import business_errors
 from domain.errors import NotFoundError
 from domain.tasks import AuditRecord, CloseTask, Done, OpenTask, TaskRef
-from infra.db import insert_ignore
+from infra.db import insert_ignore, table_of
 from infra.tables import AuditEvent, HumanTask
 
 # Built once, bound by name at execution (the hot path of every workflow's decisions).
-_TASKS: Table = HumanTask.__table__  # type: ignore[assignment]
+_TASKS = table_of(HumanTask)
 _BY_KEY = select(_TASKS.c.id, _TASKS.c.status).where(_TASKS.c.idempotency_key == bindparam("key"))
 _CLOSE_OPEN = (
     update(_TASKS)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import DateTime, Dialect, Numeric, String, event, literal_column
+from sqlalchemy import DateTime, Dialect, Numeric, String, Table, event, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncAttrs,
@@ -220,6 +220,12 @@ def upsert(
     Pass the values to ``execute``; built once, like :func:`insert_ignore`.
     """
     return _on_conflict(session, table, index_elements, update, ())
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of an ORM model, for statements built once and bound at execution
+    (no ORM overhead on hot paths)."""
+    return cast(Table, model.__table__)
 
 
 def utcnow() -> datetime:
