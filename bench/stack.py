@@ -1,5 +1,5 @@
 """The benchmark's stack, each part in its own process as in a deployment: the Temporal dev
-server (the venv's binary, SQLite with the WAL pragmas of ``partnerflow dev``), the SMTP sink,
+server (the venv's binary, with the settings of ``partnerflow dev``: infra/temporal_dev.py), the SMTP sink,
 and the worker (the product's ``build_worker`` plus the no-op twin). The driver is the
 process running ``python -m bench``."""
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from infra.migrate import upgrade
 from infra.smtp_sink import free_port
-from infra.temporal import SEARCH_ATTRIBUTES
+from infra.temporal_dev import dev_server_argv
 
 TASK_QUEUE = "bench"
 LINK_SECRET = "bench-link-secret-" + "b" * 32
@@ -57,13 +57,6 @@ class Stack:
             "PARTNERFLOW_FAKE_BANK_DIR": str(self.fake_bank_dir),
             "PARTNERFLOW_DEV_MAIL_DIR": str(self.mail_dir),
         }
-
-
-def _binary(name: str) -> str:
-    here = Path(sys.executable).parent / name
-    if not here.exists():
-        raise SystemExit(f"{name} not found next to {sys.executable}: run `make install`")
-    return str(here)
 
 
 def _wait_port(port: int, proc: subprocess.Popen[bytes], name: str, timeout: float = 60) -> None:
@@ -127,28 +120,9 @@ def running_stack(
         return proc
 
     try:
-        server_argv = [
-            _binary("temporal"),
-            "server",
-            "start-dev",
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            str(temporal_port),
-            "--http-port",
-            str(http_port),
-            "--headless",
-            "--db-filename",
-            str(workdir / "temporal.db"),
-            "--sqlite-pragma",
-            "journal_mode=WAL",
-            "--sqlite-pragma",
-            "synchronous=NORMAL",
-            "--log-level",
-            "error",
-        ]
-        for name in SEARCH_ATTRIBUTES:
-            server_argv += ["--search-attribute", f"{name}=Keyword"]
+        server_argv = dev_server_argv(
+            port=temporal_port, db_file=workdir / "temporal.db", http_port=http_port
+        )
         _wait_port(temporal_port, spawn(server_argv, dict(os.environ)), "temporal dev server")
         mail_dir = workdir / "mail"
         py = sys.executable

