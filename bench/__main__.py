@@ -29,7 +29,9 @@ def parse(argv: list[str]) -> Options:
             "latency. Exits 1 when a goal (bench/goals.py) is missed."
         ),
     )
-    p.add_argument("--n", type=int, default=60, help="workflows per batch (default 60)")
+    p.add_argument(
+        "--n", type=int, default=Options.n, help=f"workflows per batch (default {Options.n})"
+    )
     p.add_argument("--concurrency", type=int, default=50, help="workflows driven at once")
     p.add_argument("--rounds", type=int, default=2, help="real/floor batch pairs per type")
     p.add_argument(
