@@ -9,18 +9,14 @@ from pathlib import Path
 
 from infra.temporal import SEARCH_ATTRIBUTES
 
-# Server settings, each measured on this machine (README "Performance").
-# The dev server runs one history shard, and by default a shard does one persistence operation
-# at a time: when thousands of timers fall due at once, firing them, scheduling their workflow
-# tasks and completing those tasks queue behind each other. With 8 at once, 3,000 timers due at
-# the same instant fired at most 3.5 s late instead of 7.9 s (p95 1.8 s instead of 6.8 s).
-# A queue stops loading tasks past 10,000 pending and starts unloading them past 9,000: 10,000
-# timers due at once sat at that edge (p50 25 s late); with room for 50,000 p50 fell to 4 s.
-DYNAMIC_CONFIG: dict[str, int] = {
-    "history.shardIOConcurrency": 8,
-    "history.queuePendingTasksMaxCount": 50_000,
-    "history.queuePendingTaskCriticalCount": 45_000,
-}
+# Server settings beyond the defaults: none. Tried here and left out (README "Performance"):
+# - history.shardIOConcurrency 8 (the one shard's persistence operations at once, default 1):
+#   3,000 timers due at one instant, isolated, fired at most 3.5 s late instead of 7.9 s, but in
+#   `python -m bench.scale --open 10000` the tail grew from 21 s to 90 s (p50 16 s -> 4.6 s);
+# - with it, the queues' pending-task limits raised from 10,000 / 9,000 to 50,000 / 45,000:
+#   the same, 91 s; throughput of make bench unchanged either way.
+# - system.enableActivityEagerExecution: make bench unchanged (invitation 10.9/s, floor 13.4/s).
+DYNAMIC_CONFIG: dict[str, int] = {}
 # SQLite in WAL mode: 45 workflows/s instead of 17-21 in the default journal mode
 # (../shared/TEMPORAL-NOTES.md); NORMAL sync is durable across a server crash.
 SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from infra.temporal_dev import DYNAMIC_CONFIG, SQLITE_PRAGMAS, dev_server_argv
 
 
@@ -32,3 +34,9 @@ def test_ui_server_gets_its_port_and_codec() -> None:
     assert _values(argv, "--ui-port") == ["8300"]
     assert _values(argv, "--ui-codec-endpoint") == ["http://x/codec"]
     assert "--http-port" not in argv
+
+
+def test_dynamic_config_values_are_passed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(DYNAMIC_CONFIG, "history.example", 3)
+    argv = dev_server_argv(port=7300, db_file=Path("/tmp/t.db"))
+    assert _values(argv, "--dynamic-config-value") == ["history.example=3"]
