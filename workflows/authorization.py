@@ -47,6 +47,7 @@ from workflows.common import (
     RETRY,
     audit,
     close_task,
+    db_step,
     link,
     open_task,
     run_key,
@@ -87,12 +88,9 @@ class CustomerAuthorizationWorkflow:
     @workflow.run
     async def run(self, req: AuthorizationRequest) -> AuthorizationView:
         """Checks, asks the distributor (reseller) and the customer, then keeps the grant."""
-        ctx = await workflow.execute_activity_method(
+        ctx = await db_step(
             AuthorizationActivities.load_authorization_context,
             AuthorizationContextQuery(partner_id=req.partner_id, customer_id=req.customer_id),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=bound(),
-            retry_policy=RETRY,
         )
         self._ctx = ctx
         refusal = requester_refusal(req.requested_by, ctx.partner)
@@ -520,7 +518,7 @@ class CustomerAuthorizationWorkflow:
 
     async def _record(self) -> None:
         assert self._requested_at is not None
-        await workflow.execute_activity_method(
+        await db_step(
             AuthorizationActivities.record_authorization,
             AuthorizationRecord(
                 run_key=run_key(),
@@ -528,9 +526,6 @@ class CustomerAuthorizationWorkflow:
                 requested_at=self._requested_at,
                 at=workflow.now(),
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=bound(),
-            retry_policy=RETRY,
         )
 
     def _email_context(self) -> dict[str, object]:

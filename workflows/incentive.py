@@ -57,6 +57,7 @@ from workflows.common import (
     RETRY,
     audit,
     close_task,
+    db_step,
     link,
     open_task,
     send_email,
@@ -120,7 +121,7 @@ class IncentivePayoutWorkflow:
     @workflow.run
     async def run(self, req: IncentiveRequest) -> PayoutView:
         """Runs the payout from statement to payment (or to its notice, lapse or rejection)."""
-        record = await workflow.execute_activity_method(
+        record = await db_step(
             IncentiveActivities.open_payout,
             OpenPayout(
                 payout_id=self._id,
@@ -129,9 +130,6 @@ class IncentivePayoutWorkflow:
                 run_id=workflow.info().run_id,
                 at=workflow.now(),
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=bound(),
-            retry_policy=RETRY,
         )
         if record.run_id != workflow.info().run_id and record.status in FINAL_STATUSES:
             # Never a second payout: an earlier run already settled this month.
@@ -233,7 +231,7 @@ class IncentivePayoutWorkflow:
             self._refuse_state("submit invoices for")
         partner = present(self._partner, "the partner")
         notified_at = present(self._notified_at, "the notification time")
-        outcome = await workflow.execute_activity_method(
+        outcome = await db_step(
             IncentiveActivities.record_invoice,
             RecordInvoice(
                 invoice=sub.invoice,
@@ -252,9 +250,6 @@ class IncentivePayoutWorkflow:
                 submitted_by=sub.actor.user_id,
                 at=workflow.now(),
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=bound(),
-            retry_policy=RETRY,
         )
         if outcome.accepted:
             self._invoices.append(
@@ -374,12 +369,9 @@ class IncentivePayoutWorkflow:
     # ----- steps --------------------------------------------------------------------------
 
     async def _compute(self) -> IncentiveFacts:
-        facts = await workflow.execute_activity_method(
+        facts = await db_step(
             IncentiveActivities.compute_incentive,
             PartnerMonth(partner_id=self._req.partner_id, period=self._req.period),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=bound(),
-            retry_policy=RETRY,
         )
         self._partner = facts.partner
         self._statement = facts.statement
@@ -514,12 +506,9 @@ class IncentivePayoutWorkflow:
         return True
 
     async def _load_partner(self) -> PartnerSnapshot:
-        partner = await workflow.execute_activity_method(
+        partner = await db_step(
             IncentiveActivities.load_partner,
             PartnerQuery(partner_id=self._req.partner_id),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=bound(),
-            retry_policy=RETRY,
         )
         self._partner = partner
         return partner
@@ -766,7 +755,7 @@ class IncentivePayoutWorkflow:
         if reason is not None:
             self._reason = reason
         st = self._statement if with_statement else None
-        await workflow.execute_activity_method(
+        await db_step(
             IncentiveActivities.record_payout,
             PayoutUpdate(
                 payout_id=self._id,
@@ -784,19 +773,13 @@ class IncentivePayoutWorkflow:
                 payment_reference=payment_reference,
                 paid_at=paid_at,
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=bound(),
-            retry_policy=RETRY,
         )
         set_business_status(status.value)
 
     async def _contacts(self, role: Role) -> Contacts:
-        return await workflow.execute_activity_method(
+        return await db_step(
             IncentiveActivities.staff_contacts,
             StaffQuery(role=role),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=bound(),
-            retry_policy=RETRY,
         )
 
     async def _email_partner(

@@ -35,6 +35,7 @@ from workflows.common import (
     RETRY,
     audit,
     close_task,
+    db_step,
     link,
     open_task,
     run_key,
@@ -79,12 +80,9 @@ class InvitationWorkflow:
     async def run(self, req: InvitationRequest) -> InvitationView:
         """Checks, invites, waits for a decision or expiry, then tells everyone."""
         rk = run_key()
-        ctx = await workflow.execute_activity_method(
+        ctx = await db_step(
             InvitationActivities.load_invitation_context,
             LoadContext(partner_id=req.partner_id, customer_id=req.customer_id),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=bound(),
-            retry_policy=RETRY,
         )
         self._ctx = ctx
         refusal = inviter_refusal(req.requested_by, ctx.partner)
@@ -460,7 +458,7 @@ class InvitationWorkflow:
 
     async def _record(self) -> None:
         req = self._req
-        await workflow.execute_activity_method(
+        await db_step(
             InvitationActivities.record_invitation,
             RecordInvitation(
                 run_key=run_key(),
@@ -478,9 +476,6 @@ class InvitationWorkflow:
                 decided_by=self._decided_by,
                 reason=self._reason,
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=bound(),
-            retry_policy=RETRY,
         )
 
     def _email_context(self) -> dict[str, object]:

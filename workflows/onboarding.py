@@ -44,6 +44,7 @@ from workflows.common import (
     RETRY,
     audit,
     close_task,
+    db_step,
     fmt_utc,
     link,
     open_task,
@@ -104,12 +105,9 @@ class OnboardingWorkflow:
     async def run(self, req: OnboardingRequest) -> OnboardingView:
         """Drives the steps that wait on time; people's actions arrive as updates."""
         rk = run_key()
-        ctx = await workflow.execute_activity_method(
+        ctx = await db_step(
             OnboardingActivities.load_onboarding_context,
             LoadOnboardingContext(uscc=req.form.uscc),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=bound(),
-            retry_policy=RETRY,
         )
         self._existing = ctx.existing_partners
         # Under the lock: an early update waits until the application row and task exist.
@@ -178,7 +176,7 @@ class OnboardingWorkflow:
             self._info = info
             self._company_name = info.company_name
             self._reason = None  # the review's earlier reason is answered by this submission
-            await workflow.execute_activity_method(
+            await db_step(
                 OnboardingActivities.record_business_info,
                 RecordBusinessInfo(
                     application_key=rk,
@@ -190,9 +188,6 @@ class OnboardingWorkflow:
                     account_holder=info.account_holder,
                     at=workflow.now(),
                 ),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                schedule_to_close_timeout=bound(),
-                retry_policy=RETRY,
             )
             await audit(
                 f"{rk}:business-info:{n}",
@@ -700,7 +695,7 @@ class OnboardingWorkflow:
             if self._status != S.AWAITING_SIGNATURES or agreement in self._signatures:
                 return self._view()
             rk = run_key()
-            await workflow.execute_activity_method(
+            await db_step(
                 OnboardingActivities.record_signature,
                 RecordSignature(
                     application_key=rk,
@@ -708,9 +703,6 @@ class OnboardingWorkflow:
                     signed_by=d.actor.user_id,
                     at=workflow.now(),
                 ),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                schedule_to_close_timeout=bound(),
-                retry_policy=RETRY,
             )
             self._signatures[agreement] = d.actor.user_id
             await audit(
@@ -802,12 +794,9 @@ class OnboardingWorkflow:
         step_key: str,
     ) -> None:
         """One email per person of the role, each with action links signed for that person."""
-        people: Recipients = await workflow.execute_activity_method(
+        people: Recipients = await db_step(
             OnboardingActivities.role_recipients,
             RoleRecipients(role=role),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=bound(),
-            retry_policy=RETRY,
         )
         for person in people.people:
             links = [
@@ -901,7 +890,7 @@ class OnboardingWorkflow:
         set_business_status(self._status.value)
 
     async def _record(self, business_certified_at: datetime | None = None) -> None:
-        await workflow.execute_activity_method(
+        await db_step(
             OnboardingActivities.record_application,
             RecordApplication(
                 run_key=run_key(),
@@ -915,9 +904,6 @@ class OnboardingWorkflow:
                 decided_at=self._decided_at,
                 business_certified_at=business_certified_at,
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=bound(),
-            retry_policy=RETRY,
         )
 
     def _mail(self, **extra: object) -> dict[str, object]:

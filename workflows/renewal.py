@@ -63,18 +63,17 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.authorization import CustomerAuthorizationWorkflow
 from workflows.common import (
-    ACTIVITY_TIMEOUT,
     CUSTOMER_ID,
     PARTNER_ID,
-    RETRY,
     audit,
     close_task,
+    db_step,
     open_task,
     send_email,
     set_business_status,
     verify_actor,
 )
-from workflows.guard import DecisionLock, bound, present
+from workflows.guard import DecisionLock, present
 
 S = RenewalStatus
 # After feedback the task waits for the billing data in these states.
@@ -222,12 +221,9 @@ class RenewalWorkflow:
                     await self._escalate()
 
     async def _billing_shows_renewal(self) -> bool:
-        state = await workflow.execute_activity_method(
+        state = await db_step(
             RenewalActivities.check_renewal_subscription,
             SubscriptionQuery(order_id=self._req.subscription.order_id),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=bound(),
-            retry_policy=RETRY,
         )
         if self._status in FINAL_STATUSES or not is_renewed(self._expires_at, state.current):
             return False
@@ -509,16 +505,13 @@ class RenewalWorkflow:
             self._req.mode
         )
         if needs_auth:
-            found = await workflow.execute_activity_method(
+            found = await db_step(
                 AuthorizationActivities.find_authorization,
                 AuthorizationLookup(
                     partner_id=self._req.partner_id,
                     customer_id=self._req.subscription.customer_id,
                     at=workflow.now(),
                 ),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                schedule_to_close_timeout=bound(),
-                retry_policy=RETRY,
             )
             if not (
                 found.reusable
@@ -640,26 +633,20 @@ class RenewalWorkflow:
 
     async def _load_context(self) -> RenewalContext:
         sub = self._req.subscription
-        ctx = await workflow.execute_activity_method(
+        ctx = await db_step(
             RenewalActivities.load_renewal_context,
             RenewalContextQuery(
                 order_id=sub.order_id, partner_id=self._req.partner_id, customer_id=sub.customer_id
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=bound(),
-            retry_policy=RETRY,
         )
         if self._ctx is None or (ctx.partner is not None and ctx.customer is not None):
             self._ctx = ctx
         return ctx
 
     async def _record(self) -> None:
-        await workflow.execute_activity_method(
+        await db_step(
             RenewalActivities.record_renewal,
             RenewalRecord(view=self._view(), at=workflow.now()),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=bound(),
-            retry_policy=RETRY,
         )
 
     def _child_search_attributes(self) -> TypedSearchAttributes | None:

@@ -47,6 +47,7 @@ from workflows.common import (
     RETRY,
     audit,
     close_task,
+    db_step,
     link,
     open_task,
     run_key,
@@ -113,7 +114,7 @@ class UnbindingWorkflow:
         immediate = ends_without_approval(req, who, ctx.binding.mode)
         if not immediate:
             self._expires_at = workflow.now() + req.approval_window
-        ref = await workflow.execute_activity_method(
+        ref = await db_step(
             UnbindingActivities.record_change_request,
             RecordChangeRequest(
                 key=rk,
@@ -130,9 +131,6 @@ class UnbindingWorkflow:
                 created_at=workflow.now(),
                 expires_at=self._expires_at,
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=bound(),
-            retry_policy=RETRY,
         )
         self._request_id = ref.id
         await audit(
@@ -276,12 +274,9 @@ class UnbindingWorkflow:
         ).to_application_error()
 
     async def _load(self) -> ChangeContext:
-        ctx = await workflow.execute_activity_method(
+        ctx = await db_step(
             UnbindingActivities.load_change_context,
             LoadChangeContext(binding_id=self._req.binding_id),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=bound(),
-            retry_policy=RETRY,
         )
         if self._ctx is None or ctx.binding is not None:
             self._ctx = ctx

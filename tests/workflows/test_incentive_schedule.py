@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from sqlalchemy import select
 from temporalio.client import Client, ScheduleActionExecutionStartWorkflow
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -109,7 +112,9 @@ async def test_schedule_apply_is_idempotent_and_its_run_starts_payouts(
             desc_payout = await payout.describe()
             assert desc_payout.typed_search_attributes  # indexed by PartnerId
             await eventually(lambda: _payout_row(sessions), timeout=15)
-            await payout.terminate("test done")
+            # The payout may already have ended by now (its steps are local activities).
+            with contextlib.suppress(RPCError):
+                await payout.terminate("test done")
     finally:
         await handle.delete()
 
