@@ -22,15 +22,10 @@ StepKind = Literal["activity", "update", "signal", "timer", "upsert"]
 
 
 class ActivityShape(BaseModel):
-    """One activity: payload bytes in and out, and whether it ran as a local activity.
-
-    A local activity's input never reaches the server (its marker records the result only),
-    so its ``input_bytes`` is 0 and the twin's copy carries none either.
-    """
+    """One activity: payload bytes in and out."""
 
     input_bytes: int = 0
     output_bytes: int = 0
-    local: bool = False
 
 
 class UpdateShape(BaseModel):
@@ -69,13 +64,11 @@ class Shape(BaseModel):
     signal_bytes: list[int] = Field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        """Totals: activities and local activities (main loop + update handlers), updates,
-        signals, timers, upserts."""
-        acts = [s.activity for s in self.steps if s.activity is not None]
-        acts += [a for u in self.updates for a in u.activities]
+        """Totals: activities (main loop + update handlers), updates, signals, timers, upserts."""
+        main = sum(1 for s in self.steps if s.kind == "activity")
+        in_updates = sum(len(u.activities) for u in self.updates)
         return {
-            "activities": sum(1 for a in acts if not a.local),
-            "local activities": sum(1 for a in acts if a.local),
+            "activities": main + in_updates,
             "updates": len(self.updates),
             "signals": len(self.signal_bytes),
             "timers": sum(s.timers for s in self.steps) + self.fired_timers(),
@@ -124,8 +117,6 @@ def _attrs(event: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 _T = "EVENT_TYPE_"
-# The marker the SDK's core records for each completed local activity.
-LOCAL_ACTIVITY_MARKER = "core_local_activity"
 
 
 def shape_from_history(history: Mapping[str, Any] | str) -> Shape:
@@ -133,8 +124,7 @@ def shape_from_history(history: Mapping[str, Any] | str) -> Shape:
 
     An activity scheduled while an update is open belongs to that update's handler, unless it
     was scheduled in the same workflow task that completed the update (then the main loop
-    scheduled it). A local activity (its marker) belongs to the update open where the
-    marker stands, otherwise to the main loop. A cancelled timer belongs to the wait it was started for: the update or
+    scheduled it). A cancelled timer belongs to the wait it was started for: the update or
     signal still being handled when it started, otherwise the next one.
     """
     h: Mapping[str, Any] = json.loads(history) if isinstance(history, str) else history
@@ -187,16 +177,6 @@ def shape_from_history(history: Mapping[str, Any] | str) -> Shape:
                 shape.updates[owner].activities.append(act)
             else:
                 shape.steps.append(Step(kind="activity", activity=act, batch=scheduled_in or None))
-                last_wait = None
-        elif kind == "MARKER_RECORDED" and a.get("markerName") == LOCAL_ACTIVITY_MARKER:
-            act = ActivityShape(
-                output_bytes=_payload_bytes(a.get("details", {}).get("result")), local=True
-            )
-            if open_updates:
-                shape.updates[next(reversed(open_updates.values()))].activities.append(act)
-            else:
-                batch_of = str(a.get("workflowTaskCompletedEventId", "")) or None
-                shape.steps.append(Step(kind="activity", activity=act, batch=batch_of))
                 last_wait = None
         elif kind == "WORKFLOW_EXECUTION_UPDATE_ACCEPTED":
             request = a.get("acceptedRequest", {})

@@ -1,7 +1,7 @@
 """``ShapeWorkflow``: the Temporal floor of a workflow's shape, replayed with no-op activities.
 
 It takes a ``Shape`` recorded from a real run and does the same Temporal work: the same
-number of activities and local activities with the same payload sizes (each returns at once), the same updates and
+number of activities with the same payload sizes (each returns at once), the same updates and
 signals waited for with the same timers, fired timers as zero-length sleeps, the same
 search-attribute upserts. Whatever the real workflow costs beyond it is the product's own.
 """
@@ -18,7 +18,7 @@ from temporalio import activity, workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 
 with workflow.unsafe.imports_passed_through():
-    from bench.shape import ActivityShape, Shape
+    from bench.shape import Shape
 
 # Same options as the product's activities (workflows/common.py).
 _TIMEOUT = timedelta(seconds=30)
@@ -69,32 +69,13 @@ async def bench_noop(inp: NoopInput) -> str:
     return pad(inp.reply_bytes)
 
 
-async def _run(act: ActivityShape) -> None:
-    arg = NoopInput(pad=pad(act.input_bytes), reply_bytes=act.output_bytes)
-    if act.local:
-        await workflow.execute_local_activity(
-            bench_noop, arg, start_to_close_timeout=_TIMEOUT, retry_policy=_RETRY
-        )
-        return
+async def _run(a_input: int, a_output: int) -> None:
     await workflow.execute_activity(
-        bench_noop, arg, start_to_close_timeout=_TIMEOUT, retry_policy=_RETRY
+        bench_noop,
+        NoopInput(pad=pad(a_input), reply_bytes=a_output),
+        start_to_close_timeout=_TIMEOUT,
+        retry_policy=_RETRY,
     )
-
-
-async def _run_batch(acts: list[ActivityShape]) -> None:
-    """Runs one workflow task's activities in the order its history recorded them.
-
-    Local activities recorded before the first regular one ran before it was scheduled
-    (awaited one by one, as the real workflow's own steps were); the rest were started
-    together with it and are gathered.
-    """
-    started: list[asyncio.Task[None]] = []
-    for act in acts:
-        if act.local and not started:
-            await _run(act)
-        else:
-            started.append(asyncio.ensure_future(_run(act)))
-    await asyncio.gather(*started)
 
 
 @workflow.defn
@@ -127,7 +108,13 @@ class ShapeWorkflow:
                 ):
                     pos += 1
                     group.append(steps[pos])
-                await _run_batch([g.activity for g in group if g.activity])
+                await asyncio.gather(
+                    *(
+                        _run(g.activity.input_bytes, g.activity.output_bytes)
+                        for g in group
+                        if g.activity
+                    )
+                )
             elif step.kind == "timer":
                 await workflow.sleep(timedelta(milliseconds=1))
             elif step.kind == "upsert":
@@ -159,7 +146,7 @@ class ShapeWorkflow:
         spec = self._shape.updates[u.index]
         await workflow.wait_condition(lambda: self._reached("update", u.index))
         for act in spec.activities:
-            await _run(act)
+            await _run(act.input_bytes, act.output_bytes)
         self._updates_done.add(u.index)
         return pad(spec.response_bytes)
 

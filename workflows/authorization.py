@@ -47,7 +47,6 @@ from workflows.common import (
     RETRY,
     audit,
     close_task,
-    db_step,
     link,
     open_task,
     run_key,
@@ -88,9 +87,12 @@ class CustomerAuthorizationWorkflow:
     @workflow.run
     async def run(self, req: AuthorizationRequest) -> AuthorizationView:
         """Checks, asks the distributor (reseller) and the customer, then keeps the grant."""
-        ctx = await db_step(
+        ctx = await workflow.execute_activity_method(
             AuthorizationActivities.load_authorization_context,
             AuthorizationContextQuery(partner_id=req.partner_id, customer_id=req.customer_id),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
+            retry_policy=RETRY,
         )
         self._ctx = ctx
         refusal = requester_refusal(req.requested_by, ctx.partner)
@@ -518,7 +520,7 @@ class CustomerAuthorizationWorkflow:
 
     async def _record(self) -> None:
         assert self._requested_at is not None
-        await db_step(
+        await workflow.execute_activity_method(
             AuthorizationActivities.record_authorization,
             AuthorizationRecord(
                 run_key=run_key(),
@@ -526,6 +528,9 @@ class CustomerAuthorizationWorkflow:
                 requested_at=self._requested_at,
                 at=workflow.now(),
             ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
+            retry_policy=RETRY,
         )
 
     def _email_context(self) -> dict[str, object]:

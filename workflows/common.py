@@ -6,11 +6,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.types import MethodAsyncSingleParam
 
 with workflow.unsafe.imports_passed_through():
     from activities.actors import ActorActivities
@@ -35,42 +33,6 @@ RETRY = RetryPolicy(
     non_retryable_error_types=BUSINESS_ERROR_TYPES,
 )
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
-
-# Runs started from here on keep their own database steps (state rows, tasks, audit events,
-# actor checks, reads of reference data) as local activities; runs started before replay
-# them as the regular activities they were. See :func:`db_step`.
-LOCAL_DB_STEPS = "db-steps-as-local-activities"
-
-P = TypeVar("P")
-R = TypeVar("R")
-
-
-async def db_step(step: MethodAsyncSingleParam[Any, P, R], arg: P) -> R:
-    """Runs one step that only reads or writes PartnerFlow's own database.
-
-    As a local activity: the worker runs it in the workflow task that asked for it, with no
-    round trip through the server (a regular activity costs the server a schedule, a task
-    dispatch and a completion, which is about 40% of the floor of our workflows' shapes on
-    this machine, measured in README "Performance"). Safe because every step is idempotent
-    by its key: a worker that dies before the task completes makes the next worker run the
-    step again, and the UNIQUE key keeps one row. Emails, payments and other systems stay
-    regular activities: they heartbeat, and they may retry for hours.
-    """
-    if workflow.patched(LOCAL_DB_STEPS):
-        return await workflow.execute_local_activity_method(
-            step,
-            arg,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=bound(),
-            retry_policy=RETRY,
-        )
-    return await workflow.execute_activity_method(
-        step,
-        arg,
-        start_to_close_timeout=ACTIVITY_TIMEOUT,
-        schedule_to_close_timeout=bound(),
-        retry_policy=RETRY,
-    )
 
 
 def set_business_status(status: str) -> None:
@@ -190,7 +152,7 @@ async def open_task(
     due_at: datetime | None,
 ) -> TaskRef:
     """Opens a human task (once per key)."""
-    return await db_step(
+    return await workflow.execute_activity_method(
         TaskActivities.open_task,
         OpenTask(
             key=key,
@@ -202,6 +164,9 @@ async def open_task(
             due_at=due_at,
             created_at=workflow.now(),
         ),
+        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        schedule_to_close_timeout=bound(),
+        retry_policy=RETRY,
     )
 
 
@@ -214,7 +179,7 @@ async def close_task(
     decided_by: str | None = None,
 ) -> TaskRef:
     """Closes a human task with its outcome."""
-    return await db_step(
+    return await workflow.execute_activity_method(
         TaskActivities.close_task,
         CloseTask(
             key=key,
@@ -224,12 +189,15 @@ async def close_task(
             decided_by=decided_by,
             decided_at=workflow.now(),
         ),
+        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        schedule_to_close_timeout=bound(),
+        retry_policy=RETRY,
     )
 
 
 async def reassign_task(key: str, role: Role, party: str | None, comment: str) -> TaskRef:
     """Escalation: the open task moves to another role."""
-    return await db_step(
+    return await workflow.execute_activity_method(
         TaskActivities.close_task,
         CloseTask(
             key=key,
@@ -238,6 +206,9 @@ async def reassign_task(key: str, role: Role, party: str | None, comment: str) -
             reassign_party=party,
             comment=comment,
         ),
+        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        schedule_to_close_timeout=bound(),
+        retry_policy=RETRY,
     )
 
 
@@ -249,7 +220,7 @@ async def audit(
     The operator (who typed the command for ``actor``) defaults to the one that came with
     ``actor``'s last verified decision in this run.
     """
-    await db_step(
+    await workflow.execute_activity_method(
         TaskActivities.record_audit,
         AuditRecord(
             key=key,
@@ -260,6 +231,9 @@ async def audit(
             detail=detail,
             occurred_at=workflow.now(),
         ),
+        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        schedule_to_close_timeout=bound(),
+        retry_policy=RETRY,
     )
 
 
@@ -281,9 +255,12 @@ async def verify_actor(actor: Actor, operator: str | None = None) -> None:
     is true (an update can be sent straight to Temporal with any payload). A refusal is
     audited with who tried and fails the update with rule ``actor_not_verified``.
     """
-    check = await db_step(
+    check = await workflow.execute_activity_method(
         ActorActivities.verify_actor,
         actor,
+        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        schedule_to_close_timeout=bound(),
+        retry_policy=RETRY,
     )
     if check.verified:
         if operator:

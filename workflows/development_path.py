@@ -51,7 +51,6 @@ from workflows.common import (
     RETRY,
     audit,
     close_task,
-    db_step,
     link,
     open_task,
     run_key,
@@ -102,9 +101,12 @@ class DevelopmentPathWorkflow:
     async def run(self, req: PathInvitation) -> PathView:
         """Invites, waits for the join or expiry, then serves the membership until it ends."""
         rk = run_key()
-        ctx = await db_step(
+        ctx = await workflow.execute_activity_method(
             DevelopmentPathActivities.load_path_context,
             LoadPathContext(partner_id=req.partner_id, path=req.path),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
+            retry_policy=RETRY,
         )
         self._ctx = ctx
         self._others = ctx.company.others_on_path if ctx.company else []
@@ -501,9 +503,12 @@ class DevelopmentPathWorkflow:
         return InvalidStateError(f"cannot {what}: {hint}").to_application_error()
 
     async def _shortfalls(self, level: CertLevel) -> list[Shortfall]:
-        facts = await db_step(
+        facts = await workflow.execute_activity_method(
             DevelopmentPathActivities.load_path_facts,
             LoadFacts(partner_id=self._req.partner_id),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
+            retry_policy=RETRY,
         )
         return shortfalls(
             self._req.path,
@@ -519,9 +524,12 @@ class DevelopmentPathWorkflow:
         self._pending, self._pending_key = pending, key
         await open_task(key, "path_approval", title, Role.ECOSYSTEM_MANAGER, None, due)
         self._open_tasks.add(key)
-        people: Recipients = await db_step(
+        people: Recipients = await workflow.execute_activity_method(
             OnboardingActivities.role_recipients,
             RoleRecipients(role=Role.ECOSYSTEM_MANAGER),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
+            retry_policy=RETRY,
         )
         for person in people.people:
             links = [
@@ -567,7 +575,7 @@ class DevelopmentPathWorkflow:
         self._pending_key = None
 
     async def _record_certification(self, key: str, record: CertificationRecord) -> None:
-        await db_step(
+        await workflow.execute_activity_method(
             DevelopmentPathActivities.record_certification,
             RecordCertification(
                 key=key,
@@ -582,6 +590,9 @@ class DevelopmentPathWorkflow:
                 decided_at=record.decided_at,
                 reason=record.reason,
             ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
+            retry_policy=RETRY,
         )
 
     async def _update_membership(self, status: str, by: str) -> None:

@@ -57,7 +57,6 @@ from workflows.common import (
     RETRY,
     audit,
     close_task,
-    db_step,
     link,
     open_task,
     send_email,
@@ -121,7 +120,7 @@ class IncentivePayoutWorkflow:
     @workflow.run
     async def run(self, req: IncentiveRequest) -> PayoutView:
         """Runs the payout from statement to payment (or to its notice, lapse or rejection)."""
-        record = await db_step(
+        record = await workflow.execute_activity_method(
             IncentiveActivities.open_payout,
             OpenPayout(
                 payout_id=self._id,
@@ -130,6 +129,9 @@ class IncentivePayoutWorkflow:
                 run_id=workflow.info().run_id,
                 at=workflow.now(),
             ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
+            retry_policy=RETRY,
         )
         if record.run_id != workflow.info().run_id and record.status in FINAL_STATUSES:
             # Never a second payout: an earlier run already settled this month.
@@ -231,7 +233,7 @@ class IncentivePayoutWorkflow:
             self._refuse_state("submit invoices for")
         partner = present(self._partner, "the partner")
         notified_at = present(self._notified_at, "the notification time")
-        outcome = await db_step(
+        outcome = await workflow.execute_activity_method(
             IncentiveActivities.record_invoice,
             RecordInvoice(
                 invoice=sub.invoice,
@@ -250,6 +252,9 @@ class IncentivePayoutWorkflow:
                 submitted_by=sub.actor.user_id,
                 at=workflow.now(),
             ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
+            retry_policy=RETRY,
         )
         if outcome.accepted:
             self._invoices.append(
@@ -369,9 +374,12 @@ class IncentivePayoutWorkflow:
     # ----- steps --------------------------------------------------------------------------
 
     async def _compute(self) -> IncentiveFacts:
-        facts = await db_step(
+        facts = await workflow.execute_activity_method(
             IncentiveActivities.compute_incentive,
             PartnerMonth(partner_id=self._req.partner_id, period=self._req.period),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
+            retry_policy=RETRY,
         )
         self._partner = facts.partner
         self._statement = facts.statement
@@ -506,9 +514,12 @@ class IncentivePayoutWorkflow:
         return True
 
     async def _load_partner(self) -> PartnerSnapshot:
-        partner = await db_step(
+        partner = await workflow.execute_activity_method(
             IncentiveActivities.load_partner,
             PartnerQuery(partner_id=self._req.partner_id),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
+            retry_policy=RETRY,
         )
         self._partner = partner
         return partner
@@ -755,7 +766,7 @@ class IncentivePayoutWorkflow:
         if reason is not None:
             self._reason = reason
         st = self._statement if with_statement else None
-        await db_step(
+        await workflow.execute_activity_method(
             IncentiveActivities.record_payout,
             PayoutUpdate(
                 payout_id=self._id,
@@ -773,13 +784,19 @@ class IncentivePayoutWorkflow:
                 payment_reference=payment_reference,
                 paid_at=paid_at,
             ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
+            retry_policy=RETRY,
         )
         set_business_status(status.value)
 
     async def _contacts(self, role: Role) -> Contacts:
-        return await db_step(
+        return await workflow.execute_activity_method(
             IncentiveActivities.staff_contacts,
             StaffQuery(role=role),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
+            retry_policy=RETRY,
         )
 
     async def _email_partner(

@@ -35,7 +35,6 @@ from workflows.common import (
     RETRY,
     audit,
     close_task,
-    db_step,
     link,
     open_task,
     run_key,
@@ -80,9 +79,12 @@ class InvitationWorkflow:
     async def run(self, req: InvitationRequest) -> InvitationView:
         """Checks, invites, waits for a decision or expiry, then tells everyone."""
         rk = run_key()
-        ctx = await db_step(
+        ctx = await workflow.execute_activity_method(
             InvitationActivities.load_invitation_context,
             LoadContext(partner_id=req.partner_id, customer_id=req.customer_id),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
+            retry_policy=RETRY,
         )
         self._ctx = ctx
         refusal = inviter_refusal(req.requested_by, ctx.partner)
@@ -458,7 +460,7 @@ class InvitationWorkflow:
 
     async def _record(self) -> None:
         req = self._req
-        await db_step(
+        await workflow.execute_activity_method(
             InvitationActivities.record_invitation,
             RecordInvitation(
                 run_key=run_key(),
@@ -476,6 +478,9 @@ class InvitationWorkflow:
                 decided_by=self._decided_by,
                 reason=self._reason,
             ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
+            retry_policy=RETRY,
         )
 
     def _email_context(self) -> dict[str, object]:

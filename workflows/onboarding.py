@@ -44,7 +44,6 @@ from workflows.common import (
     RETRY,
     audit,
     close_task,
-    db_step,
     fmt_utc,
     link,
     open_task,
@@ -105,9 +104,12 @@ class OnboardingWorkflow:
     async def run(self, req: OnboardingRequest) -> OnboardingView:
         """Drives the steps that wait on time; people's actions arrive as updates."""
         rk = run_key()
-        ctx = await db_step(
+        ctx = await workflow.execute_activity_method(
             OnboardingActivities.load_onboarding_context,
             LoadOnboardingContext(uscc=req.form.uscc),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
+            retry_policy=RETRY,
         )
         self._existing = ctx.existing_partners
         # Under the lock: an early update waits until the application row and task exist.
@@ -176,7 +178,7 @@ class OnboardingWorkflow:
             self._info = info
             self._company_name = info.company_name
             self._reason = None  # the review's earlier reason is answered by this submission
-            await db_step(
+            await workflow.execute_activity_method(
                 OnboardingActivities.record_business_info,
                 RecordBusinessInfo(
                     application_key=rk,
@@ -188,6 +190,9 @@ class OnboardingWorkflow:
                     account_holder=info.account_holder,
                     at=workflow.now(),
                 ),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                schedule_to_close_timeout=bound(),
+                retry_policy=RETRY,
             )
             await audit(
                 f"{rk}:business-info:{n}",
@@ -695,7 +700,7 @@ class OnboardingWorkflow:
             if self._status != S.AWAITING_SIGNATURES or agreement in self._signatures:
                 return self._view()
             rk = run_key()
-            await db_step(
+            await workflow.execute_activity_method(
                 OnboardingActivities.record_signature,
                 RecordSignature(
                     application_key=rk,
@@ -703,6 +708,9 @@ class OnboardingWorkflow:
                     signed_by=d.actor.user_id,
                     at=workflow.now(),
                 ),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                schedule_to_close_timeout=bound(),
+                retry_policy=RETRY,
             )
             self._signatures[agreement] = d.actor.user_id
             await audit(
@@ -794,9 +802,12 @@ class OnboardingWorkflow:
         step_key: str,
     ) -> None:
         """One email per person of the role, each with action links signed for that person."""
-        people: Recipients = await db_step(
+        people: Recipients = await workflow.execute_activity_method(
             OnboardingActivities.role_recipients,
             RoleRecipients(role=role),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
+            retry_policy=RETRY,
         )
         for person in people.people:
             links = [
@@ -890,7 +901,7 @@ class OnboardingWorkflow:
         set_business_status(self._status.value)
 
     async def _record(self, business_certified_at: datetime | None = None) -> None:
-        await db_step(
+        await workflow.execute_activity_method(
             OnboardingActivities.record_application,
             RecordApplication(
                 run_key=run_key(),
@@ -904,6 +915,9 @@ class OnboardingWorkflow:
                 decided_at=self._decided_at,
                 business_certified_at=business_certified_at,
             ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
+            retry_policy=RETRY,
         )
 
     def _mail(self, **extra: object) -> dict[str, object]:

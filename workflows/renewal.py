@@ -63,17 +63,18 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.authorization import CustomerAuthorizationWorkflow
 from workflows.common import (
+    ACTIVITY_TIMEOUT,
     CUSTOMER_ID,
     PARTNER_ID,
+    RETRY,
     audit,
     close_task,
-    db_step,
     open_task,
     send_email,
     set_business_status,
     verify_actor,
 )
-from workflows.guard import DecisionLock, present
+from workflows.guard import DecisionLock, bound, present
 
 S = RenewalStatus
 # After feedback the task waits for the billing data in these states.
@@ -221,9 +222,12 @@ class RenewalWorkflow:
                     await self._escalate()
 
     async def _billing_shows_renewal(self) -> bool:
-        state = await db_step(
+        state = await workflow.execute_activity_method(
             RenewalActivities.check_renewal_subscription,
             SubscriptionQuery(order_id=self._req.subscription.order_id),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
+            retry_policy=RETRY,
         )
         if self._status in FINAL_STATUSES or not is_renewed(self._expires_at, state.current):
             return False
@@ -505,13 +509,16 @@ class RenewalWorkflow:
             self._req.mode
         )
         if needs_auth:
-            found = await db_step(
+            found = await workflow.execute_activity_method(
                 AuthorizationActivities.find_authorization,
                 AuthorizationLookup(
                     partner_id=self._req.partner_id,
                     customer_id=self._req.subscription.customer_id,
                     at=workflow.now(),
                 ),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                schedule_to_close_timeout=bound(),
+                retry_policy=RETRY,
             )
             if not (
                 found.reusable
@@ -633,20 +640,26 @@ class RenewalWorkflow:
 
     async def _load_context(self) -> RenewalContext:
         sub = self._req.subscription
-        ctx = await db_step(
+        ctx = await workflow.execute_activity_method(
             RenewalActivities.load_renewal_context,
             RenewalContextQuery(
                 order_id=sub.order_id, partner_id=self._req.partner_id, customer_id=sub.customer_id
             ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
+            retry_policy=RETRY,
         )
         if self._ctx is None or (ctx.partner is not None and ctx.customer is not None):
             self._ctx = ctx
         return ctx
 
     async def _record(self) -> None:
-        await db_step(
+        await workflow.execute_activity_method(
             RenewalActivities.record_renewal,
             RenewalRecord(view=self._view(), at=workflow.now()),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
+            retry_policy=RETRY,
         )
 
     def _child_search_attributes(self) -> TypedSearchAttributes | None:

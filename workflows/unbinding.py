@@ -47,7 +47,6 @@ from workflows.common import (
     RETRY,
     audit,
     close_task,
-    db_step,
     link,
     open_task,
     run_key,
@@ -114,7 +113,7 @@ class UnbindingWorkflow:
         immediate = ends_without_approval(req, who, ctx.binding.mode)
         if not immediate:
             self._expires_at = workflow.now() + req.approval_window
-        ref = await db_step(
+        ref = await workflow.execute_activity_method(
             UnbindingActivities.record_change_request,
             RecordChangeRequest(
                 key=rk,
@@ -131,6 +130,9 @@ class UnbindingWorkflow:
                 created_at=workflow.now(),
                 expires_at=self._expires_at,
             ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
+            retry_policy=RETRY,
         )
         self._request_id = ref.id
         await audit(
@@ -274,9 +276,12 @@ class UnbindingWorkflow:
         ).to_application_error()
 
     async def _load(self) -> ChangeContext:
-        ctx = await db_step(
+        ctx = await workflow.execute_activity_method(
             UnbindingActivities.load_change_context,
             LoadChangeContext(binding_id=self._req.binding_id),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=bound(),
+            retry_policy=RETRY,
         )
         if self._ctx is None or ctx.binding is not None:
             self._ctx = ctx

@@ -32,33 +32,19 @@ def _count(history: dict[str, Any], event: str) -> int:
     return sum(1 for e in history["events"] if e["eventType"] == f"EVENT_TYPE_{event}")
 
 
-def _local_activities(history: dict[str, Any]) -> int:
-    return sum(
-        1
-        for e in history["events"]
-        if e.get("markerRecordedEventAttributes", {}).get("markerName") == "core_local_activity"
-    )
-
-
-@pytest.mark.parametrize(
-    "path", sorted(HISTORIES.glob("**/*.json")), ids=lambda p: str(p.relative_to(HISTORIES))
-)
+@pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)
 def test_every_stored_history_keeps_its_counts(path: Path) -> None:
     h = json.loads(path.read_text())
     c = shape_from_history(h).counts()
     assert c["activities"] == _count(h, "ACTIVITY_TASK_SCHEDULED")
-    assert c["local activities"] == _local_activities(h)
     assert c["updates"] == _count(h, "WORKFLOW_EXECUTION_UPDATE_ACCEPTED")
     assert c["signals"] == _count(h, "WORKFLOW_EXECUTION_SIGNALED")
     assert c["timers"] == _count(h, "TIMER_STARTED")
     assert c["upserts"] == _count(h, "UPSERT_WORKFLOW_SEARCH_ATTRIBUTES")
 
 
-LEGACY = "before_local_db_steps"
-
-
 def test_accepted_invitation_waits_once_for_the_update() -> None:
-    h = _load(f"{LEGACY}/invitation-accepted")
+    h = _load("invitation-accepted")
     shape = shape_from_history(h)
     assert shape.workflow_type == "InvitationWorkflow"
     kinds = [s.kind for s in shape.steps]
@@ -96,28 +82,11 @@ def test_activities_scheduled_together_keep_their_batch() -> None:
         return sizes
 
     assert max(batches("invitation-accepted_together")) == 5
-    assert max(batches(f"{LEGACY}/invitation-accepted")) == 1  # before: one after the other
-
-
-def test_local_activities_are_read_from_their_markers() -> None:
-    # Since the database steps became local activities, a run's history holds a marker for
-    # each instead of a scheduled activity; the twin must run as many, where they ran.
-    shape = shape_from_history(_load("invitation-accepted_together"))
-    (update,) = shape.updates
-    # The accept handler: the actor check (local), then the binding (regular: it emails).
-    assert [a.local for a in update.activities] == [True, False]
-    first = shape.steps[1].activity
-    assert first is not None and first.local and first.input_bytes == 0
-    assert first.output_bytes > 0  # the invitation context read from the database
-    legacy = shape_from_history(_load(f"{LEGACY}/invitation-accepted_together")).counts()
-    assert legacy["local activities"] == 0
-    assert (
-        shape.counts()["activities"] + shape.counts()["local activities"] == (legacy["activities"])
-    )
+    assert max(batches("invitation-accepted")) == 1  # recorded before: one after the other
 
 
 def test_expired_invitation_has_two_fired_timers_and_no_wait() -> None:
-    shape = shape_from_history(_load("invitation-expired_together"))
+    shape = shape_from_history(_load("invitation-expired"))
     assert shape.updates == [] and shape.signal_bytes == []
     assert shape.fired_timers() == 2  # the reminder, then the expiry
     assert not any(s.kind in ("update", "signal") for s in shape.steps)

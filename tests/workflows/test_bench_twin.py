@@ -20,18 +20,11 @@ HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 
 @pytest.mark.parametrize(
     "name",
-    [
-        "invitation-accepted_together",
-        "invitation-expired_together",
-        "renewal_workflow-renewed-by-import",
-        "onboarding-approved",
-        "before_local_db_steps/invitation-accepted",
-    ],
+    ["invitation-accepted", "invitation-expired", "renewal_workflow-renewed-by-import"],
 )
 async def test_the_twin_replays_the_recorded_shape(dev_env: WorkflowEnvironment, name: str) -> None:
     shape = shape_from_history(json.loads((HISTORIES / f"{name}.json").read_text()))
     tq = new_task_queue()
-    name = name.replace("/", "-")
     async with Worker(
         dev_env.client, task_queue=tq, workflows=[ShapeWorkflow], activities=[bench_noop]
     ):
@@ -39,12 +32,10 @@ async def test_the_twin_replays_the_recorded_shape(dev_env: WorkflowEnvironment,
     history = await dev_env.client.get_workflow_handle(f"twin-{name}-{tq}").fetch_history()
     twin = shape_from_history(json.loads(history.to_json()))
     assert twin.counts() == shape.counts()
-    assert [(s.kind, s.index, s.timers, s.activity and s.activity.local) for s in twin.steps] == [
-        (s.kind, s.index, s.timers, s.activity and s.activity.local) for s in shape.steps
+    assert [(s.kind, s.index, s.timers) for s in twin.steps] == [
+        (s.kind, s.index, s.timers) for s in shape.steps
     ]
-    assert [[a.local for a in u.activities] for u in twin.updates] == [
-        [a.local for a in u.activities] for u in shape.updates
-    ]
+    assert [len(u.activities) for u in twin.updates] == [len(u.activities) for u in shape.updates]
     for mine, theirs in zip(twin.steps, shape.steps, strict=True):
         if mine.activity is not None and theirs.activity is not None:
             # Same size to within the framing of the no-op's payload.
