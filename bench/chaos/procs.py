@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -127,6 +128,15 @@ class AppDatabase:
             await conn.execute(f"DROP DATABASE IF EXISTS {self.pg_name} WITH (FORCE)")
         finally:
             await conn.close()
+
+
+_ERROR_LINE = re.compile(r"^[\w.]+(Error|Exception): ")
+
+
+def last_error(log_text: str) -> str:
+    """The last exception line the stack's processes wrote, or a hint when there is none."""
+    found = [line for line in log_text.splitlines() if _ERROR_LINE.match(line)]
+    return found[-1] if found else "no error in the stack log (run with --keep to read it)"
 
 
 @dataclass(kw_only=True)
@@ -266,7 +276,11 @@ class ChaosStack:
             if text.count("bench worker polling") >= self.workers:
                 return
             await asyncio.sleep(0.2)
-        raise RuntimeError(f"workers not polling within {timeout:.0f}s; see {log}")
+        text = log.read_text(errors="replace") if log.exists() else ""
+        # The run removes its directory on the way out (unless --keep): say why here.
+        raise SystemExit(
+            f"chaos: the workers did not start polling within {timeout:.0f}s: {last_error(text)}"
+        )
 
     # ----- all ----------------------------------------------------------------------
 
