@@ -271,12 +271,12 @@ class ChaosStack:
         """Waits until every worker has printed that it polls (so start-up is not a fault)."""
         log = self.workdir / "stack.log"
         deadline = time.monotonic() + timeout
+        text = ""
         while time.monotonic() < deadline:
             text = log.read_text(errors="replace") if log.exists() else ""
             if text.count("bench worker polling") >= self.workers:
                 return
             await asyncio.sleep(0.2)
-        text = log.read_text(errors="replace") if log.exists() else ""
         # The run removes its directory on the way out (unless --keep): say why here.
         raise SystemExit(
             f"chaos: the workers did not start polling within {timeout:.0f}s: {last_error(text)}"
