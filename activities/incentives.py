@@ -14,6 +14,7 @@ from temporalio import activity
 
 from activities.errors import business_errors
 from activities.parties import partner_snapshot
+from activities.tasks import apply_step
 from domain.errors import NotFoundError
 from domain.incentive_models import (
     Contact,
@@ -117,12 +118,13 @@ class IncentiveActivities:
     @business_errors
     async def record_payout(self, req: PayoutUpdate) -> Done:
         """Writes the payout's new status and whatever else the step decided."""
-        values = req.model_dump(exclude_none=True, exclude={"payout_id", "at", "statement"})
+        values = req.model_dump(exclude_none=True, exclude={"payout_id", "at", "statement", "step"})
         values["status"] = req.status.value
         values["updated_at"] = req.at
         if req.statement is not None:
             values["statement_json"] = req.statement.model_dump_json()
         async with self._sessions.begin() as s:
+            await apply_step(s, req.step)
             await s.execute(
                 update(IncentivePayout)
                 .where(IncentivePayout.payout_id == req.payout_id)

@@ -14,6 +14,7 @@ from temporalio import activity
 from activities.errors import business_errors
 from activities.notify import EmailActivities
 from activities.parties import active_binding, customer_snapshot, partner_snapshot
+from activities.tasks import apply_step
 from domain.errors import NotFoundError
 from domain.invitation_models import BindingOutcome, CreateBinding, LoadContext, RecordInvitation
 from domain.invitations import (
@@ -69,9 +70,10 @@ class InvitationActivities:
         """Upserts the invitation row keyed by workflow run."""
         values = {
             name: value.value if isinstance(value, Enum) else value
-            for name, value in req.model_dump(mode="python").items()
+            for name, value in req.model_dump(mode="python", exclude={"step"}).items()
         }
         async with self._sessions.begin() as s:
+            await apply_step(s, req.step)
             await s.execute(upsert(s, Invitation, ["run_key"], _RECORD_UPDATES), values)
         return Done()
 

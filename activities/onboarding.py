@@ -22,6 +22,7 @@ from temporalio import activity
 
 from activities.errors import business_errors
 from activities.parties import partner_snapshot
+from activities.tasks import apply_step
 from domain.certification import (
     CertificateKind,
     CloudCase,
@@ -228,6 +229,7 @@ class OnboardingActivities:
     async def record_application(self, req: RecordApplication) -> Done:
         """Upserts the application row; the first write flags a customer applicant."""
         async with self._sessions.begin() as s:
+            await apply_step(s, req.step)
             row = await s.scalar(
                 select(OnboardingApplication).where(OnboardingApplication.run_key == req.run_key)
             )
@@ -281,6 +283,7 @@ class OnboardingActivities:
     async def record_business_info(self, req: RecordBusinessInfo) -> Done:
         """Stores the submitted business information on the application."""
         async with self._sessions.begin() as s:
+            await apply_step(s, req.step)
             result = await s.execute(
                 update(OnboardingApplication)
                 .where(OnboardingApplication.run_key == req.application_key)
@@ -417,6 +420,7 @@ class OnboardingActivities:
     async def record_signature(self, req: RecordSignature) -> Done:
         """Stores one signed agreement (once)."""
         async with self._sessions.begin() as s:
+            await apply_step(s, req.step)
             await s.execute(
                 insert_ignore(s, AgreementSignature, ["idempotency_key"]).values(
                     idempotency_key=f"{req.application_key}:{req.agreement.value}",
@@ -615,6 +619,7 @@ class DevelopmentPathActivities:
         if req.status == "left":
             values["left_at"] = func.coalesce(PathMembership.left_at, req.at)
         async with self._sessions.begin() as s:
+            await apply_step(s, req.step)
             result = await s.execute(
                 update(PathMembership)
                 .where(PathMembership.idempotency_key == req.key)
@@ -639,6 +644,7 @@ class DevelopmentPathActivities:
     async def record_certification(self, req: RecordCertification) -> Done:
         """Upserts one certification request row by key."""
         async with self._sessions.begin() as s:
+            await apply_step(s, req.step)
             await s.execute(
                 insert_ignore(s, PathCertification, ["idempotency_key"]).values(
                     idempotency_key=req.key,

@@ -99,6 +99,7 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
         tasks.open_task,
         tasks.close_task,
         tasks.record_audit,
+        tasks.record_step,
         actors.verify_actor,
         onboarding.load_onboarding_context,
         onboarding.record_application,

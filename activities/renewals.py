@@ -22,6 +22,7 @@ from temporalio.service import RPCError
 
 from activities.errors import business_errors
 from activities.parties import active_binding, customer_snapshot, partner_snapshot
+from activities.tasks import apply_step
 from domain.authorizations import (
     AuthorizationContext,
     AuthorizationStatus,
@@ -273,6 +274,7 @@ class RenewalActivities:
             updated_at=req.at,
         )
         async with self._sessions.begin() as s:
+            await apply_step(s, req.step)
             await s.execute(
                 insert_ignore(s, RenewalTask, ["workflow_id"]).values(
                     workflow_id=v.workflow_id,
@@ -429,6 +431,7 @@ class AuthorizationActivities:
             updated_at=req.at,
         )
         async with self._sessions.begin() as s:
+            await apply_step(s, req.step)
             await s.execute(
                 insert_ignore(s, CustomerAuthorization, ["run_key"]).values(
                     run_key=req.run_key,

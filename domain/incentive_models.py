@@ -21,6 +21,7 @@ from domain.parties import PartnerSnapshot, Role
 from domain.performance import (
     Statement,
 )
+from domain.tasks import Bookkeeping
 
 
 class OpenPayout(BaseModel):
@@ -61,6 +62,8 @@ class PayoutUpdate(BaseModel):
     reason: str | None = None
     payment_reference: str | None = None
     paid_at: datetime | None = None
+    # The step's tasks and audit events, committed in the same transaction as the row.
+    step: Bookkeeping | None = None
 
 
 class PartnerMonth(BaseModel):

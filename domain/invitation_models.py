@@ -17,6 +17,7 @@ from domain.invitations import (
 )
 from domain.notifications import EmailRequest
 from domain.parties import AssociationMode
+from domain.tasks import Bookkeeping
 
 
 class LoadContext(BaseModel):
@@ -44,6 +45,8 @@ class RecordInvitation(BaseModel):
     decided_at: datetime | None = None
     decided_by: str | None = None
     reason: str | None = None
+    # The step's tasks and audit events, committed in the same transaction as the row.
+    step: Bookkeeping | None = None
 
 
 class CreateBinding(BaseModel):

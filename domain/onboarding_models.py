@@ -20,6 +20,7 @@ from domain.onboarding import (
     OnboardingStatus,
 )
 from domain.parties import Actor, Role
+from domain.tasks import Bookkeeping
 
 
 class LoadOnboardingContext(BaseModel):
@@ -41,6 +42,8 @@ class RecordApplication(BaseModel):
     decided_by: str | None = None
     decided_at: datetime | None = None
     business_certified_at: datetime | None = None
+    # The step's tasks and audit events, committed in the same transaction as the row.
+    step: Bookkeeping | None = None
 
 
 class RecordBusinessInfo(BaseModel):
@@ -54,6 +57,8 @@ class RecordBusinessInfo(BaseModel):
     bank_account: str
     account_holder: str
     at: datetime
+    # The step's tasks and audit events, committed in the same transaction as the row.
+    step: Bookkeeping | None = None
 
 
 class StartDeposit(BaseModel):
@@ -109,6 +114,8 @@ class RecordSignature(BaseModel):
     agreement: Agreement
     signed_by: str
     at: datetime
+    # The step's tasks and audit events, committed in the same transaction as the row.
+    step: Bookkeeping | None = None
 
 
 class ActivatePartner(BaseModel):
@@ -185,6 +192,8 @@ class UpdateMembership(BaseModel):
     status: str
     at: datetime
     decided_by: str | None = None
+    # The step's tasks and audit events, committed in the same transaction as the row.
+    step: Bookkeeping | None = None
 
 
 class LoadFacts(BaseModel):
@@ -207,3 +216,5 @@ class RecordCertification(BaseModel):
     decided_by: str | None = None
     decided_at: datetime | None = None
     reason: str | None = None
+    # The step's tasks and audit events, committed in the same transaction as the row.
+    step: Bookkeeping | None = None

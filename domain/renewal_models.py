@@ -21,6 +21,7 @@ from domain.renewals import (
     RenewalView,
     SubscriptionSnapshot,
 )
+from domain.tasks import Bookkeeping
 
 
 class CandidateQuery(BaseModel):
@@ -80,6 +81,8 @@ class RenewalRecord(BaseModel):
 
     view: RenewalView
     at: datetime
+    # The step's tasks and audit events, committed in the same transaction as the row.
+    step: Bookkeeping | None = None
 
 
 class AuthorizationContextQuery(BaseModel):
@@ -139,3 +142,5 @@ class AuthorizationRecord(BaseModel):
     view: AuthorizationView
     requested_at: datetime
     at: datetime
+    # The step's tasks and audit events, committed in the same transaction as the row.
+    step: Bookkeeping | None = None

@@ -56,6 +56,22 @@ class AuditRecord(BaseModel):
     occurred_at: datetime
 
 
+class Bookkeeping(BaseModel):
+    """A step's tasks and audit events, written in one transaction (each once per key).
+
+    Applied in this order: tasks closed (or re-assigned), tasks opened, events recorded, so
+    that a step that hands work on closes the old task before the new one shows up.
+    """
+
+    close: list[CloseTask] = []
+    open: list[OpenTask] = []
+    audit: list[AuditRecord] = []
+
+    def empty(self) -> bool:
+        """True when the step writes nothing."""
+        return not (self.close or self.open or self.audit)
+
+
 class Done(BaseModel):
     """An activity result that carries nothing but success."""
 

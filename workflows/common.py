@@ -8,31 +8,31 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import SearchAttributeKey
 
 with workflow.unsafe.imports_passed_through():
     from activities.actors import ActorActivities
     from activities.notify import EmailActivities
-    from activities.tasks import TaskActivities
-    from domain.errors import BUSINESS_ERROR_TYPES, PermissionDeniedError
+    from domain.errors import PermissionDeniedError
     from domain.notifications import EmailRequest, EmailResult, LinkSpec
     from domain.parties import Actor, Role
-    from domain.tasks import AuditRecord, CloseTask, OpenTask, TaskRef
 
 from workflows.guard import bound
+from workflows.options import ACTIVITY_TIMEOUT, RETRY
+from workflows.steps import (
+    event,
+    operators,
+    task_closed,
+    task_opened,
+    task_reassigned,
+    write_step,
+)
+
+__all__ = ["ACTIVITY_TIMEOUT", "RETRY"]  # the shared options, as every workflow imports them
 
 PARTNER_ID = SearchAttributeKey.for_keyword("PartnerId")
 CUSTOMER_ID = SearchAttributeKey.for_keyword("CustomerId")
 BUSINESS_STATUS = SearchAttributeKey.for_keyword("BusinessStatus")
-
-# Transient faults (database busy, SMTP 4xx, network) retry with backoff; business errors don't.
-RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=BUSINESS_ERROR_TYPES,
-)
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
 
 
 def set_business_status(status: str) -> None:
@@ -150,24 +150,9 @@ async def open_task(
     role: Role,
     party: str | None,
     due_at: datetime | None,
-) -> TaskRef:
+) -> None:
     """Opens a human task (once per key)."""
-    return await workflow.execute_activity_method(
-        TaskActivities.open_task,
-        OpenTask(
-            key=key,
-            kind=kind,
-            title=title,
-            workflow_id=workflow.info().workflow_id,
-            assignee_role=role,
-            assignee_party=party,
-            due_at=due_at,
-            created_at=workflow.now(),
-        ),
-        start_to_close_timeout=ACTIVITY_TIMEOUT,
-        schedule_to_close_timeout=bound(),
-        retry_policy=RETRY,
-    )
+    await write_step(task_opened(key, kind, title, role, party, due_at))
 
 
 async def close_task(
@@ -177,75 +162,23 @@ async def close_task(
     decision: str | None = None,
     comment: str | None = None,
     decided_by: str | None = None,
-) -> TaskRef:
+) -> None:
     """Closes a human task with its outcome."""
-    return await workflow.execute_activity_method(
-        TaskActivities.close_task,
-        CloseTask(
-            key=key,
-            status=status,
-            decision=decision,
-            comment=comment,
-            decided_by=decided_by,
-            decided_at=workflow.now(),
-        ),
-        start_to_close_timeout=ACTIVITY_TIMEOUT,
-        schedule_to_close_timeout=bound(),
-        retry_policy=RETRY,
+    await write_step(
+        task_closed(key, status, decision=decision, comment=comment, decided_by=decided_by)
     )
 
 
-async def reassign_task(key: str, role: Role, party: str | None, comment: str) -> TaskRef:
+async def reassign_task(key: str, role: Role, party: str | None, comment: str) -> None:
     """Escalation: the open task moves to another role."""
-    return await workflow.execute_activity_method(
-        TaskActivities.close_task,
-        CloseTask(
-            key=key,
-            decided_at=workflow.now(),
-            reassign_role=role,
-            reassign_party=party,
-            comment=comment,
-        ),
-        start_to_close_timeout=ACTIVITY_TIMEOUT,
-        schedule_to_close_timeout=bound(),
-        retry_policy=RETRY,
-    )
+    await write_step(task_reassigned(key, role, party, comment))
 
 
 async def audit(
-    key: str, event: str, actor: str, detail: str = "", *, operator: str | None = None
+    key: str, event_name: str, actor: str, detail: str = "", *, operator: str | None = None
 ) -> None:
-    """Records one business event on this workflow's timeline (once per key).
-
-    The operator (who typed the command for ``actor``) defaults to the one that came with
-    ``actor``'s last verified decision in this run.
-    """
-    await workflow.execute_activity_method(
-        TaskActivities.record_audit,
-        AuditRecord(
-            key=key,
-            workflow_id=workflow.info().workflow_id,
-            event=event,
-            actor=actor,
-            operator=operator or _operators().get(actor),
-            detail=detail,
-            occurred_at=workflow.now(),
-        ),
-        start_to_close_timeout=ACTIVITY_TIMEOUT,
-        schedule_to_close_timeout=bound(),
-        retry_policy=RETRY,
-    )
-
-
-def _operators() -> dict[str, str]:
-    # Kept on the workflow instance (not a module global): one map per run, gone with it,
-    # rebuilt on replay because the handlers that fill it run again.
-    instance = workflow.instance()
-    found: dict[str, str] | None = getattr(instance, "_pf_operators", None)
-    if found is None:
-        found = {}
-        instance._pf_operators = found
-    return found
+    """Records one business event on this workflow's timeline (once per key)."""
+    await write_step(event(key, event_name, actor, detail, operator=operator))
 
 
 async def verify_actor(actor: Actor, operator: str | None = None) -> None:
@@ -264,9 +197,9 @@ async def verify_actor(actor: Actor, operator: str | None = None) -> None:
     )
     if check.verified:
         if operator:
-            _operators()[actor.user_id] = operator
+            operators()[actor.user_id] = operator
         else:  # e.g. a signed link: the actor acted without an operator this time
-            _operators().pop(actor.user_id, None)
+            operators().pop(actor.user_id, None)
         return
     update = workflow.current_update_info()
     attempt = update.id if update is not None else str(workflow.uuid4())
