@@ -38,12 +38,12 @@ with workflow.unsafe.imports_passed_through():
         UnlockBank,
     )
     from domain.parties import Actor, Decision, Role
+    from domain.tasks import OpenTask
 
 from workflows.common import (
     ACTIVITY_TIMEOUT,
     RETRY,
     audit,
-    close_task,
     fmt_utc,
     link,
     open_task,
@@ -55,6 +55,7 @@ from workflows.common import (
     wait_until,
 )
 from workflows.guard import DecisionLock, bound, present
+from workflows.steps import Entry, StateWrite, event, task_closed, task_opened, write_step
 
 S = OnboardingStatus
 # The steps at which the workflow itself (not an update handler) has work to do.
@@ -115,17 +116,19 @@ class OnboardingWorkflow:
         # Under the lock: an early update waits until the application row and task exist.
         async with self._guard.turn(bounded=False):
             self._status = S.AWAITING_BUSINESS_INFO
-            await self._record()
-            await audit(
-                f"{rk}:submitted",
-                "submitted",
-                req.submitted_by.user_id,
-                f"{req.form.company_name} ({req.form.uscc}) as {req.form.partner_type.value}"
-                + (
-                    "; the company already has partner account(s) "
-                    + ", ".join(p.id for p in self._existing)
-                    if self._existing
-                    else ""
+            await write_step(
+                self._application(),
+                event(
+                    f"{rk}:submitted",
+                    "submitted",
+                    req.submitted_by.user_id,
+                    f"{req.form.company_name} ({req.form.uscc}) as {req.form.partner_type.value}"
+                    + (
+                        "; the company already has partner account(s) "
+                        + ", ".join(p.id for p in self._existing)
+                        if self._existing
+                        else ""
+                    ),
                 ),
             )
             await send_email(
@@ -178,29 +181,28 @@ class OnboardingWorkflow:
             self._info = info
             self._company_name = info.company_name
             self._reason = None  # the review's earlier reason is answered by this submission
-            await workflow.execute_activity_method(
-                OnboardingActivities.record_business_info,
-                RecordBusinessInfo(
-                    application_key=rk,
-                    company_name=info.company_name,
-                    tax_id=info.tax_id,
-                    registered_address=info.registered_address,
-                    bank_name=info.bank_name,
-                    bank_account=info.bank_account,
-                    account_holder=info.account_holder,
-                    at=workflow.now(),
+            await write_step(
+                StateWrite(
+                    OnboardingActivities.record_business_info,
+                    RecordBusinessInfo(
+                        application_key=rk,
+                        company_name=info.company_name,
+                        tax_id=info.tax_id,
+                        registered_address=info.registered_address,
+                        bank_name=info.bank_name,
+                        bank_account=info.bank_account,
+                        account_holder=info.account_holder,
+                        at=workflow.now(),
+                    ),
                 ),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                schedule_to_close_timeout=bound(),
-                retry_policy=RETRY,
+                event(
+                    f"{rk}:business-info:{n}",
+                    "business_info_submitted",
+                    info.actor.user_id,
+                    f"bank account {mask_account(info.bank_account)} at {info.bank_name}",
+                ),
+                *self._applicant_task_closed("done", "submitted", info.actor.user_id),
             )
-            await audit(
-                f"{rk}:business-info:{n}",
-                "business_info_submitted",
-                info.actor.user_id,
-                f"bank account {mask_account(info.bank_account)} at {info.bank_name}",
-            )
-            await self._close_applicant_task("done", "submitted", info.actor.user_id)
             account = (info.bank_name, info.bank_account, info.account_holder)
             if self._verified_account == account:
                 # Resubmitted after a rejection with the already verified account.
@@ -285,27 +287,35 @@ class OnboardingWorkflow:
                     info.bank_account,
                     info.account_holder,
                 )
-                await self._close_applicant_task("done", "verified", entry.actor.user_id)
-                await audit(f"{rk}:entry:{self._entries}", "bank_verified", entry.actor.user_id)
+                await write_step(
+                    *self._applicant_task_closed("done", "verified", entry.actor.user_id),
+                    event(f"{rk}:entry:{self._entries}", "bank_verified", entry.actor.user_id),
+                )
                 self._status = S.IN_REVIEW
             elif check.locked:
-                await self._close_applicant_task("cancelled", "locked", entry.actor.user_id)
-                await audit(
-                    f"{rk}:entry:{self._entries}",
-                    "bank_locked",
-                    entry.actor.user_id,
-                    f"{check.wrong_entries} wrong entries",
-                )
-                self._status = S.BANK_LOCKED
-                self._unlocks += 1
-                unlock_key = f"{rk}:unlock:{self._unlocks}"
-                await open_task(
-                    unlock_key,
-                    "onboarding_bank_unlock",
-                    f"Unlock bank verification of {self._company_name}",
-                    Role.OPS,
-                    None,
-                    None,
+                unlock_key = f"{rk}:unlock:{self._unlocks + 1}"
+
+                def locked() -> None:
+                    self._status = S.BANK_LOCKED
+                    self._unlocks += 1
+
+                await write_step(
+                    *self._applicant_task_closed("cancelled", "locked", entry.actor.user_id),
+                    event(
+                        f"{rk}:entry:{self._entries}",
+                        "bank_locked",
+                        entry.actor.user_id,
+                        f"{check.wrong_entries} wrong entries",
+                    ),
+                    locked,
+                    task_opened(
+                        unlock_key,
+                        "onboarding_bank_unlock",
+                        f"Unlock bank verification of {self._company_name}",
+                        Role.OPS,
+                        None,
+                        None,
+                    ),
                 )
                 self._open_tasks[unlock_key] = "onboarding_bank_unlock"
                 mail = self._mail(wrong_entries=check.wrong_entries)
@@ -365,19 +375,21 @@ class OnboardingWorkflow:
                 schedule_to_close_timeout=bound(),
                 retry_policy=RETRY,
             )
-            await close_task(
-                key, "done", decision="unlocked", comment=d.comment, decided_by=d.actor.user_id
+            await write_step(
+                task_closed(
+                    key, "done", decision="unlocked", comment=d.comment, decided_by=d.actor.user_id
+                ),
+                event(key, "bank_unlocked", d.actor.user_id, d.comment or ""),
+                self._applicant_task_opened(
+                    f"{key}:amount",
+                    "onboarding_bank_amount",
+                    "Enter the amount deposited into your bank account",
+                ),
             )
             self._open_tasks.pop(key, None)
             self._decisions[key] = "unlock"
             self._wrong_entries = 0
             self._status = S.AWAITING_AMOUNT
-            await audit(key, "bank_unlocked", d.actor.user_id, d.comment or "")
-            await self._open_applicant_task(
-                f"{key}:amount",
-                "onboarding_bank_amount",
-                "Enter the amount deposited into your bank account",
-            )
             await send_email(
                 f"{key}:applicant",
                 self._req.form.contact_email,
@@ -459,10 +471,16 @@ class OnboardingWorkflow:
             key = self._step_key
             if self._status != S.IN_REVIEW or key is None or key in self._decisions:
                 return self._view()
-            await self._decide_task(key, "review_approve", "approved", d)
-            self._business_certified = True
-            self._status = S.AWAITING_SIGNATURES
-            await self._record(business_certified_at=workflow.now())
+
+            def certified() -> None:
+                self._business_certified = True
+                self._status = S.AWAITING_SIGNATURES
+
+            await write_step(
+                *self._decided(key, "review_approve", "approved", d),
+                certified,
+                self._application(S.AWAITING_SIGNATURES, business_certified_at=workflow.now()),
+            )
             set_business_status(self._status.value)
             return self._view()
 
@@ -482,14 +500,20 @@ class OnboardingWorkflow:
             key = self._step_key
             if self._status != S.IN_REVIEW or key is None or key in self._decisions:
                 return self._view()
-            await self._decide_task(key, "review_reject", "rejected", d)
-            self._status = S.CHANGES_REQUESTED
-            self._reason = d.comment
-            await self._record()
-            await self._open_applicant_task(
-                f"{key}:resubmit",
-                "onboarding_resubmit",
-                "Edit and resubmit the business information",
+
+            def changes_requested() -> None:
+                self._status = S.CHANGES_REQUESTED
+                self._reason = d.comment
+
+            await write_step(
+                *self._decided(key, "review_reject", "rejected", d),
+                changes_requested,
+                self._application(S.CHANGES_REQUESTED, reason=d.comment),
+                self._applicant_task_opened(
+                    f"{key}:resubmit",
+                    "onboarding_resubmit",
+                    "Edit and resubmit the business information",
+                ),
             )
             await send_email(
                 f"{key}:changes",
@@ -525,7 +549,7 @@ class OnboardingWorkflow:
             )
             self._partner_id = activation.partner_id
             self._admin_user_id = activation.admin_user_id
-            await self._decide_task(key, "approve", "approved", d)
+            await write_step(*self._decided(key, "approve", "approved", d))
             self._status = S.APPROVED
             self._decided_by = d.actor.user_id
             self._decided_at = workflow.now()
@@ -544,7 +568,7 @@ class OnboardingWorkflow:
             key = self._step_key
             if self._status != S.AWAITING_APPROVAL or key is None or key in self._decisions:
                 return self._view()
-            await self._decide_task(key, "reject", "rejected", d)
+            await write_step(*self._decided(key, "reject", "rejected", d))
             self._status = S.REJECTED
             self._reason = d.comment
             self._decided_by = d.actor.user_id
@@ -700,7 +724,7 @@ class OnboardingWorkflow:
             if self._status != S.AWAITING_SIGNATURES or agreement in self._signatures:
                 return self._view()
             rk = run_key()
-            await workflow.execute_activity_method(
+            signed = StateWrite(
                 OnboardingActivities.record_signature,
                 RecordSignature(
                     application_key=rk,
@@ -708,19 +732,20 @@ class OnboardingWorkflow:
                     signed_by=d.actor.user_id,
                     at=workflow.now(),
                 ),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                schedule_to_close_timeout=bound(),
-                retry_policy=RETRY,
             )
-            self._signatures[agreement] = d.actor.user_id
-            await audit(
+            logged = event(
                 f"{rk}:signed:{agreement.value}",
                 "signed",
                 d.actor.user_id,
                 AGREEMENT_TITLES[agreement],
             )
-            if len(self._signatures) == len(Agreement):
-                await self._close_applicant_task("done", "signed", d.actor.user_id)
+            all_signed = len(self._signatures) + 1 == len(Agreement)
+            closed = (
+                self._applicant_task_closed("done", "signed", d.actor.user_id) if all_signed else []
+            )
+            await write_step(signed, logged, *closed)
+            self._signatures[agreement] = d.actor.user_id
+            if all_signed:
                 self._status = S.AWAITING_APPROVAL
                 set_business_status(self._status.value)
             return self._view()
@@ -732,13 +757,16 @@ class OnboardingWorkflow:
         if self._status != S.AWAITING_SIGNATURES:
             raise self._state_error(f"sign the {AGREEMENT_TITLES[agreement]}")
 
-    async def _decide_task(self, key: str, update: str, decision: str, d: Decision) -> None:
-        await close_task(
-            key, "done", decision=decision, comment=d.comment, decided_by=d.actor.user_id
-        )
+    def _decided(self, key: str, update: str, decision: str, d: Decision) -> list[Entry]:
+        """The manager's task closed with the decision, and its event; marks it decided."""
         self._open_tasks.pop(key, None)
         self._decisions[key] = update
-        await audit(f"{key}:decided", update, d.actor.user_id, d.comment or "")
+        return [
+            task_closed(
+                key, "done", decision=decision, comment=d.comment, decided_by=d.actor.user_id
+            ),
+            event(f"{key}:decided", update, d.actor.user_id, d.comment or ""),
+        ]
 
     def _check_manager_step(self, d: Decision, status: S, update: str, what: str) -> None:
         actor = d.actor
@@ -846,41 +874,44 @@ class OnboardingWorkflow:
     async def _open_applicant_task(
         self, key: str, kind: str, title: str, due: datetime | None = None
     ) -> None:
+        await write_step(self._applicant_task_opened(key, kind, title, due))
+
+    def _applicant_task_opened(
+        self, key: str, kind: str, title: str, due: datetime | None = None
+    ) -> OpenTask:
+        """The applicant's next task (it becomes the one ``_applicant_task_closed`` closes)."""
         role, party = applicant_party(self._req.submitted_by)
-        await open_task(key, kind, f"{title} ({self._company_name})", role, party, due)
         self._open_tasks[key] = kind
         self._applicant_task = key
+        return task_opened(key, kind, f"{title} ({self._company_name})", role, party, due)
 
     async def _close_applicant_task(self, status: str, decision: str, by: str | None) -> None:
+        await write_step(*self._applicant_task_closed(status, decision, by))
+
+    def _applicant_task_closed(self, status: str, decision: str, by: str | None) -> list[Entry]:
+        """The applicant's open task closed (nothing when there is none)."""
         key = self._applicant_task
         if key is None:
-            return
-        await close_task(key, status, decision=decision, decided_by=by)
+            return []
         self._open_tasks.pop(key, None)
         self._applicant_task = None
+        return [task_closed(key, status, decision=decision, decided_by=by)]
 
     async def _finish(self, rk: str) -> None:
         """Closes what is still open, records the outcome and emails the applicant."""
         task_status = "expired" if self._status == S.EXPIRED else "cancelled"
-        for key in list(self._open_tasks):
-            await close_task(
+        closed: list[Entry] = [
+            task_closed(
                 key,
                 task_status,
                 decision=self._status.value.lower(),
                 comment=self._reason,
                 decided_by=self._decided_by,
             )
+            for key in self._open_tasks
+        ]
         self._open_tasks.clear()
-        await self._record()
-        if self._status != S.APPROVED:
-            await workflow.execute_activity_method(
-                OnboardingActivities.release_applicant,
-                ReleaseApplicant(application_key=rk),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                schedule_to_close_timeout=bound(),
-                retry_policy=RETRY,
-            )
-        await audit(
+        outcome = event(
             f"{rk}:outcome",
             self._status.value.lower(),
             self._decided_by or "system",
@@ -891,6 +922,19 @@ class OnboardingWorkflow:
                 else ""
             ),
         )
+        if self._status == S.APPROVED:
+            await write_step(*closed, self._application(), outcome)
+        else:
+            # The applicant's flag is released between the row and the event, as it always was.
+            await write_step(*closed, self._application())
+            await workflow.execute_activity_method(
+                OnboardingActivities.release_applicant,
+                ReleaseApplicant(application_key=rk),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                schedule_to_close_timeout=bound(),
+                retry_policy=RETRY,
+            )
+            await write_step(outcome)
         template = {
             S.APPROVED: "onboarding_approved",
             S.REJECTED: "onboarding_rejected",
@@ -900,24 +944,29 @@ class OnboardingWorkflow:
         await send_email(f"{rk}:{template}", self._req.form.contact_email, template, self._mail())
         set_business_status(self._status.value)
 
-    async def _record(self, business_certified_at: datetime | None = None) -> None:
-        await workflow.execute_activity_method(
+    def _application(
+        self,
+        status: S | None = None,
+        *,
+        reason: str | None = None,
+        business_certified_at: datetime | None = None,
+    ) -> StateWrite[RecordApplication]:
+        """The application row as the workflow stands, or with the ``status`` (and ``reason``)
+        a step is about to set."""
+        return StateWrite(
             OnboardingActivities.record_application,
             RecordApplication(
                 run_key=run_key(),
                 workflow_id=workflow.info().workflow_id,
                 form=self._req.form,
                 submitted_by=self._req.submitted_by,
-                status=self._status,
+                status=status or self._status,
                 at=workflow.now(),
-                reason=self._reason,
+                reason=reason if status is not None else self._reason,
                 decided_by=self._decided_by,
                 decided_at=self._decided_at,
                 business_certified_at=business_certified_at,
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=bound(),
-            retry_policy=RETRY,
         )
 
     def _mail(self, **extra: object) -> dict[str, object]:

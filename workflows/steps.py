@@ -127,20 +127,34 @@ def operators() -> dict[str, str]:
     return found
 
 
-async def write_step(*entries: Entry) -> None:
+async def write_step(*parts: Entry | Callable[[], None]) -> None:
     """Writes the step's records: one activity and one transaction (see the module docstring).
 
     At most one entry is a :class:`StateWrite`; the tasks and events then ride in its request.
+    A part may also be a function that changes the workflow's state: it runs once the records
+    are written; in a run started before the change it runs where it stands among them, as
+    the state changed between those activities then (a waiting ``run()`` may have seen it, so
+    replay must see it at the same point). Records built after such a change in the code must
+    be built with the state it will make (e.g. ``status=`` given explicitly).
     """
+    entries = [p for p in parts if not callable(p)]
+    effects = [p for p in parts if callable(p)]
     if len(entries) == 1 and not isinstance(entries[0], StateWrite):
         await _write_alone(entries[0])  # a lone record keeps its own activity
+    elif entries and not workflow.patched(ONE_STEP):
+        for part in parts:  # a run started before the change: one activity each, in order
+            if callable(part):
+                part()
+            else:
+                await _write_alone(part)
         return
-    if not entries:
-        return
-    if not workflow.patched(ONE_STEP):
-        for entry in entries:  # a run started before the change: one activity each, in order
-            await _write_alone(entry)
-        return
+    elif entries:
+        await _write_together(entries)
+    for effect in effects:
+        effect()
+
+
+async def _write_together(entries: list[Entry]) -> None:
     states = [e for e in entries if isinstance(e, StateWrite)]
     invariant(len(states) <= 1, "a step writes at most one state row")
     book = Bookkeeping(
