@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 
@@ -27,22 +29,21 @@ with workflow.unsafe.imports_passed_through():
         describe_refusals,
         inviter_refusal,
     )
-    from domain.notifications import EmailRequest
+    from domain.notifications import EmailRequest, EmailResult
     from domain.parties import Decision, Role
 
 from workflows.common import (
     ACTIVITY_TIMEOUT,
     RETRY,
     audit,
-    close_task,
     link,
-    open_task,
     run_key,
     send_email,
     set_business_status,
     verify_actor,
 )
 from workflows.guard import DecisionLock, bound, present
+from workflows.steps import ONE_STEP, Entry, StateWrite, event, task_closed, task_opened, write_step
 
 S = InvitationStatus
 
@@ -109,21 +110,27 @@ class InvitationWorkflow:
             self._expires_at = workflow.now() + req.validity
         self._status = S.PENDING
         self._sent_to = ctx.customer.email
-        await self._record()
-        await open_task(
-            f"{rk}:decision",
-            "invitation_decision",
-            f"Invitation from {ctx.partner.company_name} ({req.mode.value})",
-            Role.CUSTOMER,
-            req.customer_id,
-            self._expires_at,
-        )
-        await audit(
-            f"{rk}:invited",
-            "invited",
-            req.requested_by.user_id,
-            f"{req.mode.value} mode by {req.channel.value}"
-            + (f", valid until {self._expires_at:%Y-%m-%d %H:%M} UTC" if self._expires_at else ""),
+        await write_step(
+            self._row(),
+            task_opened(
+                f"{rk}:decision",
+                "invitation_decision",
+                f"Invitation from {ctx.partner.company_name} ({req.mode.value})",
+                Role.CUSTOMER,
+                req.customer_id,
+                self._expires_at,
+            ),
+            event(
+                f"{rk}:invited",
+                "invited",
+                req.requested_by.user_id,
+                f"{req.mode.value} mode by {req.channel.value}"
+                + (
+                    f", valid until {self._expires_at:%Y-%m-%d %H:%M} UTC"
+                    if self._expires_at
+                    else ""
+                ),
+            ),
         )
         await self._send_invitation(0)
         self._invited = True
@@ -315,8 +322,9 @@ class InvitationWorkflow:
             self._sent_to = new
             self._resends += 1
             n = self._resends
-            await self._record()
-            await audit(f"{run_key()}:resent:{n}", "resent_to_new_email", "ops", new)
+            await write_step(
+                self._row(), event(f"{run_key()}:resent:{n}", "resent_to_new_email", "ops", new)
+            )
             await self._send_invitation(n)
 
     async def _send_invitation(self, n: int) -> None:
@@ -393,34 +401,41 @@ class InvitationWorkflow:
             S.CANCELLED: [(customer_to, "invitation_cancelled")],
             S.REFUSED: [(partner_to, "invitation_refused"), (customer_to, "invitation_refused")],
         }.get(self._status, [])
-        steps = [
-            self._record(),
-            close_task(
+        records: list[Entry] = [
+            self._row(),
+            task_closed(
                 f"{rk}:decision",
                 task_status,
                 decision=self._status.value.lower(),
                 comment=self._reason,
                 decided_by=self._decided_by,
             ),
-            audit(
+            event(
                 f"{rk}:outcome",
                 self._status.value.lower(),
                 self._decided_by or "system",
                 self._reason or (f"binding {self._binding_id}" if self._binding_id else ""),
             ),
-            *(
+        ]
+
+        def emails() -> list[Coroutine[Any, Any, EmailResult]]:
+            return [
                 send_email(f"{rk}:{template}:{to}", to, template, context)
                 for to, template in messages
-            ),
-        ]
-        if workflow.patched(FINISH_TOGETHER):
-            # The record, the task, the audit event and the emails depend on nothing but the
-            # outcome: scheduled together, the customer hears within one activity round of
-            # the decision, and an SMTP outage no longer holds the bookkeeping back.
-            await asyncio.gather(*steps)
+            ]
+
+        # The records and the emails depend on nothing but the outcome: scheduled together,
+        # the customer hears within one activity round of the decision, and an SMTP outage
+        # does not hold the bookkeeping back.
+        if workflow.patched(ONE_STEP):  # the row, the task and the event in one activity
+            await asyncio.gather(write_step(*records), *emails())
+        elif workflow.patched(FINISH_TOGETHER):  # runs started before 2026-12-04
+            await asyncio.gather(*(write_step(r) for r in records), *emails())
         else:  # runs started before 2026-12-03 did them one after the other
-            for step in steps:
-                await step
+            for record in records:
+                await write_step(record)
+            for send in emails():
+                await send
         set_business_status(self._status.value)
 
     def _acceptance_emails(self) -> list[EmailRequest]:
@@ -458,9 +473,10 @@ class InvitationWorkflow:
         set_business_status(self._status.value)
         return self._view()
 
-    async def _record(self) -> None:
+    def _row(self) -> StateWrite[RecordInvitation]:
+        """The invitation row as the workflow stands."""
         req = self._req
-        await workflow.execute_activity_method(
+        return StateWrite(
             InvitationActivities.record_invitation,
             RecordInvitation(
                 run_key=run_key(),
@@ -478,9 +494,6 @@ class InvitationWorkflow:
                 decided_by=self._decided_by,
                 reason=self._reason,
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=bound(),
-            retry_policy=RETRY,
         )
 
     def _email_context(self) -> dict[str, object]:
