@@ -50,7 +50,6 @@ from workflows.common import (
     ACTIVITY_TIMEOUT,
     RETRY,
     audit,
-    close_task,
     link,
     open_task,
     run_key,
@@ -65,6 +64,7 @@ from workflows.common import (
     wait_until as _wait,
 )
 from workflows.guard import DecisionLock, bound, present
+from workflows.steps import Entry, StateWrite, event, task_closed, task_opened, write_step
 
 S = PathStatus
 PATH_TITLES = {"software": "Software Partner Path", "service": "Service Partner Path"}
@@ -125,21 +125,23 @@ class DevelopmentPathWorkflow:
         async with self._guard.turn(bounded=False):
             self._status = S.INVITED
             self._expires_at = expires_at
-            await open_task(
-                f"{rk}:join",
-                "path_join",
-                f"Join the {PATH_TITLES[req.path.value]}",
-                Role.PARTNER_ADMIN,
-                req.partner_id,
-                expires_at,
+            await write_step(
+                task_opened(
+                    f"{rk}:join",
+                    "path_join",
+                    f"Join the {PATH_TITLES[req.path.value]}",
+                    Role.PARTNER_ADMIN,
+                    req.partner_id,
+                    expires_at,
+                ),
+                event(
+                    f"{rk}:invited",
+                    "invited",
+                    req.invited_by.user_id,
+                    f"{req.path.value} path, valid until {_fmt(expires_at)}",
+                ),
             )
             self._open_tasks.add(f"{rk}:join")
-            await audit(
-                f"{rk}:invited",
-                "invited",
-                req.invited_by.user_id,
-                f"{req.path.value} path, valid until {_fmt(expires_at)}",
-            )
             join = link("join_url", "join", ctx.admin_user_id, expires_at, task_key=f"{rk}:join")
             await send_email(
                 f"{rk}:invitation",
@@ -155,9 +157,11 @@ class DevelopmentPathWorkflow:
                 if self._status == S.INVITED:
                     self._status = S.EXPIRED
                     self._reason = N_("the partner did not join before the invitation expired")
-                    await close_task(f"{rk}:join", "expired", decision="expired")
+                    await write_step(
+                        task_closed(f"{rk}:join", "expired", decision="expired"),
+                        event(f"{rk}:expired", "expired", "system", self._reason),
+                    )
                     self._open_tasks.discard(f"{rk}:join")
-                    await audit(f"{rk}:expired", "expired", "system", self._reason)
                     await send_email(
                         f"{rk}:expired",
                         ctx.partner.contact_email,
@@ -167,8 +171,12 @@ class DevelopmentPathWorkflow:
         await workflow.wait_condition(lambda: self._status in PATH_FINAL)
         await workflow.wait_condition(workflow.all_handlers_finished)
         async with self._guard.turn(bounded=False):
-            for key in sorted(self._open_tasks):
-                await close_task(key, "cancelled", decision=self._status.value.lower())
+            await write_step(
+                *(
+                    task_closed(key, "cancelled", decision=self._status.value.lower())
+                    for key in sorted(self._open_tasks)
+                )
+            )
             self._open_tasks.clear()
         set_business_status(self._status.value)
         return self._view()
@@ -199,22 +207,36 @@ class DevelopmentPathWorkflow:
             )
             self._others = outcome.others_on_path
             self._decisions[f"{rk}:join"] = "join"
-            await close_task(
+            self._open_tasks.discard(f"{rk}:join")
+            closed = task_closed(
                 f"{rk}:join", "done", decision=outcome.status, decided_by=d.actor.user_id
             )
-            self._open_tasks.discard(f"{rk}:join")
             if outcome.status == "refused":
-                self._status = S.REFUSED
-                self._reason = outcome.reason
-                await audit(f"{rk}:join", "join_refused", d.actor.user_id, outcome.reason or "")
+
+                def refused() -> None:
+                    self._status = S.REFUSED
+                    self._reason = outcome.reason
+
+                await write_step(
+                    closed,
+                    refused,
+                    event(f"{rk}:join", "join_refused", d.actor.user_id, outcome.reason or ""),
+                )
                 await self._mail_partner(f"{rk}:refused", "path_refused")
             elif outcome.status == "pending_approval":
-                self._status = S.AWAITING_JOIN_APPROVAL
-                await audit(
-                    f"{rk}:join",
-                    "join_requested",
-                    d.actor.user_id,
-                    f"company account(s) {', '.join(self._others)} already follow the path",
+
+                def awaiting() -> None:
+                    self._status = S.AWAITING_JOIN_APPROVAL
+
+                await write_step(
+                    closed,
+                    awaiting,
+                    event(
+                        f"{rk}:join",
+                        "join_requested",
+                        d.actor.user_id,
+                        f"company account(s) {', '.join(self._others)} already follow the path",
+                    ),
                 )
                 await self._open_manager_step(
                     f"{rk}:join-approval",
@@ -223,9 +245,12 @@ class DevelopmentPathWorkflow:
                     f"again (company accounts {', '.join(self._others)} follow it)",
                 )
             else:
-                self._status = S.JOINED
-                self._joined_at = workflow.now()
-                await audit(f"{rk}:join", "joined", d.actor.user_id)
+
+                def joined() -> None:
+                    self._status = S.JOINED
+                    self._joined_at = workflow.now()
+
+                await write_step(closed, joined, event(f"{rk}:join", "joined", d.actor.user_id))
                 await self._mail_partner(f"{rk}:joined", "path_joined")
             set_business_status(self._status.value)
             return self._view()
@@ -276,8 +301,10 @@ class DevelopmentPathWorkflow:
                 requested_at=workflow.now(),
             )
             self._requests.append(record)
-            await self._record_certification(key, record)
-            await audit(key, "certification_requested", ask.actor.user_id, ask.level.value)
+            await write_step(
+                self._certification(key, record),
+                event(key, "certification_requested", ask.actor.user_id, ask.level.value),
+            )
             await self._open_manager_step(
                 key,
                 f"certification:{ask.level.value}",
@@ -313,7 +340,9 @@ class DevelopmentPathWorkflow:
                 return self._view()
             rk = run_key()
             if self._pending_key is not None:
-                await self._close_manager_step("cancelled", "withdrawn", d, "the partner left")
+                await write_step(
+                    *self._manager_step_closed("cancelled", "withdrawn", d, "the partner left")
+                )
             await self._update_membership("left", d.actor.user_id)
             self._status = S.LEFT
             self._left_at = workflow.now()
@@ -347,8 +376,10 @@ class DevelopmentPathWorkflow:
                 return self._view()
             rk = run_key()
             if pending == JOIN_APPROVAL:
-                await self._update_membership("joined", d.actor.user_id)
-                await self._close_manager_step("done", "approved", d)
+                await write_step(
+                    self._membership("joined", d.actor.user_id),
+                    *self._manager_step_closed("done", "approved", d),
+                )
                 self._status = S.JOINED
                 self._joined_at = workflow.now()
                 await self._mail_partner(f"{rk}:joined", "path_joined")
@@ -362,12 +393,12 @@ class DevelopmentPathWorkflow:
                     "reject the request with that reason, or wait until ops records the facts",
                     rule="certification_threshold_not_met",
                 ).to_application_error()
-            await self._close_manager_step("done", "approved", d)
+            closed = self._manager_step_closed("done", "approved", d)
             record.status = "certified"
             record.decided_by = d.actor.user_id
             record.decided_at = workflow.now()
             record.reason = d.comment
-            await self._record_certification(key, record)
+            await write_step(*closed, self._certification(key, record))
             self._certified.append(record.level)
             await self._mail_partner(f"{key}:certified", "path_certified", level=record.level.value)
             if all(level in self._certified for level in LEVELS[self._req.path]):
@@ -390,9 +421,9 @@ class DevelopmentPathWorkflow:
             if key is None or pending is None or key in self._decisions:
                 return self._view()
             rk = run_key()
-            await self._close_manager_step("done", "rejected", d)
+            closed = self._manager_step_closed("done", "rejected", d)
             if pending == JOIN_APPROVAL:
-                await self._update_membership("rejected", d.actor.user_id)
+                await write_step(*closed, self._membership("rejected", d.actor.user_id))
                 self._status = S.REFUSED
                 self._reason = (
                     f"the ecosystem manager did not approve the {self._path} path for a "
@@ -405,7 +436,7 @@ class DevelopmentPathWorkflow:
                 record.decided_by = d.actor.user_id
                 record.decided_at = workflow.now()
                 record.reason = d.comment
-                await self._record_certification(key, record)
+                await write_step(*closed, self._certification(key, record))
                 await self._mail_partner(
                     f"{key}:rejected",
                     "path_certification_rejected",
@@ -552,30 +583,42 @@ class DevelopmentPathWorkflow:
                 links,
             )
 
-    async def _close_manager_step(
+    def _manager_step_closed(
         self, status: str, decision: str, d: Decision, comment: str | None = None
-    ) -> None:
+    ) -> list[Entry]:
+        """The manager's step decided: its task closed, its event, and a withdrawn request's
+        row; the step is no longer pending."""
         key = present(self._pending_key, "the pending manager step")
-        await close_task(
-            key, status, decision=decision, comment=comment or d.comment, decided_by=d.actor.user_id
-        )
         self._open_tasks.discard(key)
         self._decisions[key] = {"approved": "approve", "rejected": "reject"}.get(decision, decision)
-        await audit(
-            f"{key}:decided", f"{self._pending}:{decision}", d.actor.user_id, d.comment or ""
-        )
+        entries: list[Entry] = [
+            task_closed(
+                key,
+                status,
+                decision=decision,
+                comment=comment or d.comment,
+                decided_by=d.actor.user_id,
+            ),
+            event(
+                f"{key}:decided", f"{self._pending}:{decision}", d.actor.user_id, d.comment or ""
+            ),
+        ]
         if status == "cancelled" and self._pending != JOIN_APPROVAL and self._requests:
             record = self._requests[-1]
             record.status = "withdrawn"
             record.decided_by = d.actor.user_id
             record.decided_at = workflow.now()
-            await self._record_certification(key, record)
+            entries.append(self._certification(key, record))
         self._last_key = key
         self._pending = None
         self._pending_key = None
+        return entries
 
-    async def _record_certification(self, key: str, record: CertificationRecord) -> None:
-        await workflow.execute_activity_method(
+    def _certification(
+        self, key: str, record: CertificationRecord
+    ) -> StateWrite[RecordCertification]:
+        """The certification request's row as ``record`` stands."""
+        return StateWrite(
             DevelopmentPathActivities.record_certification,
             RecordCertification(
                 key=key,
@@ -590,20 +633,18 @@ class DevelopmentPathWorkflow:
                 decided_at=record.decided_at,
                 reason=record.reason,
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=bound(),
-            retry_policy=RETRY,
         )
 
     async def _update_membership(self, status: str, by: str) -> None:
-        await workflow.execute_activity_method(
+        await write_step(self._membership(status, by))
+
+    def _membership(self, status: str, by: str) -> StateWrite[UpdateMembership]:
+        """The membership row set to ``status``."""
+        return StateWrite(
             DevelopmentPathActivities.update_membership,
             UpdateMembership(
                 key=f"{run_key()}:membership", status=status, at=workflow.now(), decided_by=by
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=bound(),
-            retry_policy=RETRY,
         )
 
     async def _mail_partner(self, key: str, template: str, **extra: object) -> None:
