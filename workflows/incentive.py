@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import NoReturn
@@ -51,19 +51,27 @@ with workflow.unsafe.imports_passed_through():
     from domain.parties import Decision, PartnerSnapshot, Role
     from domain.payment_models import BankTransfer
     from domain.performance import ZERO, Statement
+    from domain.tasks import AuditRecord
 
 from workflows.common import (
     ACTIVITY_TIMEOUT,
     RETRY,
     audit,
-    close_task,
     link,
-    open_task,
     send_email,
     set_business_status,
     verify_actor,
 )
-from workflows.guard import DecisionLock, bound, present
+from workflows.guard import DecisionLock, bound, invariant, present
+from workflows.steps import (
+    ONE_STEP,
+    Entry,
+    StateWrite,
+    event,
+    task_closed,
+    task_opened,
+    write_step,
+)
 
 S = PayoutStatus
 PAYMENT_TIMEOUT = timedelta(seconds=60)
@@ -144,15 +152,17 @@ class IncentivePayoutWorkflow:
             return await self._done()  # a starter's `checked` update answers first
 
         facts = await self._compute()
+        # A release from FROZEN ends on its event, which the step after it writes.
+        released: list[AuditRecord] = []
         if self._amount > 0:  # nothing to pay: nothing to freeze
-            await self._wait_for_bills(facts.bill)
+            released = await self._wait_for_bills(facts.bill)
         if self._amount <= 0:
-            await self._no_incentive()
+            await self._no_incentive(released)
             return await self._done()
 
         offered_at = workflow.now()
         deadline = offered_at + req.application_window
-        await self._offer(deadline)
+        await self._offer(deadline, released)
         if not await self._wait_for_application(offered_at, deadline):
             await self._expire(
                 "the partner did not apply for the payout within the application window",
@@ -165,13 +175,14 @@ class IncentivePayoutWorkflow:
             await self._pay_by_voucher()
             return await self._done()
 
-        if not await self._wait_for_certification(deadline):
+        certified = await self._wait_for_certification(deadline)
+        if certified is None:
             await self._expire(
                 "business-info certification was not completed within the application window",
                 "application",
             )
             return await self._done()
-        await self._notify_invoice()
+        await self._notify_invoice(certified)
         if not await self._wait_for_invoices():
             await self._expire(
                 "the invoices were not submitted within the invoice window", "invoice"
@@ -385,8 +396,11 @@ class IncentivePayoutWorkflow:
         self._statement = facts.statement
         return facts
 
-    async def _wait_for_bills(self, bill: BillStatus) -> None:
-        """FROZEN until every bill of the cycle is paid, released the day after payment."""
+    async def _wait_for_bills(self, bill: BillStatus) -> list[AuditRecord]:
+        """FROZEN until every bill of the cycle is paid, released the day after payment.
+
+        Returns the release's event (none when it was never frozen): the next step writes it.
+        """
         frozen = False
         while True:
             release = release_time(bill, workflow.now(), self._req.business_utc_offset)
@@ -398,13 +412,17 @@ class IncentivePayoutWorkflow:
                 else f"the {self._req.period} bills were paid on {bill.paid_on}; the incentive "
                 f"is released the day after payment, on {self._req.business_date(release)}"
             )
-            if not frozen or reason != self._reason:
+            if not frozen:
                 self._release_at = release
-                await self._set_status(S.FROZEN, reason=reason)
-                if not frozen:
-                    await audit(f"{self._id}:frozen", "frozen", "system", reason)
-                    await self._email_partner("incentive_frozen", "frozen")
+                await self._step(
+                    self._row(S.FROZEN, reason=reason),
+                    event(f"{self._id}:frozen", "frozen", "system", reason),
+                )
+                await self._email_partner("incentive_frozen", "frozen")
                 frozen = True
+            elif reason != self._reason:  # e.g. the bills were paid: now the release day
+                self._release_at = release
+                await self._step(self._row(S.FROZEN, reason=reason))
             wake = release or workflow.now() + self._req.recheck_every
             await self._wait_until(lambda: self._bill_signal, wake)
             # Cleared just before reading, so a signal that comes in meanwhile is never lost.
@@ -416,34 +434,38 @@ class IncentivePayoutWorkflow:
                 schedule_to_close_timeout=bound(),
                 retry_policy=RETRY,
             )
-        if frozen:
-            # Released: the statement is recomputed from the billing data as it is now.
-            self._release_at = None
-            self._reason = None
-            await self._compute()
-            await audit(
-                f"{self._id}:released", "released", "system", f"bills paid on {bill.paid_on}"
-            )
+        if not frozen:
+            return []
+        # Released: the statement is recomputed from the billing data as it is now.
+        self._release_at = None
+        self._reason = None
+        await self._compute()
+        return [
+            event(f"{self._id}:released", "released", "system", f"bills paid on {bill.paid_on}")
+        ]
 
-    async def _no_incentive(self) -> None:
+    async def _no_incentive(self, earlier: Sequence[Entry]) -> None:
         st = self._statement
         assert st is not None
         reason = N_("no incentive this month")
         if st.carried_out < 0:
             reason += f"; a negative incentive of {-st.carried_out} is carried to the next month"
-        await self._set_status(S.NO_INCENTIVE, reason=reason, with_statement=True)
+        await self._step(*earlier, self._row(S.NO_INCENTIVE, reason=reason, with_statement=True))
         await self._email_partner("incentive_none", "none")
         await audit(f"{self._id}:no-incentive", "no_incentive", "system", reason)
 
-    async def _offer(self, deadline: datetime) -> None:
-        await self._set_status(S.AWAITING_APPLICATION, with_statement=True)
-        await open_task(
-            f"{self._id}:application",
-            "incentive_application",
-            f"Apply for the {self._req.period} incentive of {self._amount} CNY",
-            Role.PARTNER_ADMIN,
-            self._req.partner_id,
-            deadline,
+    async def _offer(self, deadline: datetime, earlier: Sequence[Entry]) -> None:
+        await self._step(
+            *earlier,
+            self._row(S.AWAITING_APPLICATION, with_statement=True),
+            task_opened(
+                f"{self._id}:application",
+                "incentive_application",
+                f"Apply for the {self._req.period} incentive of {self._amount} CNY",
+                Role.PARTNER_ADMIN,
+                self._req.partner_id,
+                deadline,
+            ),
         )
         await self._email_partner("incentive_statement", "statement", deadline=deadline)
         await audit(
@@ -463,14 +485,19 @@ class IncentivePayoutWorkflow:
 
     async def _record_application(self) -> None:
         assert self._method is not None
-        await close_task(
-            f"{self._id}:application",
-            "done",
-            decision=self._method.value,
-            decided_by=self._applied_by,
-        )
-        await audit(
-            f"{self._id}:applied", "applied", self._applied_by or "", f"method {self._method.value}"
+        await write_step(
+            task_closed(
+                f"{self._id}:application",
+                "done",
+                decision=self._method.value,
+                decided_by=self._applied_by,
+            ),
+            event(
+                f"{self._id}:applied",
+                "applied",
+                self._applied_by or "",
+                f"method {self._method.value}",
+            ),
         )
 
     async def _pay_by_voucher(self) -> None:
@@ -490,14 +517,18 @@ class IncentivePayoutWorkflow:
         )
         await self._paid(voucher.voucher_code, voucher.issued_at)
 
-    async def _wait_for_certification(self, deadline: datetime) -> bool:
-        """HELD until the partner's business info is certified (the vendor's rule)."""
+    async def _wait_for_certification(self, deadline: datetime) -> list[AuditRecord] | None:
+        """HELD until the partner's business info is certified (the vendor's rule).
+
+        Returns the certification's event (none when it was never held), which the next step
+        writes; None when the application window lapsed while held.
+        """
         self._certification_signal = False
         partner = await self._load_partner()
         held = False
         while (why := held_reason(partner)) is not None:
             if not held:
-                await self._set_status(S.HELD, reason=why)
+                await self._step(self._row(S.HELD, reason=why))
                 await self._email_partner("incentive_held", "held")
                 await audit(f"{self._id}:held", "held", "system", why)
                 held = True
@@ -507,11 +538,11 @@ class IncentivePayoutWorkflow:
             self._certification_signal = False
             partner = await self._load_partner()
             if held_reason(partner) is not None and workflow.now() >= deadline:
-                return False
-        if held:
-            self._reason = None
-            await audit(f"{self._id}:certified", "certification_recorded", "system", "")
-        return True
+                return None
+        if not held:
+            return []
+        self._reason = None
+        return [event(f"{self._id}:certified", "certification_recorded", "system", "")]
 
     async def _load_partner(self) -> PartnerSnapshot:
         partner = await workflow.execute_activity_method(
@@ -524,18 +555,21 @@ class IncentivePayoutWorkflow:
         self._partner = partner
         return partner
 
-    async def _notify_invoice(self) -> None:
+    async def _notify_invoice(self, earlier: Sequence[Entry]) -> None:
         self._notified_at = workflow.now()
         self._invoice_due_at = self._notified_at + self._req.invoice_window
-        await self._set_status(S.AWAITING_INVOICE, notified_at=self._notified_at)
-        await open_task(
-            f"{self._id}:invoice",
-            "incentive_invoice",
-            f"Issue and submit the invoices for the {self._req.period} incentive "
-            f"({self._amount} CNY)",
-            Role.PARTNER_ADMIN,
-            self._req.partner_id,
-            self._invoice_due_at,
+        await self._step(
+            *earlier,
+            self._row(S.AWAITING_INVOICE, notified_at=self._notified_at),
+            task_opened(
+                f"{self._id}:invoice",
+                "incentive_invoice",
+                f"Issue and submit the invoices for the {self._req.period} incentive "
+                f"({self._amount} CNY)",
+                Role.PARTNER_ADMIN,
+                self._req.partner_id,
+                self._invoice_due_at,
+            ),
         )
         await self._email_partner("incentive_invoice_notification", "invoice-notification")
         await audit(
@@ -570,28 +604,30 @@ class IncentivePayoutWorkflow:
         return complete()
 
     async def _ask_finance(self) -> None:
-        await close_task(
-            f"{self._id}:invoice",
-            "done",
-            decision="invoiced",
-            decided_by=self._invoices[-1].submitted_by,
-        )
-        await self._set_status(S.AWAITING_APPROVAL)
-        # the vendor's rule: payment within 30 calendar days of receiving the invoice.
-        await open_task(
-            f"{self._id}:approval",
-            "incentive_approval",
-            f"Approve the {self._req.period} incentive payout of {self._req.partner_id} "
-            f"({self._amount} CNY by {self._method.value if self._method else ''})",
-            Role.FINANCE,
-            None,
-            workflow.now() + timedelta(days=30),
-        )
-        await audit(
-            f"{self._id}:invoices-complete",
-            "invoices_complete",
-            "system",
-            ", ".join(f"{i.invoice_number} ({i.total})" for i in self._invoices),
+        await self._step(
+            task_closed(
+                f"{self._id}:invoice",
+                "done",
+                decision="invoiced",
+                decided_by=self._invoices[-1].submitted_by,
+            ),
+            self._row(S.AWAITING_APPROVAL),
+            # the vendor's rule: payment within 30 calendar days of receiving the invoice.
+            task_opened(
+                f"{self._id}:approval",
+                "incentive_approval",
+                f"Approve the {self._req.period} incentive payout of {self._req.partner_id} "
+                f"({self._amount} CNY by {self._method.value if self._method else ''})",
+                Role.FINANCE,
+                None,
+                workflow.now() + timedelta(days=30),
+            ),
+            event(
+                f"{self._id}:invoices-complete",
+                "invoices_complete",
+                "system",
+                ", ".join(f"{i.invoice_number} ({i.total})" for i in self._invoices),
+            ),
         )
         await self._email_finance("incentive_approval_request", "approval")
 
@@ -604,32 +640,36 @@ class IncentivePayoutWorkflow:
         await workflow.wait_condition(decided)
 
     async def _rejected(self) -> None:
-        await self._set_status(
-            S.REJECTED,
-            reason=self._reason,
-            decided_by=self._decided_by,
-            decided_at=self._decided_at,
+        await self._step(
+            self._row(
+                S.REJECTED,
+                reason=self._reason,
+                decided_by=self._decided_by,
+                decided_at=self._decided_at,
+            ),
+            task_closed(
+                f"{self._id}:approval",
+                "done",
+                decision="reject",
+                comment=self._reason,
+                decided_by=self._decided_by,
+            ),
+            event(f"{self._id}:rejected", "rejected", self._decided_by or "", self._reason or ""),
         )
-        await close_task(
-            f"{self._id}:approval",
-            "done",
-            decision="reject",
-            comment=self._reason,
-            decided_by=self._decided_by,
-        )
-        await audit(f"{self._id}:rejected", "rejected", self._decided_by or "", self._reason or "")
         await self._email_partner("incentive_rejected", "rejected")
 
     async def _approved(self) -> None:
-        await self._set_status(S.APPROVED, decided_by=self._decided_by, decided_at=self._decided_at)
-        await close_task(
-            f"{self._id}:approval",
-            "done",
-            decision="approve",
-            comment=self._reason,
-            decided_by=self._decided_by,
+        await self._step(
+            self._row(S.APPROVED, decided_by=self._decided_by, decided_at=self._decided_at),
+            task_closed(
+                f"{self._id}:approval",
+                "done",
+                decision="approve",
+                comment=self._reason,
+                decided_by=self._decided_by,
+            ),
+            event(f"{self._id}:approved", "approved", self._decided_by or "", self._reason or ""),
         )
-        await audit(f"{self._id}:approved", "approved", self._decided_by or "", self._reason or "")
 
     async def _pay(self) -> None:
         partner = self._partner
@@ -670,19 +710,23 @@ class IncentivePayoutWorkflow:
     async def _paid(self, reference: str, at: datetime) -> None:
         self._payment_reference = reference
         self._paid_at = at
-        await self._set_status(S.PAID, payment_reference=reference, paid_at=at)
-        await audit(
-            f"{self._id}:paid",
-            "paid",
-            "system",
-            f"{self._amount} CNY by {self._method.value if self._method else ''}: {reference}",
+        await self._step(
+            self._row(S.PAID, payment_reference=reference, paid_at=at),
+            event(
+                f"{self._id}:paid",
+                "paid",
+                "system",
+                f"{self._amount} CNY by {self._method.value if self._method else ''}: {reference}",
+            ),
         )
         await self._email_partner("incentive_paid", "paid")
 
     async def _expire(self, why: str, task: str) -> None:
-        await self._set_status(S.EXPIRED, reason=why)
-        await close_task(f"{self._id}:{task}", "expired", comment=why)
-        await audit(f"{self._id}:expired", "expired", "system", why)
+        await self._step(
+            self._row(S.EXPIRED, reason=why),
+            task_closed(f"{self._id}:{task}", "expired", comment=why),
+            event(f"{self._id}:expired", "expired", "system", why),
+        )
         await self._email_partner("incentive_expired", "expired")
         ops = await self._contacts(Role.OPS)
         for c in ops.contacts:
@@ -750,7 +794,7 @@ class IncentivePayoutWorkflow:
             return cond()
         return True
 
-    async def _set_status(
+    def _row(
         self,
         status: PayoutStatus,
         *,
@@ -761,12 +805,10 @@ class IncentivePayoutWorkflow:
         decided_at: datetime | None = None,
         payment_reference: str | None = None,
         paid_at: datetime | None = None,
-    ) -> None:
-        self._status = status
-        if reason is not None:
-            self._reason = reason
+    ) -> StateWrite[PayoutUpdate]:
+        """The payout row of a step that enters ``status`` (written by :meth:`_step`)."""
         st = self._statement if with_statement else None
-        await workflow.execute_activity_method(
+        return StateWrite(
             IncentiveActivities.record_payout,
             PayoutUpdate(
                 payout_id=self._id,
@@ -784,11 +826,42 @@ class IncentivePayoutWorkflow:
                 payment_reference=payment_reference,
                 paid_at=paid_at,
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=bound(),
-            retry_policy=RETRY,
         )
-        set_business_status(status.value)
+
+    async def _step(self, *entries: Entry) -> None:
+        """Writes a step's records, the payout row (:meth:`_row`) among them, with one activity
+        (``write_step``): the payout enters the row's status as the step is written and shows it
+        in ``BusinessStatus`` once it is.
+
+        A run started before ``ONE_STEP`` replays the order of the code it was started with:
+        each record before the row with its own activity, then the status entered (an update
+        waiting for it, such as ``invoices_recorded``, answered there), the row's activity,
+        ``BusinessStatus`` upserted (payouts started indexed by ``PartnerId``, as the monthly
+        run starts them), then the records after the row. ``write_step`` alone keeps the
+        records' order but would move the other two, and such a history would not replay: so
+        an old run writes its step in three parts around the row.
+        """
+        rows = [n for n, e in enumerate(entries) if isinstance(e, StateWrite)]
+        invariant(len(rows) == 1, "a payout step writes the payout row once")
+        n = rows[0]
+        row = entries[n]
+        assert isinstance(row, StateWrite)
+        if workflow.patched(ONE_STEP):
+            self._enter(row.req)
+            await write_step(*entries)
+            set_business_status(row.req.status.value)
+            return
+        await write_step(*entries[:n])
+        self._enter(row.req)
+        await write_step(row)
+        set_business_status(row.req.status.value)
+        await write_step(*entries[n + 1 :])
+
+    def _enter(self, row: PayoutUpdate) -> None:
+        """The payout's status (and reason, when the row gives one) as the row sets them."""
+        self._status = row.status
+        if row.reason is not None:
+            self._reason = row.reason
 
     async def _contacts(self, role: Role) -> Contacts:
         return await workflow.execute_activity_method(
