@@ -64,7 +64,6 @@ from workflows.common import (
 )
 from workflows.guard import DecisionLock, bound, invariant, present
 from workflows.steps import (
-    ONE_STEP,
     Entry,
     StateWrite,
     event,
@@ -830,32 +829,30 @@ class IncentivePayoutWorkflow:
 
     async def _step(self, *entries: Entry) -> None:
         """Writes a step's records, the payout row (:meth:`_row`) among them, with one activity
-        (``write_step``): the payout enters the row's status as the step is written and shows it
-        in ``BusinessStatus`` once it is.
+        (``write_step``); the payout then enters the row's status and shows it in
+        ``BusinessStatus``.
 
-        A run started before ``ONE_STEP`` replays the order of the code it was started with:
-        each record before the row with its own activity, then the status entered (an update
-        waiting for it, such as ``invoices_recorded``, answered there), the row's activity,
-        ``BusinessStatus`` upserted (payouts started indexed by ``PartnerId``, as the monthly
-        run starts them), then the records after the row. ``write_step`` alone keeps the
-        records' order but would move the other two, and such a history would not replay: so
-        an old run writes its step in three parts around the row.
+        A run started before ``ONE_STEP`` did those two right after the row's own activity,
+        between the records written before and after it (an update waiting for the status,
+        such as ``invoices_recorded``, answered there, and payouts started indexed by
+        ``PartnerId``, as the monthly run starts them, upserted there): ``write_step`` replays
+        them at that place.
         """
-        rows = [n for n, e in enumerate(entries) if isinstance(e, StateWrite)]
+        rows = [
+            (n, e.req)
+            for n, e in enumerate(entries)
+            if isinstance(e, StateWrite) and isinstance(e.req, PayoutUpdate)
+        ]
         invariant(len(rows) == 1, "a payout step writes the payout row once")
-        n = rows[0]
-        row = entries[n]
-        assert isinstance(row, StateWrite)
-        if workflow.patched(ONE_STEP):
-            self._enter(row.req)
-            await write_step(*entries)
-            set_business_status(row.req.status.value)
-            return
-        await write_step(*entries[:n])
-        self._enter(row.req)
-        await write_step(row)
-        set_business_status(row.req.status.value)
-        await write_step(*entries[n + 1 :])
+        n, update = rows[0]
+
+        def enter() -> None:
+            self._enter(update)
+
+        def shown() -> None:
+            set_business_status(update.status.value)
+
+        await write_step(*entries[:n], enter, entries[n], shown, *entries[n + 1 :])
 
     def _enter(self, row: PayoutUpdate) -> None:
         """The payout's status (and reason, when the row gives one) as the row sets them."""
