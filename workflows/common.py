@@ -97,21 +97,23 @@ async def _report_undeliverable(key: str, to: str, template: str, result: EmailR
     # ``to`` may hold the very line break that made the email invalid: show it escaped.
     shown = to if result.status == "bounced" else repr(to)
     what = "bounced" if result.status == "bounced" else "was not sent"
-    await audit(
-        bounded_key(f"{key}:{result.status}"),
-        f"email_{result.status}",
-        "system",
-        f"{template} email to {shown} {what}: {result.error or 'no reason given'}",
-    )
     # One task per address and workflow: several emails to the same bad address need one fix.
     digest = hashlib.sha256(to.encode()).hexdigest()[:16]
-    await open_task(
-        bounded_key(f"{workflow.info().workflow_id}:email_bounced:{digest}"),
-        "email_bounced",
-        f"Fix the email address {shown}: {template} {what} ({result.error or ''})"[:300],
-        Role.OPS,
-        None,
-        None,
+    await write_step(
+        event(
+            bounded_key(f"{key}:{result.status}"),
+            f"email_{result.status}",
+            "system",
+            f"{template} email to {shown} {what}: {result.error or 'no reason given'}",
+        ),
+        task_opened(
+            bounded_key(f"{workflow.info().workflow_id}:email_bounced:{digest}"),
+            "email_bounced",
+            f"Fix the email address {shown}: {template} {what} ({result.error or ''})"[:300],
+            Role.OPS,
+            None,
+            None,
+        ),
     )
 
 
