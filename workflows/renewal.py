@@ -69,12 +69,12 @@ from workflows.common import (
     RETRY,
     audit,
     close_task,
-    open_task,
     send_email,
     set_business_status,
     verify_actor,
 )
 from workflows.guard import DecisionLock, bound, present
+from workflows.steps import Entry, StateWrite, event, task_closed, task_opened, write_step
 
 S = RenewalStatus
 # After feedback the task waits for the billing data in these states.
@@ -132,31 +132,36 @@ class RenewalWorkflow:
             self._reason = gone
         if self._status in FINAL_STATUSES:
             # Nothing for the partner to do: recorded, nobody emailed.
-            await self._record()
-            await audit(f"{wf}:outcome", self._status.value.lower(), "system", self._reason or "")
+            await write_step(
+                self._row(),
+                event(f"{wf}:outcome", self._status.value.lower(), "system", self._reason or ""),
+            )
             set_business_status(self._status.value)
             return self._view()
 
         assert ctx.partner is not None
         self._status = S.OPEN
-        await self._record()
-        await open_task(
-            f"{wf}:handle",
-            "renewal_task",
-            f"Renew order {req.subscription.order_id} of {self._customer_name()} "
-            f"({req.subscription.amount} CNY, expires {self._expires_at:%Y-%m-%d})",
-            Role.PARTNER_STAFF,
-            req.partner_id,
-            self._expires_at,
+        # The row, the partner's task and its event: one step.
+        await write_step(
+            self._row(),
+            task_opened(
+                f"{wf}:handle",
+                "renewal_task",
+                f"Renew order {req.subscription.order_id} of {self._customer_name()} "
+                f"({req.subscription.amount} CNY, expires {self._expires_at:%Y-%m-%d})",
+                Role.PARTNER_STAFF,
+                req.partner_id,
+                self._expires_at,
+            ),
+            event(
+                f"{wf}:created",
+                "renewal_task_created",
+                "system",
+                f"{req.subscription.billing.value} order, {req.subscription.amount} CNY, "
+                f"expires {self._expires_at:%Y-%m-%d %H:%M} UTC",
+            ),
         )
         self._task_open = True
-        await audit(
-            f"{wf}:created",
-            "renewal_task_created",
-            "system",
-            f"{req.subscription.billing.value} order, {req.subscription.amount} CNY, "
-            f"expires {self._expires_at:%Y-%m-%d %H:%M} UTC",
-        )
         await send_email(
             f"{wf}:task", ctx.partner.contact_email, "renewal_task", self._email_context()
         )
@@ -253,21 +258,23 @@ class RenewalWorkflow:
         wf = workflow.info().workflow_id
         ctx = await self._load_context()
         self._escalated = True
-        await open_task(
-            f"{wf}:escalation",
-            "renewal_escalation",
-            f"Unclaimed big-order renewal: order {self._req.subscription.order_id} of "
-            f"{self._customer_name()} at partner {self._req.partner_id}",
-            Role.ECOSYSTEM_MANAGER,
-            None,
-            self._expires_at,
-        )
-        await self._record()
-        await audit(
-            f"{wf}:escalated",
-            "escalated",
-            "system",
-            f"unclaimed {days_before(self._expires_at - workflow.now())} days before expiry",
+        await write_step(
+            task_opened(
+                f"{wf}:escalation",
+                "renewal_escalation",
+                f"Unclaimed big-order renewal: order {self._req.subscription.order_id} of "
+                f"{self._customer_name()} at partner {self._req.partner_id}",
+                Role.ECOSYSTEM_MANAGER,
+                None,
+                self._expires_at,
+            ),
+            self._row(),
+            event(
+                f"{wf}:escalated",
+                "escalated",
+                "system",
+                f"unclaimed {days_before(self._expires_at - workflow.now())} days before expiry",
+            ),
         )
         for m in ctx.managers:
             await send_email(
@@ -286,6 +293,9 @@ class RenewalWorkflow:
             if ev.workflow_id != self._auth_wf or ev.status == self._auth_status:
                 continue
             self._auth_status = ev.status
+            # An approval's event goes with the row (one step); a failure's event is written
+            # before the partner is emailed, the row after.
+            events: list[Entry] = []
             if (
                 self._status == S.AWAITING_AUTHORIZATION
                 and ev.status == AuthorizationStatus.APPROVED
@@ -296,8 +306,13 @@ class RenewalWorkflow:
                     if ev.valid_until
                     else "the customer authorized the partner"
                 )
-                await audit(
-                    f"{wf}:authorized:{ev.workflow_id}", "customer_authorized", "system", self._note
+                events.append(
+                    event(
+                        f"{wf}:authorized:{ev.workflow_id}",
+                        "customer_authorized",
+                        "system",
+                        self._note,
+                    )
                 )
             elif (self._status == S.AWAITING_AUTHORIZATION and ev.status in AUTH_FINAL) or (
                 self._status == S.PARTNER_PAYS
@@ -323,39 +338,38 @@ class RenewalWorkflow:
                         "renewal_authorization_failed",
                         context,
                     )
-            await self._record()
+            await write_step(*events, self._row())
             set_business_status(self._status.value)
 
     async def _finish(self) -> None:
         """Records the outcome, closes the tasks and emails the people docs/renewals.md names."""
         wf = workflow.info().workflow_id
-        await self._record()
         task_status = {S.LOST: "expired", S.CANCELLED: "cancelled"}.get(self._status, "done")
         decided_by = self._decided_by or (self._claimer.user_id if self._claimer else None)
-        if self._task_open:
-            await close_task(
-                f"{wf}:handle",
-                task_status,
-                decision=self._status.value.lower(),
-                comment=self._reason,
-                decided_by=decided_by,
+        # The row, the open tasks closed and the outcome's event: one step.
+        step: list[Entry] = [self._row()]
+        for key, still_open in (("handle", self._task_open), ("escalation", self._escalated)):
+            if still_open:
+                step.append(
+                    task_closed(
+                        f"{wf}:{key}",
+                        task_status,
+                        decision=self._status.value.lower(),
+                        comment=self._reason,
+                        decided_by=decided_by,
+                    )
+                )
+        step.append(
+            event(
+                f"{wf}:outcome",
+                self._status.value.lower(),
+                self._decided_by
+                if self._status in (S.DECLINED, S.CANCELLED) and self._decided_by
+                else "system",
+                self._reason or "",
             )
-        if self._escalated:
-            await close_task(
-                f"{wf}:escalation",
-                task_status,
-                decision=self._status.value.lower(),
-                comment=self._reason,
-                decided_by=decided_by,
-            )
-        await audit(
-            f"{wf}:outcome",
-            self._status.value.lower(),
-            self._decided_by
-            if self._status in (S.DECLINED, S.CANCELLED) and self._decided_by
-            else "system",
-            self._reason or "",
         )
+        await write_step(*step)
         context = self._email_context()
         if self._status == S.LOST:
             ctx = await self._load_context()
@@ -492,8 +506,12 @@ class RenewalWorkflow:
         self._claimed_at = workflow.now()
         if self._status == S.OPEN:
             self._status = S.CLAIMED
-        await self._record()
-        await audit(f"{wf}:claimed", "claimed", actor.user_id, actor.describe())
+        await write_step(
+            self._row(), event(f"{wf}:claimed", "claimed", actor.user_id, actor.describe())
+        )
+        # Looked at once the claim is written, not with it: run() may be escalating right
+        # now (it does not hold the decision lock), and an escalation that began meanwhile
+        # is closed here too.
         if self._escalated:
             await close_task(
                 f"{wf}:escalation",
@@ -555,14 +573,16 @@ class RenewalWorkflow:
                 await self._ask_for_authorization(
                     fb, found.pending.workflow_id if found.pending else None
                 )
-        await self._record()
-        await audit(
-            f"{wf}:feedback:{self._feedbacks}",
-            "feedback",
-            fb.actor.user_id,
-            fb.outcome.value
-            + (f": {fb.reason}" if fb.reason else "")
-            + (f" ({self._note})" if self._note else ""),
+        await write_step(
+            self._row(),
+            event(
+                f"{wf}:feedback:{self._feedbacks}",
+                "feedback",
+                fb.actor.user_id,
+                fb.outcome.value
+                + (f": {fb.reason}" if fb.reason else "")
+                + (f" ({self._note})" if self._note else ""),
+            ),
         )
 
     async def _ask_for_authorization(self, fb: RenewalFeedback, pending: str | None) -> None:
@@ -653,13 +673,11 @@ class RenewalWorkflow:
             self._ctx = ctx
         return ctx
 
-    async def _record(self) -> None:
-        await workflow.execute_activity_method(
-            RenewalActivities.record_renewal,
-            RenewalRecord(view=self._view(), at=workflow.now()),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=bound(),
-            retry_policy=RETRY,
+    def _row(self) -> StateWrite[RenewalRecord]:
+        """The task's row as it stands now, for :func:`write_step` (with the step's tasks
+        and events, or alone)."""
+        return StateWrite(
+            RenewalActivities.record_renewal, RenewalRecord(view=self._view(), at=workflow.now())
         )
 
     def _child_search_attributes(self) -> TypedSearchAttributes | None:
