@@ -55,6 +55,7 @@ from workflows.common import (
     verify_actor,
 )
 from workflows.guard import DecisionLock, bound
+from workflows.steps import Entry, StateWrite, event, task_closed, task_opened, write_step
 
 S = AuthorizationStatus
 
@@ -119,14 +120,18 @@ class CustomerAuthorizationWorkflow:
             if needs_distributor_authorization(ctx.partner)
             else S.AWAITING_CUSTOMER
         )
-        await self._record()
-        await audit(
-            f"{run_key()}:requested",
-            "authorization_requested",
-            req.requested_by.user_id,
-            req.purpose or f"partner {req.partner_id} asks customer {req.customer_id}",
+        await write_step(
+            self._row(),
+            event(
+                f"{run_key()}:requested",
+                "authorization_requested",
+                req.requested_by.user_id,
+                req.purpose or f"partner {req.partner_id} asks customer {req.customer_id}",
+            ),
         )
 
+        # Each phase writes its own records: a decision may change the status while a
+        # phase's last record is written, and the next phase is chosen after that.
         if self._status == S.AWAITING_DISTRIBUTOR:
             await self._ask_distributor()
         if self._status == S.AWAITING_CUSTOMER:
@@ -218,33 +223,42 @@ class CustomerAuthorizationWorkflow:
         if self._status == S.AWAITING_DISTRIBUTOR:
             self._status = S.LAPSED
             self._reason = N_("the distributor did not answer within the request window")
-        await close_task(
-            f"{rk}:distributor",
-            {S.LAPSED: "expired", S.CANCELLED: "cancelled"}.get(self._status, "done"),
-            decision="approve" if self._distributor_approved_by else self._status.value.lower(),
-            comment=self._reason,
-            decided_by=self._distributor_approved_by or self._decided_by,
-        )
-        if self._distributor_approved_by:
-            await audit(
-                f"{rk}:distributor-approved",
-                "distributor_approved",
-                self._distributor_approved_by,
-                f"distributor {ctx.partner.distributor_id}",
+        # The task closed and the approval's event: one step. Once the distributor's wait is
+        # over no decision can set the approver any more.
+        step: list[Entry] = [
+            task_closed(
+                f"{rk}:distributor",
+                {S.LAPSED: "expired", S.CANCELLED: "cancelled"}.get(self._status, "done"),
+                decision="approve" if self._distributor_approved_by else self._status.value.lower(),
+                comment=self._reason,
+                decided_by=self._distributor_approved_by or self._decided_by,
             )
+        ]
+        if self._distributor_approved_by:
+            step.append(
+                event(
+                    f"{rk}:distributor-approved",
+                    "distributor_approved",
+                    self._distributor_approved_by,
+                    f"distributor {ctx.partner.distributor_id}",
+                )
+            )
+        await write_step(*step)
 
     async def _ask_customer(self) -> None:
         ctx = self._ctx
         assert ctx is not None and ctx.customer is not None
         rk = run_key()
-        await self._record()
-        await open_task(
-            f"{rk}:customer",
-            "authorization_customer",
-            f"Authorize {self._partner_name()} to order on your behalf",
-            Role.CUSTOMER,
-            self._req.customer_id,
-            self._deadline,
+        await write_step(
+            self._row(),
+            task_opened(
+                f"{rk}:customer",
+                "authorization_customer",
+                f"Authorize {self._partner_name()} to order on your behalf",
+                Role.CUSTOMER,
+                self._req.customer_id,
+                self._deadline,
+            ),
         )
         await send_email(
             f"{rk}:customer-request",
@@ -287,12 +301,14 @@ class CustomerAuthorizationWorkflow:
         ctx = self._ctx
         assert ctx is not None and ctx.customer is not None and ctx.partner is not None
         rk = run_key()
-        await self._record()
-        await audit(
-            f"{rk}:approved",
-            "authorization_approved",
-            self._decided_by or "",
-            f"valid until {self._valid_until:%Y-%m-%d %H:%M} UTC",
+        await write_step(
+            self._row(),
+            event(
+                f"{rk}:approved",
+                "authorization_approved",
+                self._decided_by or "",
+                f"valid until {self._valid_until:%Y-%m-%d %H:%M} UTC",
+            ),
         )
         context = self._email_context()
         await send_email(
@@ -316,17 +332,20 @@ class CustomerAuthorizationWorkflow:
         ctx = self._ctx
         assert ctx is not None and ctx.partner is not None and ctx.customer is not None
         rk = run_key()
-        await self._record()
+        # The status is final here: no decision changes the actor while the row is written.
         actor = (
             self._revoked_by
             or (self._decided_by if self._status == S.CANCELLED else None)
             or "system"
         )
-        await audit(
-            f"{rk}:outcome",
-            f"authorization_{self._status.value.lower()}",
-            actor,
-            self._reason or "",
+        await write_step(
+            self._row(),
+            event(
+                f"{rk}:outcome",
+                f"authorization_{self._status.value.lower()}",
+                actor,
+                self._reason or "",
+            ),
         )
         template = {
             S.CANCELLED: "authorization_cancelled",
@@ -518,9 +537,11 @@ class CustomerAuthorizationWorkflow:
             if waiter in self._waiters:
                 self._waiters.remove(waiter)
 
-    async def _record(self) -> None:
+    def _row(self) -> StateWrite[AuthorizationRecord]:
+        """This run's row as it stands now, for :func:`write_step` (with the step's tasks
+        and events)."""
         assert self._requested_at is not None
-        await workflow.execute_activity_method(
+        return StateWrite(
             AuthorizationActivities.record_authorization,
             AuthorizationRecord(
                 run_key=run_key(),
@@ -528,9 +549,6 @@ class CustomerAuthorizationWorkflow:
                 requested_at=self._requested_at,
                 at=workflow.now(),
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=bound(),
-            retry_policy=RETRY,
         )
 
     def _email_context(self) -> dict[str, object]:
