@@ -14,6 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.invitations import Refusal, describe_refusals
     from domain.notifications import LinkSpec
     from domain.parties import AssociationMode, BindingSnapshot, Decision
+    from domain.tasks import OpenTask
     from domain.unbinding import (
         FINAL_STATUSES,
         ChangeContext,
@@ -46,15 +47,14 @@ from workflows.common import (
     ACTIVITY_TIMEOUT,
     RETRY,
     audit,
-    close_task,
     link,
-    open_task,
     run_key,
     send_email,
     set_business_status,
     verify_actor,
 )
 from workflows.guard import DecisionLock, bound, present
+from workflows.steps import Entry, event, task_closed, task_opened, write_step
 
 S = RequestStatus
 
@@ -135,7 +135,7 @@ class UnbindingWorkflow:
             retry_policy=RETRY,
         )
         self._request_id = ref.id
-        await audit(
+        requested = event(
             f"{rk}:requested",
             "requested",
             req.requested_by.user_id,
@@ -143,11 +143,14 @@ class UnbindingWorkflow:
             + (f": {req.reason}" if req.reason else ""),
         )
         if immediate:
+            await write_step(requested)
             self._decision, self._auto = "approve", True
             self._decided_by, self._decided_at = req.requested_by.user_id, workflow.now()
             self._comment = "a consulting binding ends at once, without the customer's approval"
         else:
-            await self._open_task(rk)
+            # The request's event and the other side's task: one step.
+            await write_step(requested, self._decision_task(rk))
+            self._task_open = True
             await self._send_request(rk)
             # PENDING once the other side has been asked: decisions are taken from now on.
             self._status = S.PENDING
@@ -438,7 +441,8 @@ class UnbindingWorkflow:
             return "the customer did not answer within the window; the binding is unchanged"
         return describe_refusals(self._refusals)
 
-    async def _open_task(self, rk: str) -> None:
+    def _decision_task(self, rk: str) -> OpenTask:
+        """The other side's task to approve or reject the request."""
         ctx, who = self._ctx, self._initiator
         assert ctx is not None and ctx.binding is not None and who is not None
         assert ctx.partner is not None and ctx.customer is not None
@@ -449,7 +453,7 @@ class UnbindingWorkflow:
             else f"{ctx.customer.name} asks to be unbound"
         )
         party = ctx.binding.customer_id if who == Initiator.PARTNER else ctx.binding.partner_id
-        await open_task(
+        return task_opened(
             f"{rk}:decision",
             "binding_change_approval",
             f"{title} (binding {ctx.binding.id})",
@@ -457,7 +461,6 @@ class UnbindingWorkflow:
             party,
             self._expires_at,
         )
-        self._task_open = True
 
     def _approvers(self) -> list[tuple[str, str | None]]:
         """(email, user id for the links) of whoever decides; no id -> no links."""
@@ -510,21 +513,26 @@ class UnbindingWorkflow:
     async def _finish(self, rk: str) -> None:
         """Closes the task, records the decision and tells both sides."""
         status = self._status
+        # The task closed and the decision's event: one step (the decision is final here).
+        step: list[Entry] = []
         if self._task_open:
             task_status = {
                 S.CANCELLED: "cancelled",
                 S.LAPSED: "expired",
             }.get(status, "expired" if self._decision == "lapse" else "done")
-            await close_task(
-                f"{rk}:decision",
-                task_status,
-                decision=status.value.lower(),
-                comment=self._comment or self._outcome,
-                decided_by=None if self._decision == "lapse" else self._decided_by,
+            step.append(
+                task_closed(
+                    f"{rk}:decision",
+                    task_status,
+                    decision=status.value.lower(),
+                    comment=self._comment or self._outcome,
+                    decided_by=None if self._decision == "lapse" else self._decided_by,
+                )
             )
-        event = "auto_approved" if self._auto and status == S.APPROVED else status.value.lower()
+        name = "auto_approved" if self._auto and status == S.APPROVED else status.value.lower()
         actor = "system" if self._decision == "lapse" else (self._decided_by or "system")
-        await audit(f"{rk}:decision", event, actor, self._outcome or "")
+        step.append(event(f"{rk}:decision", name, actor, self._outcome or ""))
+        await write_step(*step)
         template = f"unbinding_{status.value.lower()}"
         for side in ("partner", "customer"):
             to = self._address(side)
