@@ -65,13 +65,10 @@ EXPECTED_PATHS: dict[str, list[str]] = {
         "voucher",
     ],
     "InvitationWorkflow": [
-        "accepted",
         "accepted_together",
         "actor-refused",
         "bounced",
-        "declined",
         "declined_together",
-        "expired",
         "expired_together",
         "sent_update",
     ],
@@ -123,7 +120,11 @@ def test_stored_histories_were_recorded_under_the_codec() -> None:
 
     def without_markers(path: Path) -> str:
         events = json.loads(path.read_text())["events"]
-        return json.dumps([e for e in events if e["eventType"] not in unencoded])
+        kept = [e for e in events if e["eventType"] not in unencoded]
+        # A start's search attributes (PartnerId of an indexed run) are the server's too.
+        for e in kept:
+            e.get("workflowExecutionStartedEventAttributes", {}).pop("searchAttributes", None)
+        return json.dumps(kept)
 
     clear = [
         p.stem

@@ -20,7 +20,11 @@ HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 
 @pytest.mark.parametrize(
     "name",
-    ["invitation-accepted", "invitation-expired", "renewal_workflow-renewed-by-import"],
+    [
+        "invitation-accepted_together",
+        "invitation-expired_together",
+        "renewal_workflow-renewed-by-import",
+    ],
 )
 async def test_the_twin_replays_the_recorded_shape(dev_env: WorkflowEnvironment, name: str) -> None:
     shape = shape_from_history(json.loads((HISTORIES / f"{name}.json").read_text()))
