@@ -34,8 +34,9 @@ _validated: set[str] = set()
 # Modules a new workflow run shares with the worker instead of importing afresh into its
 # sandbox: OpenTelemetry (one copy for the tracing interceptor), and our modules without
 # workflow state that hold nothing a run could change (pydantic payloads and pure rules, the
-# activity definitions workflows name, and the helpers every workflow calls: activity options
-# and the decision lock, whose only global is a ContextVar, per asyncio task). The workflows
+# activity definitions workflows name, and the helpers every workflow calls: activity options,
+# the decision lock, whose only global is a ContextVar, per asyncio task, and the step
+# records, whose operator map lives on the workflow instance). The workflows
 # already import them inside ``imports_passed_through()``; listing them here covers their
 # transitive imports too. What a new run still pays is executing its own workflow module
 # (measured: 17% of the worker's busy time in an invitation batch, mostly temporalio resolving
@@ -47,6 +48,8 @@ PASSTHROUGH_MODULES = (
     "activities",
     "workflows.common",
     "workflows.guard",
+    "workflows.options",
+    "workflows.steps",
 )
 RESTRICTIONS = SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
 
