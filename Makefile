@@ -73,7 +73,7 @@ histories: $(STAMP) locales  ## re-record tests/histories/ (under the payload co
 bench: $(STAMP) locales  ## throughput ratios to the Temporal floor, and latency (not part of `make test`)
 	$(BIN)/python -m bench
 
-chaos: $(STAMP) locales  ## 1,000 workflows of each type under faults (worker kills, server restarts, SMTP and DB outages); proves nothing is lost (about 25 min on 2 cores)
+chaos: $(STAMP) locales  ## 1,000 workflows of each type under faults (worker kills, server restarts, SMTP and DB outages); proves nothing is lost (about 18 min on 2 cores)
 	$(BIN)/python -m bench.chaos
 
 clean:

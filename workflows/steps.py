@@ -136,6 +136,10 @@ async def write_step(*parts: Entry | Callable[[], None]) -> None:
     the state changed between those activities then (a waiting ``run()`` may have seen it, so
     replay must see it at the same point). Records built after such a change in the code must
     be built with the state it will make (e.g. ``status=`` given explicitly).
+
+    Every record is built before the first is written: a record whose presence depends on
+    state that another handler or ``run()`` may change while an earlier record is written
+    (a status checked after a write, an escalation flag) belongs in the next step.
     """
     entries = [p for p in parts if not callable(p)]
     effects = [p for p in parts if callable(p)]
